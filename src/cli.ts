@@ -1,0 +1,112 @@
+import { Command, CommanderError, Option } from 'commander';
+import { DombuildError, EXIT_USAGE } from './util/errors';
+import { processIo, paint, type Io } from './commands/io';
+import { runConstruct } from './commands/construct';
+import { runInspectDevtree, runInspectMachine, runInspectP2m, runInspectRma } from './commands/inspect';
+import { runLimits } from './commands/limits';
+
+const VERSION = '0.1.0';
+
+/** Build the command tree; `act` wraps each action so its exit code is kept. */
+function program(io: Io, setCode: (c: number) => void): Command {
+  const act = <T>(fn: (io: Io, flags: T) => number) => (...args: unknown[]): void => {
+    const cmd = args[args.length - 1] as Command;
+    setCode(fn(io, cmd.optsWithGlobals() as T));
+  };
+  const stateOpt = (): Option => new Option('--state <dir>', 'state directory (default ./.ppc-dombuild, or $PPC_DOMBUILD_STATE)');
+  const jsonOpt = (): Option => new Option('--json', 'one JSON document on stdout');
+
+  const prog = new Command('ppc-dombuild')
+    .description('Build dom0 for Xen on PowerPC 970 with its p2m table in the RMA, then inspect and check it.')
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+
+  prog.command('construct')
+    .description('boot Xen on the simulated machine and build dom0 (SPEC construct_dom0 steps 1-12), saving the state')
+    .option('--mem <size>', 'dom0 boot size (default RAM/16, at least 192 MiB), rounded up to 16 MiB extents')
+    .option('--max-mem <size>', 'what the p2m table covers (default: the platform limit)')
+    .option('--rma <size>', 'RMA size: 64M, 128M, 256M, 1G, 16G or 256G', '64M')
+    .option('--p2m-placement <where>', "after-of, end, or a guest-physical address like 32M", 'after-of')
+    .option('--of-at <addr>', 'where the Open Firmware handler goes in the RMA', '32M')
+    .option('--kernel <file>', 'kernel image to load at 0')
+    .option('--kernel-size <size>', 'size of a synthetic kernel (default 6M)')
+    .option('--initrd <file>', 'initrd image, loaded after the kernel')
+    .option('--initrd-size <size>', 'size of a synthetic initrd')
+    .option('--bootargs <args>', 'kernel command line for /chosen')
+    .option('--machine <name|file>', 'machine profile: js21 (default), maple, big64, or a JSON file')
+    .option('--ram <size>', "override the machine's RAM")
+    .addOption(stateOpt())
+    .addOption(jsonOpt())
+    .option('--trace', 'print each construct_dom0 step on stderr as it happens')
+    .action(act(runConstruct));
+
+  const inspect = prog.command('inspect').description('show the built state');
+  inspect.command('p2m')
+    .description("dom0's p2m table: where it lives, then the mapping as pfn -> mfn runs")
+    .option('--pfn <n>', 'translate one pfn')
+    .option('--range <a-b>', 'only pfns a..b (inclusive)')
+    .option('--raw', 'the table bytes as stored (big-endian u32); a hex dump on a terminal')
+    .option('--domid <n>', 'domain', '0')
+    .addOption(stateOpt())
+    .addOption(jsonOpt())
+    .action(act(runInspectP2m));
+  inspect.command('rma')
+    .description("dom0's RMA layout, as a table and a picture")
+    .option('--svg <file>', 'also write an SVG memory map')
+    .addOption(stateOpt())
+    .addOption(jsonOpt())
+    .action(act(runInspectRma));
+  inspect.command('devtree')
+    .description("dom0's device tree as DTS (as `dtc -I dtb -O dts` prints it)")
+    .option('--dtb <file>', 'write the blob')
+    .option('--path <node>', 'only this node, e.g. /xen')
+    .addOption(stateOpt())
+    .addOption(jsonOpt())
+    .action(act(runInspectDevtree));
+  inspect.command('machine')
+    .description('RAM ranges, heap free per order, who owns what')
+    .addOption(stateOpt())
+    .addOption(jsonOpt())
+    .action(act(runInspectMachine));
+
+  prog.command('limits')
+    .description('the 32 GiB math: how large a dom0 a p2m table in the RMA allows')
+    .option('--rma <size>', 'RMA size', '64M')
+    .option('--p2m-at <addr>', 'table start (default: right after the OF area)')
+    .option('--of-at <addr>', 'where the OF area is', '32M')
+    .option('--entry-size <n>', '4 (u32 mfns) or 8', '4')
+    .option('--mem <size>', 'check a dom0 of this size: exit 1 if it does not fit')
+    .addOption(jsonOpt())
+    .action(act(runLimits));
+  return prog;
+}
+
+/** Run the CLI; returns the exit code. Errors become one line on stderr. */
+export async function run(argv: string[], io: Io = processIo()): Promise<number> {
+  let code = 0;
+  const prog = program(io, (c) => (code = c));
+  try {
+    await prog.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      return EXIT_USAGE; // commander already printed its one line
+    }
+    const p = paint(io, io.stderrTTY);
+    if (e instanceof DombuildError) {
+      io.err(`${p.red('ppc-dombuild:')} ${e.message}${e.hint ? ` (${e.hint})` : ''}\n`);
+      return e.exitCode;
+    }
+    io.err(`${p.red('ppc-dombuild: internal error:')} ${(e as Error).stack ?? String(e)}\n`);
+    return 70;
+  }
+}
+
+export function main(): void {
+  run(process.argv.slice(2)).then((c) => {
+    process.exitCode = c;
+  });
+}

@@ -1,0 +1,117 @@
+import * as path from 'path';
+import { readFdt } from '../devtree/fdt_ro';
+import { toDts } from '../devtree/dts';
+import { findNode } from '../devtree/tree';
+import { INVALID_MFN, PAGE_SIZE } from '../machine/constants';
+import { frameOwner, ownedRuns, p2mInfo } from '../p2m/inspect';
+import { UsageError } from '../util/errors';
+import { parseSize } from '../util/size';
+import type { Domain } from '../xen/domain';
+import type { System } from '../xen/system';
+import { devtreeJson } from '../format/devtree';
+import { formatMachine, machineJson } from '../format/machine';
+import { formatP2mInfo, formatRuns, hexDump, runJson } from '../format/p2m';
+import { formatRma, rmaJson, rmaSvg } from '../format/rma';
+import { json } from '../format/table';
+import { formatSize, hex } from '../format/units';
+import { paint, type Io } from './io';
+import { dom0Blob, loadState, stateDir, writeAtomic } from './state_store';
+
+export interface InspectFlags { state?: string; json?: boolean; domid?: string }
+
+function load(io: Io, f: InspectFlags): System {
+  return loadState(stateDir(io, f.state));
+}
+
+function domain(sys: System, f: InspectFlags): Domain {
+  const id = f.domid === undefined ? 0 : Number(f.domid);
+  if (!Number.isInteger(id) || id < 0) throw new UsageError(`--domid ${f.domid} is not a domain id`);
+  const d = sys.domains.get(id);
+  if (!d) throw new UsageError(`no domain ${id} in this state`, `domains: ${[...sys.domains.keys()].join(', ')}`);
+  return d;
+}
+
+/** A pfn: decimal or 0x hex. */
+function parsePfn(text: string, what: string): number {
+  const s = text.trim();
+  const v = /^0x[0-9a-f]+$/i.test(s) ? parseInt(s, 16) : /^\d+$/.test(s) ? Number(s) : NaN;
+  if (!Number.isSafeInteger(v)) throw new UsageError(`${what} '${text}' is not a page frame number`, 'give it in decimal or as 0x hex, e.g. 0x4000');
+  return v;
+}
+
+export interface P2mFlags extends InspectFlags { pfn?: string; range?: string; raw?: boolean }
+
+export function runInspectP2m(io: Io, f: P2mFlags): number {
+  const sys = load(io, f);
+  const d = domain(sys, f);
+  const table = d.p2m();
+  let from = 0;
+  let to = d.p2mEntries;
+  if (f.pfn !== undefined && f.range !== undefined) throw new UsageError('--pfn and --range both given', 'give one of them');
+  if (f.pfn !== undefined) {
+    from = parsePfn(f.pfn, '--pfn');
+    to = from + 1;
+  }
+  if (f.range !== undefined) {
+    const m = /^([^-]+)-([^-]+)$/.exec(f.range);
+    if (!m) throw new UsageError(`--range '${f.range}' is not A-B`, 'give two pfns, e.g. --range 0x4000-0x4fff (inclusive)');
+    from = parsePfn(m[1], '--range start');
+    to = parsePfn(m[2], '--range end') + 1;
+    if (to <= from) throw new UsageError(`--range '${f.range}' ends before it starts`);
+  }
+  if (from >= d.p2mEntries || to > d.p2mEntries) {
+    throw new UsageError(`pfn ${hex(Math.max(from, to - 1))} is outside dom${d.domid}'s table (${d.p2mEntries} entries, pfns 0..${hex(d.p2mEntries - 1)})`);
+  }
+  if (f.raw) {
+    const bytes = d.memory.read(d.p2mGpa + from * 4, (to - from) * 4);
+    if (io.stdoutTTY && !f.json) io.out(hexDump(bytes, d.p2mGpa + from * 4));
+    else io.outBytes(bytes);
+    return 0;
+  }
+  if (f.pfn !== undefined) {
+    const mfn = table.get(from);
+    const own = frameOwner(sys.machine, mfn);
+    const doc = { domid: d.domid, pfn: from, paddr: from * PAGE_SIZE, mfn: mfn === INVALID_MFN ? null : mfn, maddr: mfn === INVALID_MFN ? null : mfn * PAGE_SIZE, entryGpa: d.p2mGpa + from * 4, ...own };
+    io.out(f.json ? json(doc) : `pfn ${hex(from)} (paddr ${hex(from * PAGE_SIZE)}) -> ${mfn === INVALID_MFN ? 'INVALID_MFN' : `mfn ${hex(mfn)} (maddr ${hex(mfn * PAGE_SIZE)})`}, ${own.owner} ${own.use}; entry at guest ${hex(d.p2mGpa + from * 4)}\n`);
+    return 0;
+  }
+  const info = p2mInfo(d);
+  const runs = ownedRuns(sys.machine, d, from, to);
+  if (f.json) io.out(json({ table: info, from, to, runs: runs.map(runJson) }));
+  else io.out(formatP2mInfo(paint(io), info) + formatRuns(paint(io), runs));
+  return 0;
+}
+
+export interface RmaFlags extends InspectFlags { svg?: string }
+
+export function runInspectRma(io: Io, f: RmaFlags): number {
+  const sys = load(io, f);
+  const d = domain(sys, f);
+  if (!d.layout) throw new UsageError(`dom${d.domid} has no RMA layout`);
+  const maddr = d.rma.mfn * PAGE_SIZE;
+  if (f.svg) writeAtomic(path.resolve(io.cwd, f.svg), Buffer.from(rmaSvg(d.layout, maddr)));
+  io.out(f.json ? json(rmaJson(d.layout, maddr)) : formatRma(paint(io), d.layout, maddr) + (f.svg ? `wrote ${f.svg}\n` : ''));
+  return 0;
+}
+
+export interface DevtreeFlags extends InspectFlags { dtb?: string; path?: string }
+
+export function runInspectDevtree(io: Io, f: DevtreeFlags): number {
+  const sys = load(io, f);
+  const blob = dom0Blob(sys);
+  const tree = readFdt(blob);
+  if (f.path && !findNode(tree.root, f.path)) throw new UsageError(`no node ${f.path} in dom0's device tree`);
+  if (f.dtb) writeAtomic(path.resolve(io.cwd, f.dtb), blob);
+  if (f.json) io.out(json(devtreeJson(tree, f.path)));
+  else io.out(toDts(tree, f.path ? { path: f.path } : undefined));
+  if (f.dtb && !f.json) io.err(`wrote ${f.dtb} (${blob.length} bytes)\n`);
+  return 0;
+}
+
+export function runInspectMachine(io: Io, f: InspectFlags): number {
+  const sys = load(io, f);
+  io.out(f.json ? json(machineJson(sys.machine)) : formatMachine(paint(io), sys.machine));
+  return 0;
+}
+
+export { formatSize };

@@ -1,0 +1,73 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { encodeState, decodeState } from '../state/snapshot';
+import { StateError } from '../util/errors';
+import type { System } from '../xen/system';
+import type { Io } from './io';
+
+export const STATE_FILE = 'state.bin';
+export const DTB_EXPORT = 'dom0.dtb';
+export const P2M_EXPORT = 'dom0-p2m.bin';
+
+/** --state DIR, else $PPC_DOMBUILD_STATE, else ./.ppc-dombuild */
+export function stateDir(io: Io, opt?: string): string {
+  return path.resolve(io.cwd, opt ?? io.env.PPC_DOMBUILD_STATE ?? '.ppc-dombuild');
+}
+
+export function loadState(dir: string): System {
+  const file = path.join(dir, STATE_FILE);
+  let buf: Buffer;
+  try {
+    buf = fs.readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new StateError(`no built state in ${dir}`, 'run `ppc-dombuild construct` first (or point --state / PPC_DOMBUILD_STATE at one)');
+    throw new StateError(`cannot read state ${file}: ${(e as Error).message}`);
+  }
+  return decodeState(buf, file);
+}
+
+/**
+ * Save the state and its exports. Each file is written to a temporary name,
+ * flushed and renamed over the old one, so a crash leaves either the old file
+ * or the new one whole, never half of either. The state goes first: the
+ * exports are copies of what it holds.
+ */
+export function saveState(dir: string, sys: System): { state: string; dtb: string; p2m: string } {
+  fs.mkdirSync(dir, { recursive: true });
+  const bytes = encodeState(sys);
+  const state = path.join(dir, STATE_FILE);
+  writeAtomic(state, bytes);
+  const d = sys.dom0();
+  const dtb = path.join(dir, DTB_EXPORT);
+  writeAtomic(dtb, dom0Blob(sys));
+  const p2m = path.join(dir, P2M_EXPORT);
+  writeAtomic(p2m, d.p2m().raw());
+  return { state, dtb, p2m };
+}
+
+/** dom0's device tree blob as it sits in its RMA (totalsize from the header). */
+export function dom0Blob(sys: System): Uint8Array {
+  const d = sys.dom0();
+  const at = d.layout!.devtree.start;
+  const head = d.memory.read(at, 8);
+  const total = ((head[4] << 24) | (head[5] << 16) | (head[6] << 8) | head[7]) >>> 0;
+  const slot = d.layout!.devtree.end - at;
+  return d.memory.read(at, Math.min(Math.max(total, 8), slot));
+}
+
+export function writeAtomic(file: string, bytes: Uint8Array): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  const fd = fs.openSync(tmp, 'w', 0o644);
+  try {
+    let off = 0;
+    while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
+    fs.fsyncSync(fd);
+  } catch (e) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+  fs.closeSync(fd);
+  fs.renameSync(tmp, file);
+}

@@ -1,0 +1,215 @@
+/**
+ * dom0's device tree from the firmware's, as Xen/PowerPC's ofd_fixup.c did
+ * it: dom0 sees its own memory (the RMA at 0 and the rest after it), one
+ * cpu with the hash table size Xen gave it, its boot arguments, who it is
+ * (ibm,partition-*), and the /xen node that tells it about Xen (with the
+ * proposal's `p2m`). Everything else passes through byte for byte.
+ */
+import { enc, dec } from './codec';
+import {
+  DeviceTree,
+  DeviceTreeError,
+  FdtNode,
+  baseName,
+  cloneTree,
+  findChild,
+  getProp,
+  newNode,
+  removeProp,
+  setProp,
+} from './model';
+import { RegEntry, encodeReg, readReg } from './reg';
+
+export interface Dom0TreeParams {
+  /** /memory@0 reg = [0, rmaSize). */
+  rmaSize: number;
+  /** dom0 bytes; /memory@<rmaSize hex> reg = [rmaSize, memSize) (no node when memSize == rmaSize). */
+  memSize: number;
+  /** The boot cpu's ibm,pft-size = <0 log2(hash table bytes)>. */
+  pftSizeLog2: number;
+  bootargs: string;
+  /** /chosen linux,initrd-start / linux,initrd-end (u64 each); stale ones are removed when absent. */
+  initrd?: { start: number; end: number };
+  xen: {
+    domid: number;
+    version: string;
+    sharedInfo: { address: number; size: number };
+    p2m: { address: number; size: number };
+    privileged: boolean;
+    initdomain: boolean;
+  };
+  /** The memory reservation block: table, firmware, device tree, shared_info (sorted here; must not overlap). */
+  reservations: { address: number; size: number }[];
+  /** Root ibm,partition-name; default "dom0". */
+  partitionName?: string;
+}
+
+function propIsString(node: FdtNode, name: string, want: string): boolean {
+  const prop = getProp(node, name);
+  return prop !== undefined && dec.str(prop.value) === want;
+}
+
+/** A memory node: device_type "memory", or named memory / memory@... . */
+export function isMemoryNode(node: FdtNode): boolean {
+  return propIsString(node, 'device_type', 'memory') || baseName(node.name) === 'memory';
+}
+
+/** RAM as the tree describes it: every memory node under the root, in the root's cells, sorted. */
+export function machineRamFromTree(tree: DeviceTree): RegEntry[] {
+  const ram: RegEntry[] = [];
+  for (const node of tree.root.children) {
+    if (!isMemoryNode(node)) continue;
+    for (const r of readReg(tree.root, node)) if (r.size > 0n) ram.push(r);
+  }
+  return ram.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+}
+
+function cpuNodes(tree: DeviceTree): FdtNode[] {
+  const cpus = findChild(tree.root, 'cpus');
+  return cpus ? cpus.children.filter((c) => propIsString(c, 'device_type', 'cpu')) : [];
+}
+
+function cpuId(node: FdtNode): number | undefined {
+  const reg = getProp(node, 'reg');
+  return reg && reg.value.length >= 4 ? dec.u32(reg.value) : undefined;
+}
+
+/** The cpu whose reg is the header's boot_cpuid_phys, else the first cpu under /cpus. */
+export function bootCpuNode(tree: DeviceTree): FdtNode | undefined {
+  const cpus = cpuNodes(tree);
+  return cpus.find((c) => cpuId(c) === tree.bootCpuidPhys) ?? cpus[0];
+}
+
+const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
+
+function checkUint(value: number, what: string, max = Number.MAX_SAFE_INTEGER): void {
+  if (!Number.isSafeInteger(value) || value < 0 || value > max) {
+    throw new RangeError(`${what} ${value} is not an integer in [0, ${max}]`);
+  }
+}
+
+/** Sorted and checked: each region non-empty and clear of the others. */
+function reservationBlock(regions: { address: number; size: number }[]): { address: bigint; size: bigint }[] {
+  const sorted = regions
+    .map((r) => {
+      checkUint(r.address, 'reservation address');
+      checkUint(r.size, 'reservation size');
+      if (r.size === 0) throw new RangeError(`reservation at ${hex(r.address)} has size 0`);
+      return { address: BigInt(r.address), size: BigInt(r.size) };
+    })
+    .sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+  for (let i = 1; i < sorted.length; i++) {
+    const a = sorted[i - 1]!;
+    const b = sorted[i]!;
+    if (a.address + a.size > b.address) {
+      throw new RangeError(
+        `reservations [${hex(a.address)}, ${hex(a.address + a.size)}) and [${hex(b.address)}, ${hex(b.address + b.size)}) overlap`,
+      );
+    }
+  }
+  return sorted;
+}
+
+/** reg for a root-level node, or a clear error when the root's cells cannot hold it. */
+function rootReg(root: FdtNode, address: number, size: number, what: string): Uint8Array {
+  try {
+    return encodeReg(root, [{ address, size }]);
+  } catch (e) {
+    if (e instanceof RangeError) {
+      throw new DeviceTreeError(`${what} [${hex(address)}, +${hex(size)}) does not fit the root's #address-cells/#size-cells: ${e.message}`);
+    }
+    throw e;
+  }
+}
+
+function memoryNode(root: FdtNode, address: number, size: number): FdtNode {
+  return newNode(`memory@${address.toString(16)}`, [
+    { name: 'device_type', value: enc.str('memory') },
+    { name: 'reg', value: rootReg(root, address, size, 'memory') },
+  ]);
+}
+
+/** Replace every memory node with the RMA node and the rest node, where the first one stood. */
+function fixMemory(root: FdtNode, p: Dom0TreeParams): void {
+  const fresh = [memoryNode(root, 0, p.rmaSize)];
+  if (p.memSize > p.rmaSize) fresh.push(memoryNode(root, p.rmaSize, p.memSize - p.rmaSize));
+  const first = root.children.findIndex(isMemoryNode);
+  const kept = root.children.filter((c) => !isMemoryNode(c));
+  const at = first < 0 ? kept.length : first;
+  root.children = [...kept.slice(0, at), ...fresh, ...kept.slice(at)];
+}
+
+/** Keep only the boot cpu (Xen/PowerPC ran dom0 on one vcpu) and give it the hash table size. */
+function fixCpus(tree: DeviceTree, p: Dom0TreeParams): void {
+  const boot = bootCpuNode(tree);
+  if (!boot) throw new DeviceTreeError('firmware tree has no cpu node (device_type "cpu") under /cpus');
+  const cpus = findChild(tree.root, 'cpus')!;
+  cpus.children = cpus.children.filter((c) => c === boot || !propIsString(c, 'device_type', 'cpu'));
+  setProp(boot, 'ibm,pft-size', enc.u32(0, p.pftSizeLog2));
+  const id = cpuId(boot);
+  if (id !== undefined) tree.bootCpuidPhys = id;
+}
+
+function fixChosen(root: FdtNode, p: Dom0TreeParams): void {
+  let chosen = root.children.find((c) => c.name === 'chosen');
+  if (!chosen) {
+    chosen = newNode('chosen');
+    root.children.push(chosen);
+  }
+  setProp(chosen, 'bootargs', enc.str(p.bootargs));
+  if (p.initrd) {
+    setProp(chosen, 'linux,initrd-start', enc.u64(p.initrd.start));
+    setProp(chosen, 'linux,initrd-end', enc.u64(p.initrd.end));
+  } else {
+    removeProp(chosen, 'linux,initrd-start');
+    removeProp(chosen, 'linux,initrd-end');
+  }
+}
+
+function xenNode(p: Dom0TreeParams): FdtNode {
+  const x = p.xen;
+  const node = newNode('xen', [
+    { name: 'compatible', value: enc.str('xen') },
+    { name: 'reg', value: enc.u32(x.domid) },
+    { name: 'version', value: enc.str(x.version) },
+    { name: 'shared-info', value: enc.u64(x.sharedInfo.address, x.sharedInfo.size) },
+    // The proposal: where dom0's own pfn->mfn table is (guest-physical) and its size in bytes.
+    { name: 'p2m', value: enc.u64(x.p2m.address, x.p2m.size) },
+  ]);
+  if (x.privileged) node.props.push({ name: 'privileged', value: enc.empty() });
+  if (x.initdomain) node.props.push({ name: 'initdomain', value: enc.empty() });
+  return node;
+}
+
+function checkParams(p: Dom0TreeParams): void {
+  checkUint(p.rmaSize, 'rmaSize');
+  checkUint(p.memSize, 'memSize');
+  if (p.rmaSize === 0) throw new RangeError('rmaSize must not be 0');
+  if (p.memSize < p.rmaSize) throw new RangeError(`memSize ${hex(p.memSize)} is smaller than rmaSize ${hex(p.rmaSize)}`);
+  checkUint(p.pftSizeLog2, 'pftSizeLog2', 63);
+  checkUint(p.xen.domid, 'domid', 0xffff_ffff);
+  if (p.initrd) {
+    checkUint(p.initrd.start, 'initrd start');
+    checkUint(p.initrd.end, 'initrd end');
+    if (p.initrd.end < p.initrd.start) throw new RangeError(`initrd end ${hex(p.initrd.end)} is before its start ${hex(p.initrd.start)}`);
+  }
+}
+
+/** dom0's tree; `firmware` is not changed (value bytes are shared, never written). */
+export function fixupDom0Tree(firmware: DeviceTree, p: Dom0TreeParams): DeviceTree {
+  checkParams(p);
+  const tree = cloneTree(firmware);
+  tree.version = 17;
+  tree.lastCompVersion = 16;
+  const root = tree.root;
+
+  fixMemory(root, p);
+  fixCpus(tree, p);
+  fixChosen(root, p);
+  setProp(root, 'ibm,partition-name', enc.str(p.partitionName ?? 'dom0'));
+  setProp(root, 'ibm,partition-no', enc.u32(p.xen.domid));
+  root.children = root.children.filter((c) => c.name !== 'xen');
+  root.children.push(xenNode(p));
+  tree.reservations = reservationBlock(p.reservations);
+  return tree;
+}

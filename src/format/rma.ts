@@ -1,0 +1,64 @@
+import type { Paint } from '../commands/io';
+import type { Region, RmaLayout } from '../rma/layout';
+import { regionsWithGaps } from '../rma/regions';
+import { renderTable } from './table';
+import { formatSize, hex } from './units';
+
+const LETTER: Record<string, string> = { kernel: 'K', initrd: 'I', firmware: 'F', 'device tree': 'D', 'p2m table': 'P', shared_info: 'S', free: '.' };
+const COLOUR: Record<string, string> = { kernel: '#4e79a7', initrd: '#76b7b2', firmware: '#e15759', 'device tree': '#f28e2b', 'p2m table': '#59a14f', shared_info: '#b07aa1', free: '#eeeeee' };
+
+export function rmaJson(L: RmaLayout, rmaMaddr: number): object {
+  return { rmaBytes: L.rmaSize, maddr: rmaMaddr, regions: regionsWithGaps(L).map((r) => ({ ...r, bytes: r.end - r.start })), stackPointer: L.stackPointer, capacityEntries: L.capacityEntries };
+}
+
+export function formatRma(p: Paint, L: RmaLayout, rmaMaddr: number, width = 64): string {
+  const regions = regionsWithGaps(L);
+  let out = `dom0 RMA: ${formatSize(L.rmaSize)} at machine ${hex(rmaMaddr)}\n`;
+  out += renderTable(p, ['region', 'guest start', 'guest end', 'size', 'machine start'], regions.map((r) => [r.name, hex(r.start), hex(r.end), formatSize(r.end - r.start), hex(rmaMaddr + r.start)]), ['left', 'right', 'right', 'right', 'right']);
+  out += `\n${bar(p, regions, L.rmaSize, width)}\n`;
+  out += `0${' '.repeat(width - 1 - formatSize(L.rmaSize).length)}${formatSize(L.rmaSize)}\n`;
+  out += Object.entries(LETTER).map(([n, c]) => `${c} ${n}`).join('  ') + '\n';
+  return out;
+}
+
+/** One character per RMA/width bytes; a region too small for a cell still shows in the cell it starts in. */
+function bar(p: Paint, regions: Region[], size: number, width: number): string {
+  const cells = new Array<string>(width).fill('.');
+  const names = new Array<string>(width).fill('free');
+  for (const r of regions) {
+    if (r.name === 'free') continue;
+    const a = Math.floor((r.start / size) * width);
+    const b = Math.max(a + 1, Math.ceil((r.end / size) * width));
+    for (let i = a; i < Math.min(b, width); i++) {
+      cells[i] = LETTER[r.name] ?? '?';
+      names[i] = r.name;
+    }
+  }
+  const colourOf = (n: string): ((s: string) => string) => ({ kernel: p.blue, initrd: p.cyan, firmware: p.red, 'device tree': p.yellow, 'p2m table': p.green, shared_info: p.magenta } as Record<string, (s: string) => string>)[n] ?? p.dim;
+  return '[' + cells.map((c, i) => colourOf(names[i])(c)).join('') + ']';
+}
+
+/** An SVG memory map of the RMA, low addresses at the top, sizes to scale with a floor so small regions stay readable. */
+export function rmaSvg(L: RmaLayout, rmaMaddr: number): string {
+  const regions = regionsWithGaps(L);
+  const W = 640;
+  const H = 720;
+  const minH = 18;
+  const barX = 180;
+  const barW = 200;
+  const heights = regions.map((r) => Math.max(minH, ((r.end - r.start) / L.rmaSize) * (H - 60 - minH * regions.length) + minH));
+  const scale = (H - 60) / heights.reduce((a, b) => a + b, 0);
+  const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  let y = 40;
+  const parts = regions.map((r, i) => {
+    const h = heights[i] * scale;
+    const g = `<rect x="${barX}" y="${y.toFixed(1)}" width="${barW}" height="${h.toFixed(1)}" fill="${COLOUR[r.name] ?? '#999'}" stroke="#333"/>` +
+      `<text x="${barX - 8}" y="${(y + 12).toFixed(1)}" text-anchor="end" font-size="11">${hex(r.start)}</text>` +
+      `<text x="${barX + barW + 8}" y="${(y + h / 2 + 4).toFixed(1)}" font-size="12">${esc(r.name)} (${esc(formatSize(r.end - r.start))})</text>`;
+    y += h;
+    return g;
+  });
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="monospace">\n` +
+    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="14">dom0 RMA, ${esc(formatSize(L.rmaSize))} at machine ${hex(rmaMaddr)}</text>\n` +
+    parts.join('\n') + `\n<text x="${barX - 8}" y="${(y + 4).toFixed(1)}" text-anchor="end" font-size="11">${hex(L.rmaSize)}</text>\n</svg>\n`;
+}

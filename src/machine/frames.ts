@@ -1,0 +1,90 @@
+/**
+ * Who owns each machine frame, kept as sorted, non-overlapping runs rather
+ * than one entry per frame: a 64 GiB machine has 16 Mi frames but only a few
+ * thousand allocations. Frames in no run are free heap frames, or not RAM.
+ */
+export type Owner = number | 'xen';
+
+export interface OwnedRun { mfn: number; count: number; owner: Owner; use: string }
+
+export class FrameTable {
+  private runs: OwnedRun[] = [];
+
+  static fromRuns(runs: OwnedRun[]): FrameTable {
+    const t = new FrameTable();
+    for (const r of runs) t.assign(r.mfn, r.count, r.owner, r.use);
+    return t;
+  }
+
+  all(): readonly OwnedRun[] {
+    return this.runs;
+  }
+
+  /** Record that [mfn, mfn+count) now belongs to owner, for use. It must be unowned. */
+  assign(mfn: number, count: number, owner: Owner, use: string): void {
+    const at = this.indexAfter(mfn);
+    const prev = this.runs[at - 1];
+    const next = this.runs[at];
+    if ((prev && prev.mfn + prev.count > mfn) || (next && next.mfn < mfn + count)) {
+      throw new Error(`frames ${mfn.toString(16)}+${count} assigned to ${owner} are already owned`);
+    }
+    // Grow the previous run when it is the same owner and use (extents taken in order).
+    if (prev && prev.mfn + prev.count === mfn && prev.owner === owner && prev.use === use) {
+      prev.count += count;
+      if (next && next.mfn === mfn + count && next.owner === owner && next.use === use) {
+        prev.count += next.count;
+        this.runs.splice(at, 1);
+      }
+      return;
+    }
+    this.runs.splice(at, 0, { mfn, count, owner, use });
+  }
+
+  /** Forget the owner of [mfn, mfn+count); every frame of it must be owned. */
+  release(mfn: number, count: number): void {
+    const end = mfn + count;
+    let i = this.indexAfter(mfn) - 1;
+    if (i < 0) throw new Error(`frame ${mfn.toString(16)} released but not owned`);
+    while (mfn < end) {
+      const r = this.runs[i];
+      if (!r || r.mfn > mfn || r.mfn + r.count <= mfn) throw new Error(`frame ${mfn.toString(16)} released but not owned`);
+      const rEnd = r.mfn + r.count;
+      const cutEnd = Math.min(end, rEnd);
+      const pieces: OwnedRun[] = [];
+      if (r.mfn < mfn) pieces.push({ ...r, count: mfn - r.mfn });
+      if (cutEnd < rEnd) pieces.push({ ...r, mfn: cutEnd, count: rEnd - cutEnd });
+      this.runs.splice(i, 1, ...pieces);
+      i += pieces.length && pieces[0].mfn < mfn ? 1 : 0;
+      mfn = cutEnd;
+    }
+  }
+
+  /** The run holding mfn, if any. */
+  lookup(mfn: number): OwnedRun | undefined {
+    const r = this.runs[this.indexAfter(mfn) - 1];
+    return r && mfn < r.mfn + r.count ? r : undefined;
+  }
+
+  ownerOf(mfn: number): Owner | undefined {
+    return this.lookup(mfn)?.owner;
+  }
+
+  /** Frames owned by owner. */
+  countOwned(owner: Owner): number {
+    let n = 0;
+    for (const r of this.runs) if (r.owner === owner) n += r.count;
+    return n;
+  }
+
+  /** Index of the first run starting after mfn. */
+  private indexAfter(mfn: number): number {
+    let lo = 0;
+    let hi = this.runs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.runs[mid].mfn <= mfn) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}

@@ -1,0 +1,71 @@
+import { INVALID_MFN, PAGE_SIZE } from '../machine/constants';
+import type { Machine } from '../machine/machine';
+import type { Domain } from '../xen/domain';
+import type { P2mRun } from './table';
+
+/** Where a domain's table lives and how full it is. */
+export interface P2mInfo {
+  domid: number;
+  gpa: number;
+  maddr: number;
+  bytes: number;
+  entries: number;
+  capacityEntries: number;
+  usedEntries: number;
+  invalidEntries: number;
+  coversBytes: number;
+}
+
+export function p2mInfo(d: Domain): P2mInfo {
+  const used = d.p2m().countValid();
+  return {
+    domid: d.domid,
+    gpa: d.p2mGpa,
+    maddr: d.arch.p2m,
+    bytes: d.p2mEntries * 4,
+    entries: d.p2mEntries,
+    capacityEntries: d.layout?.capacityEntries ?? d.p2mEntries,
+    usedEntries: used,
+    invalidEntries: d.p2mEntries - used,
+    coversBytes: d.p2mEntries * PAGE_SIZE,
+  };
+}
+
+/** Who a machine frame belongs to, in words. */
+export function frameOwner(m: Machine, mfn: number): { owner: string; use: string } {
+  if (mfn === INVALID_MFN) return { owner: '-', use: 'invalid' };
+  const run = m.frames.lookup(mfn);
+  if (run) return { owner: run.owner === 'xen' ? 'xen' : `dom${run.owner}`, use: run.use };
+  if (m.isIo(mfn)) return { owner: 'io', use: 'IO hole' };
+  if (!m.isRam(mfn)) return { owner: 'none', use: 'beyond RAM' };
+  if (m.inXenHeap(mfn)) return { owner: 'xen', use: 'xen heap (free)' };
+  return { owner: 'free', use: 'domain heap' };
+}
+
+export interface OwnedRun extends P2mRun { owner: string; use: string }
+
+/** The table over [from, to) as runs, split where the owning allocation changes. */
+export function ownedRuns(m: Machine, d: Domain, from = 0, to = d.p2mEntries): OwnedRun[] {
+  const out: OwnedRun[] = [];
+  for (const r of d.p2m().runs(from, to)) {
+    if (r.mfn === INVALID_MFN) {
+      out.push({ ...r, owner: '-', use: 'invalid' });
+      continue;
+    }
+    let done = 0;
+    while (done < r.count) {
+      const mfn = r.mfn + done;
+      const own = m.frames.lookup(mfn);
+      const n = own ? Math.min(r.count - done, own.mfn + own.count - mfn) : 1;
+      const prev = out[out.length - 1];
+      const o = frameOwner(m, mfn);
+      if (!own && prev && prev.owner === o.owner && prev.use === o.use && prev.mfn + prev.count === mfn && prev.pfn + prev.count === r.pfn + done) {
+        prev.count += n;
+      } else {
+        out.push({ pfn: r.pfn + done, mfn, count: n, ...o });
+      }
+      done += n;
+    }
+  }
+  return out;
+}

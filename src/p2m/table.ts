@@ -1,0 +1,136 @@
+import { INVALID_MFN } from '../machine/constants';
+import { CHUNK_SIZE, GuestMemory } from '../machine/guest_memory';
+
+/** True on little-endian hosts: then table words are byte-swapped on the way in and out. */
+const HOST_LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+const bswap = (v: number): number => (((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24)) >>> 0;
+const toBE = HOST_LE ? bswap : (v: number): number => v >>> 0;
+
+/** A run of consecutive pfns backed by consecutive mfns. */
+export interface P2mRun { pfn: number; mfn: number; count: number }
+
+/**
+ * dom0's pfn -> mfn table, living in the RMA's bytes at guest-physical
+ * `base`: big-endian u32 mfns, INVALID_MFN where no frame is mapped.
+ * This is the same view for Xen (which fills it) and the guest (which reads
+ * it in real mode): both go through the RMA bytes, never a side copy.
+ */
+export class P2mTable {
+  static readonly ENTRY_SIZE = 4;
+
+  constructor(readonly memory: GuestMemory, readonly base: number, readonly entries: number) {
+    if (base % 4 !== 0) throw new RangeError('p2m table must be 4-byte aligned');
+    if (base + entries * 4 > memory.size) throw new RangeError('p2m table runs past the end of guest memory');
+  }
+
+  get bytes(): number {
+    return this.entries * P2mTable.ENTRY_SIZE;
+  }
+
+  get(pfn: number): number {
+    if (pfn < 0 || pfn >= this.entries) return INVALID_MFN;
+    return this.memory.readU32(this.base + pfn * 4);
+  }
+
+  set(pfn: number, mfn: number): void {
+    this.checkRange(pfn, 1);
+    this.memory.writeU32(this.base + pfn * 4, mfn);
+  }
+
+  /** p2m[pfn + i] = mfn + i for i < count: one extent, or the RMA. */
+  fillRun(pfn: number, mfn: number, count: number): void {
+    this.checkRange(pfn, count);
+    this.forEachSpan(pfn, count, (words, start, n, done) => {
+      let m = mfn + done;
+      for (let i = start, end = start + n; i < end; i++) words[i] = toBE(m++);
+    });
+  }
+
+  /** Set [pfn, pfn + count) to INVALID_MFN. */
+  invalidate(pfn: number, count: number): void {
+    this.checkRange(pfn, count);
+    this.forEachSpan(pfn, count, (words, start, n) => words.fill(INVALID_MFN, start, start + n));
+  }
+
+  /** Coalesced runs over [from, to): consecutive valid mfns, and runs of INVALID_MFN (mfn = INVALID_MFN). */
+  runs(from = 0, to = this.entries): P2mRun[] {
+    const out: P2mRun[] = [];
+    let pfn0 = -1;
+    let mfn0 = 0;
+    let next = 0; // the mfn that would extend the current run
+    const flush = (end: number): void => {
+      if (pfn0 >= 0) out.push({ pfn: pfn0, mfn: mfn0, count: end - pfn0 });
+    };
+    this.spans(from, to, (words, start, n, pfn) => {
+      for (let i = 0; i < n; i++) {
+        const w = words[start + i];
+        const mfn = HOST_LE ? bswap(w) : w;
+        if (pfn0 >= 0 && mfn === next && (mfn !== INVALID_MFN || mfn0 === INVALID_MFN)) {
+          if (mfn !== INVALID_MFN) next++;
+          continue;
+        }
+        flush(pfn + i);
+        pfn0 = pfn + i;
+        mfn0 = mfn;
+        next = mfn === INVALID_MFN ? INVALID_MFN : mfn + 1;
+      }
+    });
+    flush(Math.min(to, this.entries));
+    return out;
+  }
+
+  /** Entries in [from, to) that hold a frame. */
+  countValid(from = 0, to = this.entries): number {
+    let n = 0;
+    this.spans(from, to, (words, start, count) => {
+      for (let i = start, end = start + count; i < end; i++) if (words[i] !== INVALID_MFN) n++;
+    });
+    return n;
+  }
+
+  /** Call fn(pfn, mfn) for each entry in [from, to). */
+  scan(from: number, to: number, fn: (pfn: number, mfn: number) => void): void {
+    this.spans(from, to, (words, start, n, pfn) => {
+      for (let i = 0; i < n; i++) fn(pfn + i, HOST_LE ? bswap(words[start + i]) : words[start + i]);
+    });
+  }
+
+  /** The word views covering [from, to), clamped to the table, without allocating chunks. */
+  private spans(from: number, to: number, fn: (words: Uint32Array, start: number, n: number, pfn: number) => void): void {
+    from = Math.max(0, from);
+    to = Math.min(this.entries, to);
+    if (to <= from) return;
+    this.forEachSpan(from, to - from, (words, start, n, done) => fn(words, start, n, from + done), false);
+  }
+
+  /** The table's raw bytes, exactly as the guest reads them. */
+  raw(): Uint8Array {
+    return this.memory.read(this.base, this.bytes);
+  }
+
+  /**
+   * Walk [pfn, pfn + count) as word views over the RMA's chunks, so the hot
+   * loops touch typed arrays directly instead of going through byte accessors.
+   */
+  private forEachSpan(pfn: number, count: number, fn: (words: Uint32Array, start: number, n: number, done: number) => void, allocate = true): void {
+    let done = 0;
+    while (done < count) {
+      const byteOff = this.base + (pfn + done) * 4;
+      const chunkIndex = Math.floor(byteOff / CHUNK_SIZE);
+      const within = byteOff % CHUNK_SIZE;
+      const n = Math.min(count - done, (CHUNK_SIZE - within) / 4);
+      const chunk = this.memory.chunk(chunkIndex, allocate);
+      const words = chunk ? new Uint32Array(chunk.buffer, chunk.byteOffset, CHUNK_SIZE / 4) : ZERO_WORDS;
+      fn(words, within / 4, n, done);
+      done += n;
+    }
+  }
+
+  private checkRange(pfn: number, count: number): void {
+    if (pfn < 0 || count < 0 || pfn + count > this.entries) {
+      throw new RangeError(`pfns [${pfn.toString(16)}, +${count.toString(16)}) are outside the p2m table (${this.entries.toString(16)} entries)`);
+    }
+  }
+}
+
+const ZERO_WORDS = new Uint32Array(CHUNK_SIZE / 4);

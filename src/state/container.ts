@@ -1,0 +1,83 @@
+import { createHash } from 'crypto';
+import { StateError } from '../util/errors';
+
+/**
+ * The state file's envelope: magic, version, a JSON document, named binary
+ * sections, and a SHA-256 over all of it, so a truncated, foreign or
+ * tampered file is refused before anything in it is believed.
+ *
+ *   0   "PPCDOMB\0"
+ *   8   u32 format version
+ *   12  u32 JSON length
+ *   16  JSON (UTF-8), padded to 8
+ *   ..  sections back to back, each padded to 8 (offsets in the JSON's `sections`)
+ *   end 32-byte SHA-256 of everything before it
+ */
+export const STATE_MAGIC = 'PPCDOMB\0';
+export const STATE_VERSION = 1;
+const DIGEST = 32;
+
+export interface SectionRef { name: string; offset: number; length: number }
+
+export function encodeContainer(doc: object, sections: Map<string, Uint8Array>): Uint8Array {
+  const refs: SectionRef[] = [];
+  // Offsets are relative to the first section, so the JSON can name them before its own length is known.
+  let rel = 0;
+  for (const [name, bytes] of sections) {
+    refs.push({ name, offset: rel, length: bytes.length });
+    rel += pad8(bytes.length);
+  }
+  const json = Buffer.from(JSON.stringify({ ...doc, sections: refs }), 'utf8');
+  const head = 16 + pad8(json.length);
+  const out = Buffer.alloc(head + rel + DIGEST);
+  out.write(STATE_MAGIC, 0, 'latin1');
+  out.writeUInt32BE(STATE_VERSION, 8);
+  out.writeUInt32BE(json.length, 12);
+  json.copy(out, 16);
+  let at = head;
+  for (const bytes of sections.values()) {
+    out.set(bytes, at);
+    at += pad8(bytes.length);
+  }
+  createHash('sha256').update(out.subarray(0, out.length - DIGEST)).digest().copy(out, out.length - DIGEST);
+  return out;
+}
+
+export function decodeContainer(buf: Uint8Array, where: string): { doc: Record<string, unknown>; sections: Map<string, Uint8Array> } {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  const bad = (what: string): never => {
+    throw new StateError(`state ${where} is corrupt: ${what}`, 'run `ppc-dombuild construct` again to rebuild it');
+  };
+  if (b.length < 16 + DIGEST) bad(`only ${b.length} bytes (truncated)`);
+  if (b.toString('latin1', 0, 8) !== STATE_MAGIC) bad('not a ppc-dombuild state file (bad magic)');
+  const version = b.readUInt32BE(8);
+  if (version !== STATE_VERSION) {
+    throw new StateError(`state ${where} has format version ${version}; this ppc-dombuild reads version ${STATE_VERSION}`, 'rebuild it with `ppc-dombuild construct`');
+  }
+  const digest = createHash('sha256').update(b.subarray(0, b.length - DIGEST)).digest();
+  if (!digest.equals(b.subarray(b.length - DIGEST))) bad('checksum mismatch (truncated or modified)');
+  const jsonLen = b.readUInt32BE(12);
+  const head = 16 + pad8(jsonLen);
+  if (head > b.length - DIGEST) bad('header runs past the end');
+  let doc: Record<string, unknown>;
+  try {
+    doc = JSON.parse(b.toString('utf8', 16, 16 + jsonLen));
+  } catch {
+    return bad('metadata is not JSON');
+  }
+  const sections = new Map<string, Uint8Array>();
+  const refs = doc.sections;
+  if (!Array.isArray(refs)) bad('no section table');
+  for (const r of refs as SectionRef[]) {
+    const start = head + r.offset;
+    if (typeof r.name !== 'string' || !Number.isSafeInteger(r.offset) || !Number.isSafeInteger(r.length) || r.offset < 0 || r.length < 0 || start + r.length > b.length - DIGEST) {
+      bad(`section ${String(r.name)} is out of bounds`);
+    }
+    sections.set(r.name, new Uint8Array(b.buffer, b.byteOffset + start, r.length));
+  }
+  return { doc, sections };
+}
+
+function pad8(n: number): number {
+  return (n + 7) & ~7;
+}

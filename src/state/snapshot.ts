@@ -1,0 +1,117 @@
+import { readFdt } from '../devtree/fdt_ro';
+import { BuddyHeap } from '../machine/buddy';
+import { FrameTable, OwnedRun } from '../machine/frames';
+import { CHUNK_SIZE, GuestMemory } from '../machine/guest_memory';
+import { Machine } from '../machine/machine';
+import { ramRanges } from '../machine/memmap';
+import { checkProfile, MachineProfile } from '../machine/profile';
+import { Domain } from '../xen/domain';
+import { BuildRecord, System } from '../xen/system';
+import { StateError } from '../util/errors';
+import { decodeContainer, encodeContainer } from './container';
+
+const FORMAT = 'ppc-dombuild-state';
+
+/** The whole System as one container: JSON for the structure, sections for bytes. */
+export function encodeState(sys: System): Uint8Array {
+  const m = sys.machine;
+  const sections = new Map<string, Uint8Array>();
+  sections.set('firmware.dtb', sys.firmwareBlob);
+  const domains = [...sys.domains.values()].map((d) => {
+    const used = d.memory.usedChunks();
+    const bytes = new Uint8Array(used.length * CHUNK_SIZE);
+    used.forEach((c, i) => bytes.set(d.memory.chunks[c]!, i * CHUNK_SIZE));
+    sections.set(`dom${d.domid}.memory`, bytes);
+    return {
+      domid: d.domid,
+      privileged: d.privileged,
+      shadow: d.shadow,
+      maxPages: d.maxPages,
+      totPages: d.totPages,
+      rma: d.rma,
+      rmaBytes: d.memory.size,
+      extents: d.extents,
+      arch: d.arch,
+      p2mGpa: d.p2mGpa,
+      p2mEntries: d.p2mEntries,
+      layout: d.layout,
+      vcpu0: { pc: d.vcpu0.pc.toString(16), msr: d.vcpu0.msr.toString(16), gprs: d.vcpu0.gprs.map((g) => g.toString(16)) },
+      bootargs: d.bootargs,
+      images: d.images,
+      memoryChunks: used,
+    };
+  });
+  for (const [name, bytes] of sys.extra) sections.set(`x:${name}`, bytes);
+  const doc = {
+    format: FORMAT,
+    build: sys.build,
+    machine: {
+      profile: m.profile,
+      xenHeapRanges: m.xenHeapRanges,
+      xenHeapFree: m.xenHeap.free,
+      domHeapFree: m.domHeap.free,
+      frames: m.frames.all(),
+      pageRefs: [...m.pageRefs],
+    },
+    domains,
+  };
+  return encodeContainer(doc, sections);
+}
+
+export function decodeState(buf: Uint8Array, where: string): System {
+  const { doc, sections } = decodeContainer(buf, where);
+  const bad = (what: string): never => {
+    throw new StateError(`state ${where} is corrupt: ${what}`, 'run `ppc-dombuild construct` again to rebuild it');
+  };
+  if (doc.format !== FORMAT) bad(`format is '${String(doc.format)}', not ${FORMAT}`);
+  try {
+    const md = doc.machine as Record<string, any>;
+    const profile = md.profile as MachineProfile;
+    checkProfile(profile, 'in state');
+    const machine = new Machine(
+      profile,
+      ramRanges(profile.ram),
+      md.xenHeapRanges,
+      BuddyHeap.fromFreeLists('xen heap', md.xenHeapFree),
+      BuddyHeap.fromFreeLists('domain heap', md.domHeapFree),
+      FrameTable.fromRuns(md.frames as OwnedRun[]),
+      new Map(md.pageRefs as [number, number][]),
+    );
+    const fw = sections.get('firmware.dtb') ?? bad('no firmware.dtb section');
+    const sys = new System(machine, readFdt(fw), fw, doc.build as BuildRecord);
+    for (const dd of doc.domains as Record<string, any>[]) {
+      const mem = new GuestMemory(num(dd.rmaBytes));
+      const bytes = sections.get(`dom${dd.domid}.memory`) ?? bad(`no memory section for dom${dd.domid}`);
+      const chunks = dd.memoryChunks as number[];
+      if (bytes.length !== chunks.length * CHUNK_SIZE) bad(`dom${dd.domid} memory section has ${bytes.length} bytes for ${chunks.length} chunks`);
+      chunks.forEach((c, i) => {
+        if (!Number.isInteger(c) || c < 0 || c >= mem.chunks.length) bad(`dom${dd.domid} memory chunk ${c} is outside its RMA`);
+        // Share the file's bytes when word aligned (the table is read as u32 words), else copy.
+        const piece = bytes.subarray(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE);
+        mem.chunks[c] = piece.byteOffset % 4 === 0 ? piece : piece.slice();
+      });
+      const d = new Domain(num(dd.domid), !!dd.privileged, !!dd.shadow, num(dd.maxPages), { mfn: num(dd.rma.mfn), order: num(dd.rma.order) }, mem);
+      d.totPages = num(dd.totPages);
+      d.extents.push(...(dd.extents as number[]).map(num));
+      d.arch = dd.arch;
+      d.p2mGpa = num(dd.p2mGpa);
+      d.p2mEntries = num(dd.p2mEntries);
+      d.layout = dd.layout;
+      d.vcpu0 = { pc: BigInt('0x' + dd.vcpu0.pc), msr: BigInt('0x' + dd.vcpu0.msr), gprs: (dd.vcpu0.gprs as string[]).map((g) => BigInt('0x' + g)) };
+      d.bootargs = String(dd.bootargs);
+      d.images = dd.images;
+      if (d.p2mGpa + d.p2mEntries * 4 > mem.size) bad(`dom${d.domid}'s p2m table runs past its RMA`);
+      sys.domains.set(d.domid, d);
+    }
+    for (const [name, bytes] of sections) if (name.startsWith('x:')) sys.extra.set(name.slice(2), bytes);
+    return sys;
+  } catch (e) {
+    if (e instanceof StateError) throw e;
+    return bad(`its contents do not hold together (${(e as Error).message})`);
+  }
+}
+
+function num(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new Error(`expected an integer, found ${JSON.stringify(v)}`);
+  return v;
+}

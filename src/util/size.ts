@@ -1,0 +1,74 @@
+import { UsageError } from './errors';
+
+export const KiB = 1024;
+export const MiB = 1024 * KiB;
+export const GiB = 1024 * MiB;
+export const TiB = 1024 * GiB;
+
+const UNITS: Record<string, number> = { '': 1, B: 1, K: KiB, M: MiB, G: GiB, T: TiB };
+
+/**
+ * Parse a size as the SPEC allows: `4G`, `4GiB`, `512M`, `64MiB`, `16K`, hex
+ * `0x4000000`, plain bytes. Units are binary. Anything else is a usage error
+ * naming the option it came from.
+ */
+export function parseSize(text: string, what = 'size'): number {
+  const s = String(text).trim();
+  let bytes: number;
+  const hex = /^0x([0-9a-f]+)$/i.exec(s);
+  if (hex) {
+    bytes = parseInt(hex[1], 16);
+  } else {
+    const m = /^(\d+)(?:([KMGT])(?:iB|B)?|B)?$/i.exec(s);
+    if (!m) {
+      throw new UsageError(`${what}: '${text}' is not a size`, 'write it like 4G, 4GiB, 512M, 64MiB, 16K, 0x4000000 or plain bytes (units are binary)');
+    }
+    bytes = Number(m[1]) * UNITS[(m[2] ?? '').toUpperCase()];
+  }
+  if (!Number.isSafeInteger(bytes)) throw new UsageError(`${what}: '${text}' is too large`);
+  return bytes;
+}
+
+/** Like parseSize, but zero is refused. */
+export function parsePositiveSize(text: string, what: string): number {
+  const v = parseSize(text, what);
+  if (v === 0) throw new UsageError(`${what}: '${text}' is zero`, 'give a size greater than zero, e.g. 4G');
+  return v;
+}
+
+/** Human size with binary units, exact when it can be: 32 GiB, 32 GiB - 16 MiB, 31.86 GiB, 4100 B. */
+export function formatSize(bytes: number): string {
+  if (bytes < 0) return `-${formatSize(-bytes)}`;
+  const units = [['TiB', TiB], ['GiB', GiB], ['MiB', MiB], ['KiB', KiB]] as const;
+  const i = units.findIndex(([, mult]) => bytes >= mult);
+  if (i < 0) return `${bytes} B`;
+  const [unit, mult] = units[i];
+  if (bytes % mult === 0) return `${bytes / mult} ${unit}`;
+  // Just under a round figure: say how far under, the way the limit math is told.
+  for (const [u, m] of units.slice(Math.max(0, i - 1), i + 1)) {
+    const up = Math.ceil(bytes / m) * m;
+    const gap = up - bytes;
+    if (gap * 64 <= m && gap % KiB === 0) return `${up / m} ${u} - ${formatSize(gap)}`;
+  }
+  return `${+(bytes / mult).toFixed(2)} ${unit}`;
+}
+
+export function hex(n: number | bigint, width = 0): string {
+  return '0x' + n.toString(16).padStart(width, '0');
+}
+
+export function alignUp(v: number, a: number): number {
+  return Math.ceil(v / a) * a;
+}
+
+export function alignDown(v: number, a: number): number {
+  return Math.floor(v / a) * a;
+}
+
+export function isPowerOfTwo(v: number): boolean {
+  return v > 0 && Number.isInteger(Math.log2(v)) && 2 ** Math.log2(v) === v;
+}
+
+export function log2(v: number): number {
+  return Math.round(Math.log2(v));
+}

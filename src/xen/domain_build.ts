@@ -1,0 +1,197 @@
+import { DeviceTree } from '../devtree/tree';
+import { fixupDom0Tree } from '../devtree/ofd_fixup';
+import { writeFdt } from '../devtree/fdt_wr';
+import { EXTENT_SIZE, INVALID_MFN, PAGE_SIZE } from '../machine/constants';
+import { rmlsOf, rmorOf } from '../machine/cpu';
+import type { Machine } from '../machine/machine';
+import { htabBytesFor } from '../hpt/size';
+import { P2mTable } from '../p2m/table';
+import { layoutRma, P2mPlacement, placementCapacity, placementName, RmaLayout } from '../rma/layout';
+import { FitError } from '../util/errors';
+import { alignDown, alignUp, formatSize, hex, MiB } from '../util/size';
+import { Domain } from './domain';
+import { BootImage, kernelEntry } from './images';
+import { allocateExtents, allocateRma, guestPhysmapAddPage } from './mm';
+
+/** CONFIG_MIN_DOM0_PAGES: dom0 gets at least 192 MiB. */
+export const MIN_DOM0_BYTES = 192 * MiB;
+export const XEN_VERSION = 'xen-3.0-powerpc64HV';
+const MSR_SF = 1n << 63n;
+
+export interface Dom0Options {
+  /** Boot size; default RAM/16, at least 192 MiB. */
+  mem?: number;
+  /** What the table covers; default the platform limit. */
+  maxMem?: number;
+  rmaSize: number;
+  placement: P2mPlacement;
+  ofAt: number;
+  kernel: BootImage;
+  initrd?: BootImage;
+  bootargs: string;
+  firmwareTree: DeviceTree;
+}
+
+/** One step of the sequence, with its figures, for --trace. */
+export interface TraceEvent { step: number; title: string; facts: [string, string][] }
+export type Tracer = (ev: TraceEvent) => void;
+
+/** What construct_dom0 decided, beyond the domain itself. */
+export interface Dom0Report {
+  memBytes: number;
+  maxPages: number;
+  /** The platform's limit for this placement, in whole extents. */
+  platformLimitBytes: number;
+  /** Why max_pages is what it is. */
+  maxMemSource: 'option' | 'machine RAM' | 'placement capacity';
+  htabBytes: number;
+  devtreeBytes: number;
+  extentsAllocated: number;
+  notes: string[];
+}
+
+/**
+ * construct_dom0 as the proposal wants it (SPEC steps 1-12): Xen builds dom0's
+ * p2m in dom0's own RMA, fills it as it allocates, and tells the guest where
+ * it is through the device tree. Any refusal happens before the machine is
+ * changed, or on a machine the caller throws away.
+ */
+export function constructDom0(machine: Machine, opt: Dom0Options, trace: Tracer = () => {}): { dom0: Domain; report: Dom0Report } {
+  const notes: string[] = [];
+  const ramBytes = machine.profile.ram;
+  rmlsOf(opt.rmaSize); // refuses sizes the PPC970 cannot do
+
+  // 1. Size.
+  let mem = opt.mem ?? Math.max(Math.floor(ramBytes / 16), MIN_DOM0_BYTES);
+  mem = alignUp(Math.max(mem, opt.rmaSize), EXTENT_SIZE);
+  trace({ step: 1, title: 'size dom0', facts: [['memory', formatSize(mem)], ['pages', String(mem / PAGE_SIZE)], ['source', opt.mem === undefined ? 'default (RAM/16, at least 192 MiB)' : '--mem']] });
+
+  // The table must cover the platform's limit: machine RAM, capped by what the placement can hold.
+  const layoutBase = {
+    rmaSize: opt.rmaSize,
+    ofAt: opt.ofAt,
+    firmwareImage: machine.profile.firmwareImage,
+    devtreeSlot: machine.profile.devtreeSlot,
+    kernelSize: opt.kernel.size,
+    initrdSize: opt.initrd?.size ?? 0,
+    placement: opt.placement,
+  };
+  const capacity = placementCapacity(layoutBase);
+  if (capacity === 0) layoutRma({ ...layoutBase, entries: 1 }); // names the overlap
+  const platformLimit = alignDown(capacity * PAGE_SIZE, EXTENT_SIZE);
+  const ramLimit = alignDown(ramBytes, EXTENT_SIZE);
+  let maxBytes: number;
+  let maxMemSource: Dom0Report['maxMemSource'];
+  if (opt.maxMem !== undefined) {
+    maxBytes = alignUp(opt.maxMem, EXTENT_SIZE);
+    maxMemSource = 'option';
+    if (maxBytes > platformLimit) {
+      throw new FitError(`--max-mem ${formatSize(maxBytes)} needs ${maxBytes / PAGE_SIZE} p2m entries but the table at ${placementName(opt.placement)} holds at most ${capacity} (max domain ${formatSize(platformLimit)} in whole extents)`, 'a smaller --max-mem, another --p2m-placement, or a larger --rma');
+    }
+  } else if (platformLimit < ramLimit) {
+    maxBytes = platformLimit;
+    maxMemSource = 'placement capacity';
+    notes.push(`the table covers ${formatSize(platformLimit)}, not the machine's ${formatSize(ramBytes)}: that is all a table at ${placementName(opt.placement)} in a ${formatSize(opt.rmaSize)} RMA can hold`);
+  } else {
+    maxBytes = ramLimit;
+    maxMemSource = 'machine RAM';
+  }
+  if (mem > maxBytes) {
+    const figure = mem > platformLimit
+      ? `the max domain for a table at ${placementName(opt.placement)} in a ${formatSize(opt.rmaSize)} RMA is ${formatSize(platformLimit)} (${capacity} entries, floored to whole 16 MiB extents)`
+      : `max-mem is ${formatSize(maxBytes)}`;
+    throw new FitError(`dom0 of ${formatSize(mem)} does not fit: ${figure}`, mem > platformLimit ? 'a smaller --mem, another --p2m-placement, or a larger --rma' : 'raise --max-mem');
+  }
+  if (mem > ramLimit) throw new FitError(`dom0 of ${formatSize(mem)} is larger than the machine's RAM (${formatSize(ramBytes)})`, 'a smaller --mem, or more RAM with --ram or --machine');
+  const maxPages = maxBytes / PAGE_SIZE;
+
+  // 5 (checked early). Lay out the RMA so a bad placement changes nothing.
+  const layout: RmaLayout = layoutRma({ ...layoutBase, entries: maxPages });
+
+  // 2-4. Create domain 0: privileged, non-shadow; no Xen p2m; allocate the RMA.
+  const rma = allocateRma(machine, 0, opt.rmaSize);
+  const dom0 = new Domain(0, true, false, maxPages, { mfn: rma.mfn, order: rma.order }, rma.memory);
+  dom0.layout = layout;
+  trace({ step: 2, title: 'create domain 0', facts: [['privileged', 'yes'], ['shadow', 'no (keeps its own p2m)']] });
+  trace({ step: 3, title: 'no Xen p2m for dom0', facts: [['guest_physmap_max_mem_pages', 'not called'], ['d->arch.p2m', 'set in step 7']] });
+  const changed = guestPhysmapAddPage(dom0, 0, rma.mfn);
+  trace({ step: 4, title: 'allocate the RMA', facts: [['size', formatSize(opt.rmaSize)], ['machine', hex(rma.mfn * PAGE_SIZE)], ['first mfn', hex(rma.mfn)], ['HID4 RMLS', String(rmlsOf(opt.rmaSize))], ['HID4 RMOR', hex(rmorOf(rma.mfn * PAGE_SIZE))], ['guest_physmap_add_page', changed ? 'updated Xen p2m' : 'no-op (non-shadow)']] });
+
+  dom0.p2mGpa = layout.p2m.start;
+  dom0.p2mEntries = maxPages;
+  const table = new P2mTable(dom0.memory, dom0.p2mGpa, maxPages);
+  trace({ step: 5, title: 'lay out the RMA', facts: [['placement', placementName(opt.placement)], ['p2m table', `${hex(layout.p2m.start)}..${hex(layout.p2m.end)}`], ['entries', String(maxPages)], ['covers', formatSize(maxBytes) + (maxMemSource === 'placement capacity' ? ' (capped by the placement)' : ` (${maxMemSource})`)], ['OF area', `${hex(layout.firmware.start)}..${hex(layout.devtree.end)}`], ['shared_info', hex(layout.sharedInfo.start)]] });
+
+  // 6. The RMA's own entries; everything past the boot size starts invalid.
+  table.fillRun(0, rma.mfn, dom0.rmaPages);
+  table.invalidate(dom0.rmaPages, maxPages - dom0.rmaPages);
+  dom0.totPages = dom0.rmaPages;
+  trace({ step: 6, title: 'fill the RMA entries', facts: [['pfns', `0..${hex(dom0.rmaPages - 1)}`], ['mfns', `${hex(rma.mfn)}..${hex(rma.mfn + dom0.rmaPages - 1)}`], ['unused entries', `${maxPages - dom0.rmaPages} x ${hex(INVALID_MFN)}`]] });
+
+  // 7-8.
+  dom0.arch.p2m = rma.mfn * PAGE_SIZE + layout.p2m.start;
+  trace({ step: 7, title: 'd->arch.p2m = the table\'s machine address', facts: [['arch.p2m', hex(dom0.arch.p2m)]] });
+  trace({ step: 8, title: 'keep the table\'s guest-physical address for the device tree', facts: [['paddr', hex(dom0.p2mGpa)], ['bytes', formatSize(table.bytes)]] });
+
+  // 9. allocate_extents, writing the table directly.
+  const extents = allocateExtents(machine, dom0, mem / PAGE_SIZE, (pfn, mfn, count) => table.fillRun(pfn, mfn, count));
+  trace({ step: 9, title: 'allocate_extents', facts: [['extents', String(extents)], ['memory', formatSize(dom0.totPages * PAGE_SIZE)], ['first extent', extents ? hex(dom0.extents[0] * PAGE_SIZE) : 'none'], ['guest_physmap_add_page', 'not called: entries written straight into the table']] });
+
+  // 10. Hash table from the Xen heap.
+  const htabBytes = htabBytesFor(mem);
+  const htabOrder = Math.log2(htabBytes / PAGE_SIZE);
+  const htabMfn = machine.allocXenBlock(htabOrder, 'htab dom0', 'dom0 hash table');
+  dom0.arch.htab = { mfn: htabMfn, order: htabOrder };
+  trace({ step: 10, title: 'hash table from the Xen heap', facts: [['size', formatSize(htabBytes)], ['PTEGs', String(htabBytes / 128)], ['machine', hex(htabMfn * PAGE_SIZE)], ['ibm,pft-size', `<0 ${Math.log2(htabBytes)}>`]] });
+
+  // 11. The device tree, written into the RMA's device tree slot.
+  const initrdRegion = layout.initrd;
+  const tree = fixupDom0Tree(opt.firmwareTree, {
+    rmaSize: opt.rmaSize,
+    memSize: mem,
+    pftSizeLog2: Math.log2(htabBytes),
+    bootargs: opt.bootargs,
+    initrd: initrdRegion && opt.initrd ? { start: initrdRegion.start, end: initrdRegion.start + opt.initrd.size } : undefined,
+    xen: {
+      domid: 0,
+      version: XEN_VERSION,
+      sharedInfo: { address: layout.sharedInfo.start, size: PAGE_SIZE },
+      p2m: { address: dom0.p2mGpa, size: table.bytes },
+      privileged: true,
+      initdomain: true,
+    },
+    reservations: [
+      { address: layout.p2m.start, size: layout.p2m.end - layout.p2m.start },
+      { address: layout.firmware.start, size: layout.firmware.end - layout.firmware.start },
+      { address: layout.devtree.start, size: layout.devtree.end - layout.devtree.start },
+      { address: layout.sharedInfo.start, size: PAGE_SIZE },
+    ],
+  });
+  const blob = writeFdt(tree);
+  const slot = layout.devtree.end - layout.devtree.start;
+  if (blob.length > slot) throw new FitError(`dom0's device tree is ${formatSize(blob.length)} but its slot is ${formatSize(slot)}`, 'use a machine profile with a larger devtreeSlot');
+  dom0.memory.write(layout.devtree.start, blob);
+  trace({ step: 11, title: 'device tree (FDT v17) into the RMA', facts: [['at', hex(layout.devtree.start)], ['bytes', String(blob.length)], ['/xen/p2m', `<${hex(dom0.p2mGpa)} ${hex(table.bytes)}>`], ['reservations', '4 (p2m table, firmware, device tree, shared_info)']] });
+
+  // 12. Images and vcpu0.
+  dom0.memory.write(layout.kernel.start, opt.kernel.bytes);
+  dom0.images = { kernel: { source: opt.kernel.source, bytes: opt.kernel.size } };
+  if (opt.initrd && layout.initrd) {
+    dom0.memory.write(layout.initrd.start, opt.initrd.bytes);
+    dom0.images.initrd = { source: opt.initrd.source, bytes: opt.initrd.size };
+  }
+  dom0.bootargs = opt.bootargs;
+  const g = dom0.vcpu0.gprs;
+  g[1] = BigInt(layout.stackPointer);
+  g[3] = BigInt(layout.initrd?.start ?? 0);
+  g[4] = BigInt(opt.initrd?.size ?? 0);
+  g[5] = BigInt(layout.firmware.start);
+  dom0.vcpu0.pc = kernelEntry(opt.kernel.bytes);
+  dom0.vcpu0.msr = MSR_SF;
+  trace({ step: 12, title: 'load images, set vcpu0', facts: [['kernel', `${hex(layout.kernel.start)}, ${formatSize(opt.kernel.size)} (${opt.kernel.source})`], ['initrd', opt.initrd ? `${hex(layout.initrd!.start)}, ${formatSize(opt.initrd.size)}` : 'none'], ['pc', hex(dom0.vcpu0.pc)], ['msr', hex(dom0.vcpu0.msr)], ['r1', hex(g[1])], ['r5 (OF entry)', hex(g[5])]] });
+
+  return {
+    dom0,
+    report: { memBytes: mem, maxPages, platformLimitBytes: platformLimit, maxMemSource, htabBytes, devtreeBytes: blob.length, extentsAllocated: extents, notes },
+  };
+}
