@@ -63,9 +63,8 @@ export function runInspectP2m(io: Io, f: P2mFlags): number {
     throw new UsageError(`pfn ${hex(Math.max(from, to - 1))} is outside dom${d.domid}'s table (${d.p2mEntries} entries, pfns 0..${hex(d.p2mEntries - 1)})`);
   }
   if (f.raw) {
-    const bytes = d.memory.read(d.p2mGpa + from * 4, (to - from) * 4);
-    if (io.stdoutTTY && !f.json) io.out(hexDump(bytes, d.p2mGpa + from * 4));
-    else io.outBytes(bytes);
+    if (io.stdoutTTY && !f.json) io.out(hexDump(d.memory.read(d.p2mGpa + from * 4, (to - from) * 4), d.p2mGpa + from * 4));
+    else for (const piece of d.memory.slices(d.p2mGpa + from * 4, (to - from) * 4)) io.outBytes(piece);
     return 0;
   }
   if (f.pfn !== undefined) {

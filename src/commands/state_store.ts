@@ -35,14 +35,14 @@ export function loadState(dir: string): System {
  */
 export function saveState(dir: string, sys: System): { state: string; dtb: string; p2m: string } {
   fs.mkdirSync(dir, { recursive: true });
-  const bytes = encodeState(sys);
   const state = path.join(dir, STATE_FILE);
-  writeAtomic(state, bytes);
+  writeAtomic(state, encodeState(sys));
   const d = sys.dom0();
+  // The exports are copies of what the state holds: renamed into place whole, not flushed.
   const dtb = path.join(dir, DTB_EXPORT);
-  writeAtomic(dtb, dom0Blob(sys));
+  writeAtomic(dtb, dom0Blob(sys), false);
   const p2m = path.join(dir, P2M_EXPORT);
-  writeAtomic(p2m, d.p2m().raw());
+  writeAtomic(p2m, d.memory.slices(d.p2mGpa, d.p2mEntries * 4), false);
   return { state, dtb, p2m };
 }
 
@@ -56,13 +56,16 @@ export function dom0Blob(sys: System): Uint8Array {
   return d.memory.read(at, Math.min(Math.max(total, 8), slot));
 }
 
-export function writeAtomic(file: string, bytes: Uint8Array): void {
+/** Write to a temporary name in the same directory, optionally flush, then rename over the file. */
+export function writeAtomic(file: string, data: Uint8Array | Uint8Array[], flush = true): void {
   const tmp = `${file}.${process.pid}.tmp`;
   const fd = fs.openSync(tmp, 'w', 0o644);
   try {
-    let off = 0;
-    while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
-    fs.fsyncSync(fd);
+    for (const bytes of Array.isArray(data) ? data : [data]) {
+      let off = 0;
+      while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
+    }
+    if (flush) fs.fsyncSync(fd);
   } catch (e) {
     fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });

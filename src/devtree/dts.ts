@@ -4,7 +4,8 @@
  * splits string lists into "a", "b" where 1.6 prints "a\0b"). A blob carries
  * no types, so like dtc we guess each value: a string (list), u32 cells or
  * bytes. Like dtc we also drop a `name` property that only repeats the node's
- * base name (dtc's name_properties check deletes it).
+ * base name (dtc's name_properties check deletes it), under the same
+ * conditions as dtc.
  *
  * Names and string bytes come out one char per byte (latin1): write the
  * result with Buffer.from(text, 'latin1') to get dtc's exact bytes.
@@ -98,18 +99,38 @@ function isOneString(v: Uint8Array): boolean {
   return v.length > 0 && v.indexOf(0) === v.length - 1;
 }
 
+const NODE_CHARS = /^[a-zA-Z0-9,._+\-@]*$/;
+const PROP_CHARS = /^[a-zA-Z0-9,._+*#?\-]*$/;
+
 /**
- * dtc runs name_properties only when every `name` property in the tree is
- * one string (its prerequisite check); it then deletes each first `name`
- * property whose length and bytes match the node's base name.
+ * Whether dtc gets as far as its name_properties check, which deletes
+ * redundant `name` properties. dtc stops running checks at the first one
+ * that fails with an error, and these run before it: duplicate node names,
+ * duplicate property names, node name characters, one '@' per node name,
+ * property name characters, and every `name` property being one string.
+ * (With such errors plain dtc prints nothing; `dtc -f` prints the tree with
+ * its `name` properties kept, which is what we match.)
  */
-function namePropsDropped(root: FdtNode): boolean {
-  let allStrings = true;
+function dtcDropsNameProps(root: FdtNode): boolean {
+  let ok = true;
   walkTree(root, (node) => {
-    const prop = node.props.find((p) => p.name === 'name');
-    if (prop && !isOneString(prop.value)) allStrings = false;
+    if (!ok) return;
+    const childNames = new Set<string>();
+    for (const child of node.children) {
+      if (childNames.has(child.name)) ok = false;
+      childNames.add(child.name);
+    }
+    const propNames = new Set<string>();
+    for (const prop of node.props) {
+      if (propNames.has(prop.name) || !PROP_CHARS.test(prop.name)) ok = false;
+      propNames.add(prop.name);
+    }
+    const at = node.name.indexOf('@');
+    if (!NODE_CHARS.test(node.name) || (at >= 0 && node.name.indexOf('@', at + 1) >= 0)) ok = false;
+    const nameProp = node.props.find((p) => p.name === 'name');
+    if (nameProp && !isOneString(nameProp.value)) ok = false;
   });
-  return allStrings;
+  return ok;
 }
 
 function isRedundantName(node: FdtNode, prop: FdtProperty): boolean {
@@ -144,7 +165,7 @@ const hex16 = (v: bigint): string => '0x' + v.toString(16).padStart(16, '0');
 
 export function toDts(tree: DeviceTree, opts: ToDtsOptions = {}): string {
   const dtcVersion = opts.dtcVersion ?? '1.6';
-  const dropNames = namePropsDropped(tree.root);
+  const dropNames = dtcDropsNameProps(tree.root);
   const out: string[] = [];
   if (opts.path !== undefined) {
     const node = findNode(tree.root, opts.path);

@@ -6,57 +6,12 @@
  * byte offset in the blob; no other exception escapes, and every loop moves
  * forward by at least one token, so no input can hang it.
  */
-import {
-  FDT_BEGIN_NODE,
-  FDT_END,
-  FDT_END_NODE,
-  FDT_FIRST_SUPPORTED_VERSION,
-  FDT_HDR,
-  FDT_HEADER_SIZE,
-  FDT_LAST_SUPPORTED_VERSION,
-  FDT_MAGIC,
-  FDT_NOP,
-  FDT_PROP,
-  FDT_RSV_ENTRY_SIZE,
-  FDT_V16_HEADER_SIZE,
-  align4,
-} from './fdt';
+import { FDT_BEGIN_NODE, FDT_END, FDT_END_NODE, FDT_NOP, FDT_PROP, FDT_RSV_ENTRY_SIZE, align4 } from './fdt';
+import { Block, FdtFormatError, FdtHeader, checkHeader, hex, overlaps, u32, u64 } from './fdt_header';
 import { DeviceTree, FdtNode, FdtReservation } from './model';
 
-export class FdtFormatError extends Error {
-  /** Byte offset in the blob where the problem is. */
-  readonly offset: number;
-
-  constructor(offset: number, what: string) {
-    super(`bad FDT at 0x${offset.toString(16)}: ${what}`);
-    this.name = 'FdtFormatError';
-    this.offset = offset;
-  }
-}
-
-export interface FdtHeader {
-  magic: number;
-  totalSize: number;
-  offDtStruct: number;
-  offDtStrings: number;
-  offMemRsvmap: number;
-  version: number;
-  lastCompVersion: number;
-  bootCpuidPhys: number;
-  sizeDtStrings: number;
-  /** Absent before version 17. */
-  sizeDtStruct?: number;
-}
-
-const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
-
-function u32(b: Uint8Array, at: number): number {
-  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
-}
-
-function u64(b: Uint8Array, at: number): bigint {
-  return (BigInt(u32(b, at)) << 32n) | BigInt(u32(b, at + 4));
-}
+export { FdtFormatError, fdtHeader } from './fdt_header';
+export type { FdtHeader } from './fdt_header';
 
 const TOKEN_NAMES: Record<number, string> = {
   [FDT_BEGIN_NODE]: 'BEGIN_NODE',
@@ -65,91 +20,6 @@ const TOKEN_NAMES: Record<number, string> = {
   [FDT_NOP]: 'NOP',
   [FDT_END]: 'END',
 };
-
-/** The header fields as stored (checks only that the bytes are there). */
-export function fdtHeader(blob: Uint8Array): FdtHeader {
-  if (blob.length < 4 * 6) {
-    throw new FdtFormatError(0, `blob is ${blob.length} bytes, too short for an FDT header`);
-  }
-  const version = u32(blob, FDT_HDR.version);
-  const headerSize = version >= 17 ? FDT_HEADER_SIZE : FDT_V16_HEADER_SIZE;
-  if (blob.length < headerSize) {
-    throw new FdtFormatError(0, `blob is ${blob.length} bytes, shorter than the ${headerSize}-byte version ${version} header`);
-  }
-  const header: FdtHeader = {
-    magic: u32(blob, FDT_HDR.magic),
-    totalSize: u32(blob, FDT_HDR.totalSize),
-    offDtStruct: u32(blob, FDT_HDR.offDtStruct),
-    offDtStrings: u32(blob, FDT_HDR.offDtStrings),
-    offMemRsvmap: u32(blob, FDT_HDR.offMemRsvmap),
-    version,
-    lastCompVersion: u32(blob, FDT_HDR.lastCompVersion),
-    bootCpuidPhys: u32(blob, FDT_HDR.bootCpuidPhys),
-    sizeDtStrings: u32(blob, FDT_HDR.sizeDtStrings),
-  };
-  if (version >= 17) header.sizeDtStruct = u32(blob, FDT_HDR.sizeDtStruct);
-  return header;
-}
-
-interface Block {
-  start: number;
-  end: number;
-  name: string;
-}
-
-function overlaps(a: Block, b: Block): boolean {
-  return a.start < b.end && b.start < a.end;
-}
-
-/** Header rules: magic, versions, totalsize, and each block inside totalsize and aligned. */
-function checkHeader(blob: Uint8Array): { h: FdtHeader; headerSize: number } {
-  if (blob.length < 4) throw new FdtFormatError(0, `blob is ${blob.length} bytes, too short for the magic number`);
-  const magic = u32(blob, FDT_HDR.magic);
-  if (magic !== FDT_MAGIC) throw new FdtFormatError(0, `magic ${hex(magic)} is not ${hex(FDT_MAGIC)}`);
-  const h = fdtHeader(blob);
-  if (h.version < FDT_FIRST_SUPPORTED_VERSION) {
-    throw new FdtFormatError(FDT_HDR.version, `version ${h.version} is older than 16, which is not supported`);
-  }
-  if (h.lastCompVersion > FDT_LAST_SUPPORTED_VERSION) {
-    throw new FdtFormatError(FDT_HDR.lastCompVersion, `last_comp_version ${h.lastCompVersion} is newer than 17, which is not supported`);
-  }
-  if (h.version < h.lastCompVersion) {
-    throw new FdtFormatError(FDT_HDR.version, `version ${h.version} is older than its last_comp_version ${h.lastCompVersion}`);
-  }
-  const headerSize = h.version >= 17 ? FDT_HEADER_SIZE : FDT_V16_HEADER_SIZE;
-  if (h.totalSize < headerSize) {
-    throw new FdtFormatError(FDT_HDR.totalSize, `totalsize ${hex(h.totalSize)} is smaller than the ${headerSize}-byte header`);
-  }
-  if (h.totalSize > blob.length) {
-    throw new FdtFormatError(FDT_HDR.totalSize, `totalsize ${hex(h.totalSize)} is past the end of the ${hex(blob.length)}-byte blob`);
-  }
-  const inside = (field: number, off: number, size: number, what: string): void => {
-    if (off < headerSize) throw new FdtFormatError(field, `${what} offset ${hex(off)} is inside the header`);
-    if (off + size > h.totalSize) {
-      throw new FdtFormatError(field, `${what} [${hex(off)}, ${hex(off + size)}) ends past totalsize ${hex(h.totalSize)}`);
-    }
-  };
-  inside(FDT_HDR.offMemRsvmap, h.offMemRsvmap, 0, 'memory reservation block');
-  if (h.offMemRsvmap % 8 !== 0) {
-    throw new FdtFormatError(FDT_HDR.offMemRsvmap, `memory reservation block offset ${hex(h.offMemRsvmap)} is not 8-byte aligned`);
-  }
-  inside(FDT_HDR.offDtStruct, h.offDtStruct, h.sizeDtStruct ?? 0, 'structure block');
-  if (h.offDtStruct % 4 !== 0) {
-    throw new FdtFormatError(FDT_HDR.offDtStruct, `structure block offset ${hex(h.offDtStruct)} is not 4-byte aligned`);
-  }
-  if (h.sizeDtStruct !== undefined && h.sizeDtStruct % 4 !== 0) {
-    throw new FdtFormatError(FDT_HDR.sizeDtStruct, `size_dt_struct ${hex(h.sizeDtStruct)} is not a multiple of 4`);
-  }
-  inside(FDT_HDR.offDtStrings, h.offDtStrings, h.sizeDtStrings, 'strings block');
-  if (h.sizeDtStruct !== undefined) {
-    const struct: Block = { start: h.offDtStruct, end: h.offDtStruct + h.sizeDtStruct, name: 'structure block' };
-    const strings: Block = { start: h.offDtStrings, end: h.offDtStrings + h.sizeDtStrings, name: 'strings block' };
-    if (overlaps(struct, strings)) {
-      throw new FdtFormatError(FDT_HDR.offDtStrings, `strings block [${hex(strings.start)}, ${hex(strings.end)}) overlaps the structure block [${hex(struct.start)}, ${hex(struct.end)})`);
-    }
-  }
-  return { h, headerSize };
-}
 
 /** Reservation entries up to the (0, 0) terminator: inside totalsize, clear of the other blocks, disjoint. */
 function readReservations(blob: Uint8Array, h: FdtHeader, others: Block[]): FdtReservation[] {
@@ -194,9 +64,7 @@ function readReservations(blob: Uint8Array, h: FdtHeader, others: Block[]): FdtR
 /** Latin1: one char per byte, so names survive a read/write round trip exactly. */
 function latin1(b: Uint8Array, start: number, end: number): string {
   let s = '';
-  for (let i = start; i < end; i += 4096) {
-    s += String.fromCharCode(...b.subarray(i, Math.min(end, i + 4096)));
-  }
+  for (let i = start; i < end; i++) s += String.fromCharCode(b[i]!);
   return s;
 }
 
@@ -311,7 +179,8 @@ function readStructure(blob: Uint8Array, h: FdtHeader): { root: FdtNode; end: nu
         if (hasChildren[hasChildren.length - 1]) {
           throw new FdtFormatError(at, `property "${name}" of node "${node.name || '/'}" comes after a subnode (properties must come first)`);
         }
-        node.props.push({ name, value: blob.subarray(valueStart, valueStart + len) });
+        // A plain view (subarray would look up a species constructor for every property).
+        node.props.push({ name, value: new Uint8Array(blob.buffer, blob.byteOffset + valueStart, len) });
         at = start + align4(valueStart + len - start);
         break;
       }
@@ -338,8 +207,10 @@ function readStructure(blob: Uint8Array, h: FdtHeader): { root: FdtNode; end: nu
  * the blob, so later changes to `blob` do not show through.
  */
 export function readFdt(blob: Uint8Array): DeviceTree {
-  const { h } = checkHeader(blob);
-  const own = blob.slice(0, h.totalSize);
+  const h = checkHeader(blob);
+  // A real copy: Buffer#slice would share memory with the caller's buffer.
+  const own = new Uint8Array(h.totalSize);
+  own.set(blob.subarray(0, h.totalSize));
   const strings: Block = { start: h.offDtStrings, end: h.offDtStrings + h.sizeDtStrings, name: 'strings block' };
   let root: FdtNode;
   let reservations: FdtReservation[];

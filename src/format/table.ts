@@ -6,7 +6,7 @@ export function renderTable(p: Paint, head: string[], rows: (string | number)[][
   const t = new Table({
     head: head.map((h) => p.bold(h)),
     style: { head: [], border: [], compact: false },
-    colAligns: align,
+    ...(align ? { colAligns: align } : {}),
   });
   for (const r of rows) t.push(r.map(String));
   return t.toString() + '\n';

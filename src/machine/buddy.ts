@@ -67,6 +67,7 @@ export class BuddyHeap {
   /** Return a block, merging with its buddy while the buddy is free. */
   freeBlock(mfn: number, order: number): void {
     if (mfn % 2 ** order !== 0) throw new Error(`${this.name}: freeing unaligned block ${mfn} order ${order}`);
+    if (this.overlapsFree(mfn, order)) throw new Error(`${this.name}: block ${mfn} order ${order} freed twice`);
     while (order < MAX_ORDER) {
       const buddy = mfn ^ (2 ** order);
       const list = this.free[order];
@@ -82,11 +83,17 @@ export class BuddyHeap {
 
   /** Is this frame inside a free block? */
   isFree(mfn: number): boolean {
+    return this.overlapsFree(mfn, 0);
+  }
+
+  /** Does any free block share a frame with [mfn, mfn + 2^order)? */
+  overlapsFree(mfn: number, order: number): boolean {
+    const end = mfn + 2 ** order;
     for (let o = 0; o <= MAX_ORDER; o++) {
       const list = this.free[o];
-      const base = mfn - (mfn % 2 ** o);
-      const at = lowerBound(list, base);
-      if (list[at] === base) return true;
+      // A free block of order o overlaps if it starts in [mfn - 2^o + 1, end).
+      const at = lowerBound(list, mfn - 2 ** o + 1);
+      if (at < list.length && list[at] < end) return true;
     }
     return false;
   }

@@ -51,6 +51,22 @@ export class GuestMemory {
     return out;
   }
 
+  /** [offset, offset + length) as views of the chunks (zeros where unwritten), without copying. */
+  slices(offset: number, length: number): Uint8Array[] {
+    this.check(offset, length);
+    const out: Uint8Array[] = [];
+    let done = 0;
+    while (done < length) {
+      const at = offset + done;
+      const within = at % CHUNK_SIZE;
+      const n = Math.min(length - done, CHUNK_SIZE - within);
+      const c = this.chunks[Math.floor(at / CHUNK_SIZE)];
+      out.push(c ? c.subarray(within, within + n) : new Uint8Array(n));
+      done += n;
+    }
+    return out;
+  }
+
   readU32(offset: number): number {
     const c = this.chunks[Math.floor(offset / CHUNK_SIZE)];
     if (!c) return 0;

@@ -4,7 +4,6 @@ import { CHUNK_SIZE, GuestMemory } from '../machine/guest_memory';
 /** True on little-endian hosts: then table words are byte-swapped on the way in and out. */
 const HOST_LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const bswap = (v: number): number => (((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24)) >>> 0;
-const toBE = HOST_LE ? bswap : (v: number): number => v >>> 0;
 
 /** A run of consecutive pfns backed by consecutive mfns. */
 export interface P2mRun { pfn: number; mfn: number; count: number }
@@ -42,7 +41,22 @@ export class P2mTable {
     this.checkRange(pfn, count);
     this.forEachSpan(pfn, count, (words, start, n, done) => {
       let m = mfn + done;
-      for (let i = start, end = start + n; i < end; i++) words[i] = toBE(m++);
+      let i = start;
+      const end = start + n;
+      if (HOST_LE) {
+        // Within a run of 256 frames only the low byte changes, and it is the
+        // stored word's top byte: one swap per 256 entries, then adds.
+        while (i < end) {
+          const lowStart = m & 0xff;
+          const k = Math.min(end - i, 256 - lowStart);
+          const base = bswap(m - lowStart);
+          for (let j = 0; j < k; j++) words[i + j] = base | ((lowStart + j) << 24);
+          i += k;
+          m += k;
+        }
+      } else {
+        for (; i < end; i++) words[i] = m++;
+      }
     });
   }
 

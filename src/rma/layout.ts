@@ -64,6 +64,9 @@ function fixedRegions(inp: RmaLayoutInput): { kernel: Region; initrd?: Region; f
 
 /** Where the table starts for a placement, before its size is known for `end`. */
 export function p2mStartFor(inp: RmaLayoutInput, tableBytes: number): number {
+  if (inp.placement.kind === 'at' && inp.placement.address % PAGE_SIZE !== 0) {
+    throw new UsageError(`p2m address ${hex(inp.placement.address)} is not page aligned`, 'give a 4 KiB aligned address such as 32M');
+  }
   const f = fixedRegions(inp);
   switch (inp.placement.kind) {
     case 'after-of': return f.devtree.end;
@@ -81,9 +84,6 @@ export function p2mStartFor(inp: RmaLayoutInput, tableBytes: number): number {
 export function layoutRma(inp: RmaLayoutInput): RmaLayout {
   const entrySize = inp.entrySize ?? 4;
   const f = fixedRegions(inp);
-  if (inp.placement.kind === 'at' && inp.placement.address % PAGE_SIZE !== 0) {
-    throw new UsageError(`p2m address ${hex(inp.placement.address)} is not page aligned`, 'give a 4 KiB aligned address such as 32M');
-  }
   const tableBytes = alignUp(inp.entries * entrySize, PAGE_SIZE);
   const start = p2mStartFor(inp, tableBytes);
   const p2m = { name: 'p2m table', start, end: start + tableBytes };

@@ -19,28 +19,44 @@ const DIGEST = 32;
 
 export interface SectionRef { name: string; offset: number; length: number }
 
-export function encodeContainer(doc: object, sections: Map<string, Uint8Array>): Uint8Array {
+/**
+ * Encode as a list of pieces to write back to back (section bytes are not
+ * copied: a 32 MiB table goes from the RMA's chunks straight to the file).
+ * A section may be given as several pieces.
+ */
+export function encodeContainer(doc: object, sections: Map<string, Uint8Array | Uint8Array[]>): Uint8Array[] {
   const refs: SectionRef[] = [];
+  const pieces = new Map<string, Uint8Array[]>();
   // Offsets are relative to the first section, so the JSON can name them before its own length is known.
   let rel = 0;
   for (const [name, bytes] of sections) {
-    refs.push({ name, offset: rel, length: bytes.length });
-    rel += pad8(bytes.length);
+    const list = Array.isArray(bytes) ? bytes : [bytes];
+    const length = list.reduce((n, b) => n + b.length, 0);
+    pieces.set(name, list);
+    refs.push({ name, offset: rel, length });
+    rel += pad8(length);
   }
   const json = Buffer.from(JSON.stringify({ ...doc, sections: refs }), 'utf8');
-  const head = 16 + pad8(json.length);
-  const out = Buffer.alloc(head + rel + DIGEST);
-  out.write(STATE_MAGIC, 0, 'latin1');
-  out.writeUInt32BE(STATE_VERSION, 8);
-  out.writeUInt32BE(json.length, 12);
-  json.copy(out, 16);
-  let at = head;
-  for (const bytes of sections.values()) {
-    out.set(bytes, at);
-    at += pad8(bytes.length);
+  const head = Buffer.alloc(16 + pad8(json.length));
+  head.write(STATE_MAGIC, 0, 'latin1');
+  head.writeUInt32BE(STATE_VERSION, 8);
+  head.writeUInt32BE(json.length, 12);
+  json.copy(head, 16);
+  const out: Uint8Array[] = [head];
+  for (const list of pieces.values()) {
+    out.push(...list);
+    const length = list.reduce((n, b) => n + b.length, 0);
+    if (pad8(length) > length) out.push(new Uint8Array(pad8(length) - length));
   }
-  createHash('sha256').update(out.subarray(0, out.length - DIGEST)).digest().copy(out, out.length - DIGEST);
+  const hash = createHash('sha256');
+  for (const p of out) hash.update(p);
+  out.push(hash.digest());
   return out;
+}
+
+/** The pieces as one buffer (tests, small states). */
+export function joinPieces(pieces: Uint8Array[]): Buffer {
+  return Buffer.concat(pieces);
 }
 
 export function decodeContainer(buf: Uint8Array, where: string): { doc: Record<string, unknown>; sections: Map<string, Uint8Array> } {

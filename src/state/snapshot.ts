@@ -13,15 +13,14 @@ import { decodeContainer, encodeContainer } from './container';
 const FORMAT = 'ppc-dombuild-state';
 
 /** The whole System as one container: JSON for the structure, sections for bytes. */
-export function encodeState(sys: System): Uint8Array {
+/** Pieces to write back to back: see encodeContainer. */
+export function encodeState(sys: System): Uint8Array[] {
   const m = sys.machine;
-  const sections = new Map<string, Uint8Array>();
+  const sections = new Map<string, Uint8Array | Uint8Array[]>();
   sections.set('firmware.dtb', sys.firmwareBlob);
   const domains = [...sys.domains.values()].map((d) => {
     const used = d.memory.usedChunks();
-    const bytes = new Uint8Array(used.length * CHUNK_SIZE);
-    used.forEach((c, i) => bytes.set(d.memory.chunks[c]!, i * CHUNK_SIZE));
-    sections.set(`dom${d.domid}.memory`, bytes);
+    sections.set(`dom${d.domid}.memory`, used.map((c) => d.memory.chunks[c]!));
     return {
       domid: d.domid,
       privileged: d.privileged,

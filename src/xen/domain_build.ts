@@ -122,9 +122,9 @@ export function constructDom0(machine: Machine, opt: Dom0Options, trace: Tracer 
   const table = new P2mTable(dom0.memory, dom0.p2mGpa, maxPages);
   trace({ step: 5, title: 'lay out the RMA', facts: [['placement', placementName(opt.placement)], ['p2m table', `${hex(layout.p2m.start)}..${hex(layout.p2m.end)}`], ['entries', String(maxPages)], ['covers', formatSize(maxBytes) + (maxMemSource === 'placement capacity' ? ' (capped by the placement)' : ` (${maxMemSource})`)], ['OF area', `${hex(layout.firmware.start)}..${hex(layout.devtree.end)}`], ['shared_info', hex(layout.sharedInfo.start)]] });
 
-  // 6. The RMA's own entries; everything past the boot size starts invalid.
+  // 6. The RMA's own entries. Entries past the boot size are set INVALID_MFN after
+  // step 9, so the ones the extents fill are written once, not twice.
   table.fillRun(0, rma.mfn, dom0.rmaPages);
-  table.invalidate(dom0.rmaPages, maxPages - dom0.rmaPages);
   dom0.totPages = dom0.rmaPages;
   trace({ step: 6, title: 'fill the RMA entries', facts: [['pfns', `0..${hex(dom0.rmaPages - 1)}`], ['mfns', `${hex(rma.mfn)}..${hex(rma.mfn + dom0.rmaPages - 1)}`], ['unused entries', `${maxPages - dom0.rmaPages} x ${hex(INVALID_MFN)}`]] });
 
@@ -135,6 +135,7 @@ export function constructDom0(machine: Machine, opt: Dom0Options, trace: Tracer 
 
   // 9. allocate_extents, writing the table directly.
   const extents = allocateExtents(machine, dom0, mem / PAGE_SIZE, (pfn, mfn, count) => table.fillRun(pfn, mfn, count));
+  table.invalidate(dom0.totPages, maxPages - dom0.totPages);
   trace({ step: 9, title: 'allocate_extents', facts: [['extents', String(extents)], ['memory', formatSize(dom0.totPages * PAGE_SIZE)], ['first extent', extents ? hex(dom0.extents[0] * PAGE_SIZE) : 'none'], ['guest_physmap_add_page', 'not called: entries written straight into the table']] });
 
   // 10. Hash table from the Xen heap.

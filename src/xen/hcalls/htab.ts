@@ -1,0 +1,261 @@
+import { EXTENT_PAGES, INVALID_MFN, PAGE_SIZE } from '../../machine/constants';
+import type { OwnedRun } from '../../machine/frames';
+import type { Machine } from '../../machine/machine';
+import {
+  HPTE_R_G,
+  HPTE_R_I,
+  HPTE_R_RPN_HI_MASK,
+  HPTE_V_AVPN_SHIFT,
+  HPTE_V_LARGE,
+  HPTE_V_RESERVED,
+  HPTE_V_VALID,
+  HPTES_PER_GROUP,
+} from '../../hpt/constants';
+import type { HashTable } from '../../hpt/table';
+import type { Domain } from '../domain';
+import { pfn2mfn } from '../pfn2mfn';
+import { getPageRef, pageRefCount, putPageRef } from './page_refs';
+import {
+  H_ANDCOND,
+  H_AVPN,
+  H_ENTER,
+  H_EXACT,
+  H_FUNCTION,
+  H_NOT_FOUND,
+  H_PARAMETER,
+  H_PRIVILEGE,
+  H_PTEG_FULL,
+  H_READ,
+  H_READ_4,
+  H_REMOVE,
+  H_SUCCESS,
+  H_ZERO_PAGE,
+} from './papr';
+
+/** Xen's p2m of a shadow domain: pfn -> mfn, INVALID_MFN where nothing is mapped. */
+export type ShadowP2m = (pfn: number) => number;
+
+/** What an RPN names, once Xen has checked it. */
+export const FrameKind = {
+  /** A frame the caller owns. */
+  Own: 0,
+  /** MMIO in the IO hole. */
+  Io: 1,
+  /** Another domain's frame: a foreign mapping holding a page reference. */
+  Foreign: 2,
+} as const;
+
+const TWO20 = 2 ** 20;
+const LARGE_RPN_LOW = 0xff000; // r bits 12..19: the large page encoding, 0 for the 970's 16 MiB
+
+/**
+ * Xen's hash table hypercalls, H_ENTER / H_REMOVE / H_READ, under the
+ * proposal: for a non-shadow domain the RPN it passes is a machine frame and
+ * Xen checks what that frame is; for a shadow domain it is a pfn that Xen
+ * translates through its own p2m first.
+ *
+ * Each handler returns the PAPR return code (r3) and leaves its outputs in
+ * this object's fields, as the hcall would in r4.. (64-bit words as 32-bit
+ * halves, so the insert path never builds a BigInt). `call()` is the same
+ * thing with BigInt arguments, for tests and cold paths.
+ */
+export class HtabHcalls {
+  /** H_ENTER: the slot used (r4). */
+  ptex = 0;
+  /** H_REMOVE: the old v and r words (r4, r5). */
+  vHi = 0;
+  vLo = 0;
+  rHi = 0;
+  rLo = 0;
+  /** H_READ: (v hi, v lo, r hi, r lo) per entry read, `readCount` entries. */
+  readonly words = new Uint32Array(16);
+  readCount = 0;
+
+  // The caller's own run last seen, re-checked against the frame table on use.
+  private cacheDom: Domain | undefined;
+  private cacheRun: OwnedRun | undefined;
+  private cacheIndex = -1;
+
+  constructor(
+    readonly machine: Machine,
+    private readonly tableOf: (d: Domain) => HashTable,
+    private readonly shadowP2mOf: (d: Domain) => ShadowP2m | undefined = () => undefined,
+  ) {}
+
+  /**
+   * H_ENTER(flags, ptex, v, r). Without H_EXACT the first invalid slot of
+   * PTEG ptex & ~7 is taken; with it, slot ptex or H_PTEG_FULL. The slot is
+   * left in `this.ptex`.
+   */
+  enter(d: Domain, flags: number, ptex: number, vHi: number, vLo: number, rHi: number, rLo: number): number {
+    const t = this.tableOf(d);
+    // The historical check was `ptex > entries`, one past the end: `>=` is right.
+    if (!(ptex >= 0 && ptex < t.slots) || ptex !== Math.floor(ptex)) return H_PARAMETER;
+    if ((vLo & HPTE_V_VALID) === 0) return H_PARAMETER; // an invalid entry could never be removed
+    const large = (vLo & HPTE_V_LARGE) !== 0;
+    let rpn = (rHi & HPTE_R_RPN_HI_MASK) * TWO20 + (rLo >>> 12);
+    let pages = 1;
+    if (large) {
+      // 16 MiB: the large page encoding must be 0 and the AVPN's lowest bit clear (it is inside the page).
+      if ((rLo & LARGE_RPN_LOW) !== 0 || (vLo & (1 << HPTE_V_AVPN_SHIFT)) !== 0) return H_PARAMETER;
+      rpn -= rpn % EXTENT_PAGES;
+      pages = EXTENT_PAGES;
+    }
+    let mfn = rpn;
+    if (d.shadow) {
+      mfn = this.shadowTranslate(d, rpn, pages);
+      if (mfn === INVALID_MFN) return H_PARAMETER;
+    }
+    const kind = this.classify(d, mfn, pages);
+    if (kind < 0) return kind;
+    if (kind === FrameKind.Io && ((rLo & HPTE_R_I) === 0 || (rLo & HPTE_R_G) === 0)) return H_PARAMETER;
+
+    let slot: number;
+    if (flags !== 0 && Math.floor(flags / H_EXACT) % 2 === 1) {
+      slot = ptex;
+      if (t.isValid(slot)) return H_PTEG_FULL;
+    } else {
+      slot = t.freeSlotInGroup(ptex - (ptex % HPTES_PER_GROUP));
+      if (slot < 0) return H_PTEG_FULL;
+    }
+    if (flags !== 0 && ((flags >>> 0) & H_ZERO_PAGE) !== 0 && kind !== FrameKind.Io) this.zeroPages(d, mfn, pages);
+    if (kind === FrameKind.Foreign) getPageRef(this.machine, mfn);
+    t.write(slot, vHi, (vLo & ~HPTE_V_RESERVED) >>> 0, Math.floor(mfn / TWO20), ((mfn << 12) | (rLo & 0xfff)) >>> 0);
+    this.ptex = slot;
+    return H_SUCCESS;
+  }
+
+  /**
+   * H_REMOVE(flags, ptex, avpn): an invalid slot, or one failing H_AVPN
+   * (AVPN differs) or H_ANDCOND (v & avpn != 0), is H_NOT_FOUND. The old
+   * words are left in vHi/vLo/rHi/rLo; a foreign frame's reference is dropped.
+   */
+  remove(d: Domain, flags: number, ptex: number, avpnHi: number, avpnLo: number): number {
+    const t = this.tableOf(d);
+    if (!(ptex >= 0 && ptex < t.slots) || ptex !== Math.floor(ptex)) return H_PARAMETER;
+    const vHi = t.vHi(ptex);
+    const vLo = t.vLo(ptex);
+    if ((vLo & HPTE_V_VALID) === 0) return H_NOT_FOUND;
+    const lo = flags >>> 0;
+    if ((lo & H_AVPN) !== 0 && (vHi !== avpnHi >>> 0 || vLo >>> HPTE_V_AVPN_SHIFT !== avpnLo >>> HPTE_V_AVPN_SHIFT)) return H_NOT_FOUND;
+    if ((lo & H_ANDCOND) !== 0 && ((vHi & avpnHi) !== 0 || (vLo & avpnLo) !== 0)) return H_NOT_FOUND;
+    this.vHi = vHi;
+    this.vLo = vLo;
+    this.rHi = t.rHi(ptex);
+    this.rLo = t.rLo(ptex);
+    t.clear(ptex);
+    const mfn = (this.rHi & HPTE_R_RPN_HI_MASK) * TWO20 + (this.rLo >>> 12);
+    const owner = this.machine.frames.ownerOf(mfn);
+    if (typeof owner === 'number' && owner !== d.domid && pageRefCount(this.machine, mfn) > 0) putPageRef(this.machine, mfn);
+    return H_SUCCESS;
+  }
+
+  /** H_READ(flags, ptex): one entry, or four from ptex & ~3 with H_READ_4, into `words`. */
+  read(d: Domain, flags: number, ptex: number): number {
+    const t = this.tableOf(d);
+    let n = 1;
+    if (flags !== 0 && Math.floor(flags / H_READ_4) % 2 === 1) {
+      ptex -= ptex % 4;
+      n = 4;
+    }
+    if (!(ptex >= 0 && ptex < t.slots) || ptex !== Math.floor(ptex)) return H_PARAMETER;
+    for (let i = 0; i < n; i++) {
+      this.words[i * 4] = t.vHi(ptex + i);
+      this.words[i * 4 + 1] = t.vLo(ptex + i);
+      this.words[i * 4 + 2] = t.rHi(ptex + i);
+      this.words[i * 4 + 3] = t.rLo(ptex + i);
+    }
+    this.readCount = n;
+    return H_SUCCESS;
+  }
+
+  /** The hcall with 64-bit arguments and results: H_ENTER, H_REMOVE or H_READ. */
+  call(d: Domain, opcode: number, args: bigint[]): { ret: number; out: bigint[] } {
+    const a = (i: number): bigint => args[i] ?? 0n;
+    const hi = (v: bigint): number => Number((v >> 32n) & 0xffffffffn);
+    const lo = (v: bigint): number => Number(v & 0xffffffffn);
+    const word = (h: number, l: number): bigint => (BigInt(h) << 32n) | BigInt(l >>> 0);
+    const flags = Number(a(0) & ((1n << 53n) - 1n));
+    const ptex = a(1) > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(a(1));
+    switch (opcode) {
+      case H_ENTER: {
+        const ret = this.enter(d, flags, ptex, hi(a(2)), lo(a(2)), hi(a(3)), lo(a(3)));
+        return { ret, out: ret === H_SUCCESS ? [BigInt(this.ptex)] : [] };
+      }
+      case H_REMOVE: {
+        const ret = this.remove(d, flags, ptex, hi(a(2)), lo(a(2)));
+        return { ret, out: ret === H_SUCCESS ? [word(this.vHi, this.vLo), word(this.rHi, this.rLo)] : [] };
+      }
+      case H_READ: {
+        const ret = this.read(d, flags, ptex);
+        const out: bigint[] = [];
+        if (ret === H_SUCCESS) for (let i = 0; i < this.readCount; i++) out.push(word(this.words[i * 4], this.words[i * 4 + 1]), word(this.words[i * 4 + 2], this.words[i * 4 + 3]));
+        return { ret, out };
+      }
+      default:
+        return { ret: H_FUNCTION, out: [] };
+    }
+  }
+
+  /**
+   * What [mfn, mfn + pages) is to caller d: its own frames, IO, or another
+   * domain's; or the PAPR error for anything else (free, Xen's, beyond RAM,
+   * or a page straddling owners).
+   */
+  classify(d: Domain, mfn: number, pages: number): number {
+    const end = mfn + pages;
+    const cached = this.cacheRun;
+    if (cached !== undefined && this.cacheDom === d && mfn >= cached.mfn && end <= cached.mfn + cached.count && this.machine.frames.all()[this.cacheIndex] === cached) {
+      return FrameKind.Own;
+    }
+    const run = this.machine.frames.lookup(mfn);
+    if (run !== undefined) {
+      if (end > run.mfn + run.count && !this.sameOwnerThrough(run, end)) return H_PARAMETER;
+      if (run.owner === d.domid) {
+        if (end <= run.mfn + run.count) {
+          this.cacheDom = d;
+          this.cacheRun = run;
+          this.cacheIndex = this.machine.frames.all().indexOf(run);
+        }
+        return FrameKind.Own;
+      }
+      if (run.owner === 'xen') return H_PARAMETER;
+      if (!d.privileged) return H_PRIVILEGE;
+      // Foreign mappings are 4 KiB pages: one reference per mapping.
+      return pages === 1 ? FrameKind.Foreign : H_PARAMETER;
+    }
+    if (this.machine.isIo(mfn)) {
+      if (!this.machine.isIo(end - 1)) return H_PARAMETER;
+      return d.privileged ? FrameKind.Io : H_PRIVILEGE;
+    }
+    return H_PARAMETER;
+  }
+
+  /** Do the runs from `run` on cover [run.mfn, end) without a gap, all with run's owner? */
+  private sameOwnerThrough(run: OwnedRun, end: number): boolean {
+    let at = run.mfn + run.count;
+    while (at < end) {
+      const next = this.machine.frames.lookup(at);
+      if (!next || next.owner !== run.owner) return false;
+      at = next.mfn + next.count;
+    }
+    return true;
+  }
+
+  /** A shadow domain's pfn through Xen's p2m; a large page needs 4096 contiguous, aligned frames. */
+  private shadowTranslate(d: Domain, pfn: number, pages: number): number {
+    const p2m = this.shadowP2mOf(d);
+    const mfn = pfn2mfn(d, pfn, p2m);
+    if (mfn === INVALID_MFN || pages === 1) return mfn;
+    if (mfn % pages !== 0) return INVALID_MFN;
+    for (let i = 1; i < pages; i++) if (pfn2mfn(d, pfn + i, p2m) !== mfn + i) return INVALID_MFN;
+    return mfn;
+  }
+
+  /** H_ZERO_PAGE: the simulation holds the bytes of the caller's RMA only; other frames have no contents to clear. */
+  private zeroPages(d: Domain, mfn: number, pages: number): void {
+    const first = Math.max(mfn, d.rma.mfn);
+    const end = Math.min(mfn + pages, d.rma.mfn + d.rmaPages);
+    if (first < end) d.memory.write((first - d.rma.mfn) * PAGE_SIZE, new Uint8Array((end - first) * PAGE_SIZE));
+  }
+}

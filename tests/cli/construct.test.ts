@@ -1,0 +1,251 @@
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { INVALID_MFN, PAGE_SIZE } from '../../src/machine/constants';
+import { GiB, MiB } from '../../src/util/size';
+import { cli, itWith, tempDir } from '../helpers/cli';
+
+describe('construct --mem 4G, then inspect (the quick start)', () => {
+  let dir: string;
+  let construct: { code: number; out: string; err: string };
+  beforeAll(async () => {
+    dir = tempDir('qs');
+    construct = await cli(['construct', '--mem', '4G'], { cwd: dir });
+  });
+  const st = (): string => path.join(dir, '.ppc-dombuild');
+
+  it('builds and saves the state with its exports', () => {
+    expect(construct.code).toBe(0);
+    expect(construct.err).toBe('');
+    expect(construct.out).toMatch(/built dom0 on js21/);
+    for (const f of ['state.bin', 'dom0.dtb', 'dom0-p2m.bin']) expect(fs.existsSync(path.join(st(), f))).toBe(true);
+  });
+
+  it('inspect p2m shows where the table lives and the runs', async () => {
+    const r = await cli(['inspect', 'p2m'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/guest-physical/);
+    expect(r.out).toMatch(/INVALID_MFN/);
+    expect(r.out).toMatch(/rma/);
+  });
+
+  it('inspect p2m --json: the table covers the platform limit, 4 GiB of it used, all dom0', async () => {
+    const doc = JSON.parse((await cli(['inspect', 'p2m', '--json'], { cwd: dir })).out);
+    expect(doc.table.usedEntries).toBe((4 * GiB) / PAGE_SIZE);
+    expect(doc.table.entries).toBe((16 * GiB) / PAGE_SIZE); // js21's 16 GiB: less than the placement's capacity
+    let pages = 0;
+    for (const run of doc.runs) {
+      if (run.mfn === null) continue;
+      expect(run.owner).toBe('dom0');
+      pages += run.count;
+    }
+    expect(pages).toBe((4 * GiB) / PAGE_SIZE);
+  });
+
+  it('the exported table equals inspect p2m --raw, and every used entry is a dom0 frame, none twice', async () => {
+    const raw = (await cli(['inspect', 'p2m', '--raw'], { cwd: dir })).bytes;
+    const exported = fs.readFileSync(path.join(st(), 'dom0-p2m.bin'));
+    expect(raw.equals(exported)).toBe(true);
+    const owners = JSON.parse((await cli(['inspect', 'machine', '--json'], { cwd: dir })).out).owners as { firstMfn: number; frames: number; owner: string }[];
+    const dom0Runs = owners.filter((o) => o.owner === 'dom0');
+    // The last dom0 run starting at or below mfn must contain it.
+    const starts = dom0Runs.map((o) => o.firstMfn);
+    const isDom0 = (mfn: number): boolean => {
+      let lo = 0;
+      let hi = starts.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (starts[mid] <= mfn) lo = mid + 1;
+        else hi = mid;
+      }
+      const o = dom0Runs[lo - 1];
+      return !!o && mfn < o.firstMfn + o.frames;
+    };
+    const seen = new Set<number>();
+    const problems: string[] = [];
+    for (let i = 0; i < raw.length; i += 4) {
+      const mfn = raw.readUInt32BE(i);
+      if (mfn === INVALID_MFN) continue;
+      if (seen.has(mfn)) problems.push(`mfn ${mfn.toString(16)} twice`);
+      seen.add(mfn);
+      if (!isDom0(mfn)) problems.push(`pfn ${i / 4} -> mfn ${mfn.toString(16)} is not dom0's`);
+    }
+    expect(problems).toEqual([]);
+    expect(seen.size).toBe((4 * GiB) / PAGE_SIZE);
+  });
+
+  it('inspect p2m --pfn and --range', async () => {
+    const rma = JSON.parse((await cli(['inspect', 'p2m', '--pfn', '0', '--json'], { cwd: dir })).out);
+    expect(rma.owner).toBe('dom0');
+    expect(rma.use).toBe('rma');
+    const last = JSON.parse((await cli(['inspect', 'p2m', '--pfn', '0x100000', '--json'], { cwd: dir })).out);
+    expect(last.mfn).toBeNull();
+    const r = JSON.parse((await cli(['inspect', 'p2m', '--range', '0x3ffe-0x4001', '--json'], { cwd: dir })).out);
+    expect(r.runs.reduce((n: number, x: { count: number }) => n + x.count, 0)).toBe(4);
+    expect(r.runs[0].use).toBe('rma');
+    expect(r.runs[r.runs.length - 1].use).toBe('extent');
+    const raw = (await cli(['inspect', 'p2m', '--raw', '--range', '1-2'], { cwd: dir })).bytes;
+    expect(raw.readUInt32BE(0)).toBe(rma.mfn + 1);
+    expect(raw.length).toBe(8);
+    const bad = await cli(['inspect', 'p2m', '--pfn', 'zz'], { cwd: dir });
+    expect(bad.code).toBe(2);
+    expect((await cli(['inspect', 'p2m', '--pfn', String(16 * 262144)], { cwd: dir })).code).toBe(2);
+  });
+
+  it('inspect rma: table, bar and SVG', async () => {
+    const r = await cli(['inspect', 'rma', '--svg', 'rma.svg'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/p2m table/);
+    expect(r.out).toMatch(/\[K+\.+F?D?P+\.*S\]/);
+    const svg = fs.readFileSync(path.join(dir, 'rma.svg'), 'utf8');
+    expect(svg).toMatch(/^<\?xml/);
+    expect(svg).toMatch(/p2m table/);
+    const j = JSON.parse((await cli(['inspect', 'rma', '--json'], { cwd: dir })).out);
+    expect(j.regions.map((x: { name: string }) => x.name)).toEqual(expect.arrayContaining(['kernel', 'firmware', 'device tree', 'p2m table', 'shared_info']));
+  });
+
+  it('inspect devtree: DTS with /xen/p2m, --path and --dtb', async () => {
+    const r = await cli(['inspect', 'devtree'], { cwd: dir });
+    expect(r.out).toMatch(/^\/dts-v1\/;/);
+    expect(r.out).toMatch(/p2m = </);
+    const x = await cli(['inspect', 'devtree', '--path', '/xen', '--dtb', 'out.dtb'], { cwd: dir });
+    expect(x.out).toMatch(/xen \{/);
+    expect(x.out).not.toMatch(/cpus/);
+    expect(fs.readFileSync(path.join(dir, 'out.dtb')).equals(fs.readFileSync(path.join(st(), 'dom0.dtb')))).toBe(true);
+    expect((await cli(['inspect', 'devtree', '--path', '/nope'], { cwd: dir })).code).toBe(2);
+  });
+
+  it('inspect machine: RAM, owners, free blocks per order', async () => {
+    const r = await cli(['inspect', 'machine'], { cwd: dir });
+    expect(r.out).toMatch(/free blocks per order/);
+    const j = JSON.parse((await cli(['inspect', 'machine', '--json'], { cwd: dir })).out);
+    expect(j.ram).toHaveLength(2);
+    expect(j.owners.some((o: { use: string }) => o.use === 'htab dom0')).toBe(true);
+  });
+
+  itWith('dtc')('dtc decodes the exported blob; fdtget reads /xen/p2m pointing at the table, in the RMA, reserved', async () => {
+    const dtb = path.join(st(), 'dom0.dtb');
+    const dts = execFileSync('dtc', ['-I', 'dtb', '-O', 'dts', dtb], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(dts).toMatch(/p2m = </);
+    const cells = execFileSync('fdtget', ['-t', 'x', dtb, '/xen', 'p2m'], { encoding: 'utf8' }).trim().split(/\s+/).map((c) => parseInt(c, 16));
+    const gpa = cells[0] * 2 ** 32 + cells[1];
+    const size = cells[2] * 2 ** 32 + cells[3];
+    const info = JSON.parse((await cli(['inspect', 'p2m', '--json'], { cwd: dir })).out).table;
+    expect(gpa).toBe(info.gpa);
+    expect(size).toBe(info.bytes);
+    expect(gpa + size).toBeLessThanOrEqual(64 * MiB);
+    const reserves = [...dts.matchAll(/\/memreserve\/\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+);/g)].map((m) => [Number(m[1]), Number(m[2])]);
+    expect(reserves.some(([a, s]) => a <= gpa && gpa + size <= a + s)).toBe(true);
+  });
+});
+
+describe('the 32 GiB limit, end to end', () => {
+  it('limits --rma 64M --p2m-at 32M shows 32 GiB, 32 GiB - 4 MiB and 32 GiB - 16 MiB', async () => {
+    const r = await cli(['limits', '--rma', '64M', '--p2m-at', '32M'], { cwd: '/' });
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/= 32 GiB\b/);
+    expect(r.out).toMatch(/32 GiB - 4 MiB/);
+    expect(r.out).toMatch(/32 GiB - 16 MiB/);
+    const j = JSON.parse((await cli(['limits', '--rma', '64M', '--p2m-at', '32M', '--json'], { cwd: '/' })).out);
+    expect(j.layout.wholeRestBytes).toBe(32 * GiB);
+    expect(j.layout.capacityBytes).toBe(32 * GiB - 4 * MiB);
+    expect(j.layout.maxDomainBytes).toBe(32 * GiB - 16 * MiB);
+    expect(j.byRmaSize).toHaveLength(6);
+  });
+
+  it('limits --mem: exit 1 naming the figure, and the minimum RMA', async () => {
+    const bad = await cli(['limits', '--p2m-at', '32M', '--mem', '32G'], { cwd: '/' });
+    expect(bad.code).toBe(1);
+    expect(bad.out).toMatch(/does not fit.*capacity/);
+    expect(bad.out).toMatch(/minimum RMA for 32 GiB: 128 MiB/);
+    const ok = await cli(['limits', '--p2m-at', '32M', '--mem', '32752M', '--json'], { cwd: '/' });
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.out).fits).toBe(true);
+    const half = JSON.parse((await cli(['limits', '--p2m-at', '32M', '--entry-size', '8', '--json'], { cwd: '/' })).out);
+    expect(half.layout.maxDomainBytes).toBe(16 * GiB - 16 * MiB);
+  });
+
+  it('a construct at the computed limit succeeds and one extent more fails with exit 1', async () => {
+    const dir = tempDir('limit');
+    const args = ['construct', '--machine', 'big64', '--p2m-placement', '32M', '--of-at', '16M', '--json'];
+    const ok = await cli([...args, '--mem', '32752M'], { cwd: dir });
+    expect(ok.code).toBe(0);
+    const j = JSON.parse(ok.out);
+    expect(j.dom0.memBytes).toBe(32 * GiB - 16 * MiB);
+    expect(j.dom0.p2m.usedEntries).toBe((32 * GiB - 16 * MiB) / PAGE_SIZE);
+    expect(j.dom0.p2m.gpa).toBe(32 * MiB);
+    const over = await cli([...args, '--mem', '32G'], { cwd: dir });
+    expect(over.code).toBe(1);
+    expect(over.err).toMatch(/does not fit.*32 GiB - 16 MiB/);
+    expect(over.err.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('bad input', () => {
+  const dir = tempDir('bad');
+  it.each([
+    [['construct', '--mem', '4X'], 2, /--mem: '4X' is not a size/],
+    [['construct', '--mem', '0'], 2, /--mem: '0' is zero/],
+    [['construct', '--rma', '96M'], 2, /RMA size 96 MiB is not one the PPC970 supports/],
+    [['construct', '--mem', '32G'], 1, /larger than the machine's RAM|does not fit/],
+    [['construct', '--mem', '1G', '--p2m-placement', '32M'], 1, /firmware .* overlaps p2m table|p2m table .* overlaps firmware/],
+    [['construct', '--mem', '1G', '--p2m-placement', '0x2000800'], 2, /not page aligned/],
+    [['construct', '--machine', 'nosuch'], 2, /unknown machine 'nosuch'.*js21/],
+    [['construct', '--kernel', 'missing.img'], 2, /cannot read it/],
+    [['construct', '--bogus'], 2, /unknown option/],
+    [['inspect', 'p2m'], 3, /no built state.*construct/],
+    [['limits', '--entry-size', '6'], 2, /not 4 or 8/],
+    [['frobnicate'], 2, /unknown command/],
+  ])('%j exits %d with one line', async (args, code, msg) => {
+    const r = await cli(args as string[], { cwd: dir });
+    expect(r.code).toBe(code);
+    expect(r.err).toMatch(msg as RegExp);
+    expect(r.out).toBe('');
+    expect(r.err.trim().split('\n').filter((l) => !/run with --help/.test(l))).toHaveLength(1);
+  });
+});
+
+describe('output conventions', () => {
+  it('--trace prints the 12 steps on stderr', async () => {
+    const dir = tempDir('trace');
+    const r = await cli(['construct', '--mem', '512M', '--trace', '--initrd-size', '2M'], { cwd: dir });
+    expect(r.code).toBe(0);
+    for (let s = 1; s <= 12; s++) expect(r.err).toMatch(new RegExp(`construct_dom0 +${s}\\]`));
+    expect(r.err).toMatch(/arch\.p2m=0x[0-9a-f]+/);
+  });
+
+  it('colour only on a TTY and never with NO_COLOR', async () => {
+    const dir = tempDir('colour');
+    const ESC = '\u001b[';
+    expect((await cli(['construct', '--mem', '512M'], { cwd: dir, tty: true })).out).toContain(ESC);
+    expect((await cli(['construct', '--mem', '512M'], { cwd: dir, tty: true, env: { NO_COLOR: '1' } })).out).not.toContain(ESC);
+    expect((await cli(['construct', '--mem', '512M'], { cwd: dir })).out).not.toContain(ESC);
+  });
+
+  it('--json on every command gives one JSON document', async () => {
+    const dir = tempDir('json');
+    const runs = [['construct', '--mem', '512M', '--json'], ['inspect', 'p2m', '--json'], ['inspect', 'rma', '--json'], ['inspect', 'devtree', '--json'], ['inspect', 'machine', '--json'], ['limits', '--json']];
+    for (const args of runs) {
+      const r = await cli(args, { cwd: dir });
+      expect(r.code).toBe(0);
+      expect(() => JSON.parse(r.out)).not.toThrow();
+    }
+  });
+
+  it('a kernel and initrd from files, with the entry point from the ELF header', async () => {
+    const dir = tempDir('img');
+    const elf = Buffer.alloc(8192);
+    elf.set([0x7f, 0x45, 0x4c, 0x46, 2, 2, 1]);
+    elf.writeUInt16BE(2, 16);
+    elf.writeUInt16BE(21, 18);
+    elf.writeBigUInt64BE(0xc000000000000100n, 24);
+    fs.writeFileSync(path.join(dir, 'vmlinux'), elf);
+    fs.writeFileSync(path.join(dir, 'initrd'), Buffer.alloc(3 * 4096 + 5, 1));
+    const r = JSON.parse((await cli(['construct', '--kernel', 'vmlinux', '--initrd', 'initrd', '--json'], { cwd: dir })).out);
+    expect(r.dom0.vcpu0.pc).toBe('0x100');
+    expect(r.dom0.vcpu0.r3).toBe('0x2000'); // initrd right after the 8 KiB kernel
+    expect(r.dom0.vcpu0.r4).toBe('0x' + (3 * 4096 + 5).toString(16));
+    const dts = (await cli(['inspect', 'devtree', '--path', '/chosen'], { cwd: dir })).out;
+    expect(dts).toMatch(/linux,initrd-start/);
+  });
+});

@@ -1,0 +1,52 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { execFileSync } from 'child_process';
+import { run } from '../../src/cli';
+import type { Io } from '../../src/commands/io';
+
+export interface CliResult { code: number; out: string; err: string; bytes: Buffer }
+
+/** Run the CLI in-process with captured streams (not a TTY unless asked). */
+export async function cli(args: string[], opts: { cwd: string; env?: Record<string, string | undefined>; tty?: boolean }): Promise<CliResult> {
+  const out: Buffer[] = [];
+  const err: string[] = [];
+  const io: Io = {
+    out: (t) => out.push(Buffer.from(t)),
+    outBytes: (b) => out.push(Buffer.from(b)),
+    err: (t) => err.push(t),
+    stdoutTTY: !!opts.tty,
+    stderrTTY: !!opts.tty,
+    env: opts.env ?? {},
+    cwd: opts.cwd,
+  };
+  const code = await run(args, io);
+  const bytes = Buffer.concat(out);
+  return { code, out: bytes.toString('utf8'), err: err.join(''), bytes };
+}
+
+export function tempDir(tag: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `ppcdb-${tag}-`));
+}
+
+/** Whether a command-line tool is on PATH. */
+export function have(tool: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const warned = new Set<string>();
+/** `it` when the tool is there, else a skipped test plus one clear warning. */
+export function itWith(tool: string): jest.It {
+  if (have(tool)) return it;
+  if (!warned.has(tool)) {
+    warned.add(tool);
+    // eslint-disable-next-line no-console
+    console.warn(`SKIPPED: tests needing '${tool}' (install it: apt-get install -y device-tree-compiler); CI installs it and runs them`);
+  }
+  return it.skip;
+}

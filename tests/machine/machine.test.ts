@@ -1,0 +1,63 @@
+import { PAGE_SIZE, IO_HOLE_START_MFN, IO_HOLE_END_MFN } from '../../src/machine/constants';
+import { Machine } from '../../src/machine/machine';
+import { ramRanges } from '../../src/machine/memmap';
+import { parseProfile } from '../../src/machine/profile';
+import { FrameTable } from '../../src/machine/frames';
+import { GiB, MiB } from '../../src/util/size';
+import { UsageError } from '../../src/util/errors';
+
+const profile = (ram: string) => parseProfile({ name: 't', ram }, 'test');
+
+describe('RAM around the IO hole', () => {
+  it('puts RAM above 2 GiB at 4 GiB', () => {
+    expect(ramRanges(16 * GiB)).toEqual([{ mfn: 0, count: (2 * GiB) / PAGE_SIZE }, { mfn: (4 * GiB) / PAGE_SIZE, count: (14 * GiB) / PAGE_SIZE }]);
+    expect(ramRanges(2 * GiB)).toEqual([{ mfn: 0, count: (2 * GiB) / PAGE_SIZE }]);
+  });
+});
+
+describe('Machine.boot', () => {
+  it('accounts for every RAM frame: Xen low memory, Xen heap, domain heap', () => {
+    for (const ram of ['2G', '16G', '64G']) {
+      const m = Machine.boot(profile(ram));
+      const xenHeap = m.xenHeapRanges.reduce((n, r) => n + r.count, 0);
+      expect(xenHeap).toBe((16 * MiB + m.profile.ram / 32) / PAGE_SIZE);
+      expect(m.frames.countOwned('xen') + m.xenHeap.freeCount + m.domHeap.freeCount).toBe(m.ramPages);
+      expect(m.ramPages).toBe(m.profile.ram / PAGE_SIZE);
+    }
+  });
+
+  it('never hands out IO hole frames', () => {
+    const m = Machine.boot(profile('8G'));
+    for (const heap of [m.xenHeap, m.domHeap]) {
+      heap.free.forEach((list, order) => {
+        for (const mfn of list) expect(mfn + 2 ** order <= IO_HOLE_START_MFN || mfn >= IO_HOLE_END_MFN).toBe(true);
+      });
+    }
+  });
+
+  it('refuses profiles that cannot be', () => {
+    expect(() => profile('100M')).toThrow(UsageError);
+    expect(() => profile('16G+1')).toThrow(UsageError);
+    expect(() => parseProfile({ name: 't', ram: '1000000K' }, 'x')).toThrow(/16 MiB extents/);
+    expect(() => parseProfile([], 'x')).toThrow(/JSON object/);
+  });
+});
+
+describe('FrameTable', () => {
+  it('tracks owners as runs, merges neighbours and splits on release', () => {
+    const t = new FrameTable();
+    t.assign(0, 10, 'xen', 'xen');
+    t.assign(100, 10, 0, 'extent');
+    t.assign(110, 10, 0, 'extent');
+    expect(t.all()).toHaveLength(2);
+    expect(t.ownerOf(115)).toBe(0);
+    expect(t.ownerOf(50)).toBeUndefined();
+    t.release(105, 5);
+    expect(t.ownerOf(107)).toBeUndefined();
+    expect(t.ownerOf(104)).toBe(0);
+    expect(t.ownerOf(110)).toBe(0);
+    expect(() => t.assign(101, 2, 1, 'x')).toThrow(/already owned/);
+    expect(() => t.release(105, 1)).toThrow(/not owned/);
+    expect(t.countOwned(0)).toBe(15);
+  });
+});
