@@ -5,4 +5,5 @@ module.exports = {
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
   moduleFileExtensions: ['ts', 'js', 'json'],
   testTimeout: 60000,
+  reporters: ['default', '<rootDir>/tests/summary-reporter.js'],
 };

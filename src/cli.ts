@@ -37,9 +37,13 @@ function program(io: Io, setCode: (c: number) => void): Command {
     .option('--bootargs <args>', 'kernel command line for /chosen')
     .option('--machine <name|file>', 'machine profile: js21 (default), maple, big64, or a JSON file')
     .option('--ram <size>', "override the machine's RAM")
+    .option('--firmware-dtb <file>', "start from this firmware device tree (RAM from its /memory nodes unless --ram)")
     .addOption(stateOpt())
     .addOption(jsonOpt())
     .option('--trace', 'print each construct_dom0 step on stderr as it happens')
+    .option('--linear-page <size>', "page size dom0's kernel bolts its linear map with: 16M or 4K", '16M')
+    .option('--linear-fallback', 'map a 16 MiB extent that is not one aligned machine run with 4 KiB pages instead of refusing')
+    .option('--no-boot', "stop after Xen's part: do not boot dom0's kernel (no hash table entries)")
     .action(act(runConstruct));
 
   const inspect = prog.command('inspect').description('show the built state');

@@ -3,12 +3,18 @@ import * as path from 'path';
 import { DEFAULT_RMA_SIZE } from '../machine/cpu';
 import { Machine } from '../machine/machine';
 import { DEFAULT_OF_AT, parsePlacement, placementName } from '../rma/layout';
+import { DeviceTreeError } from '../devtree/tree';
 import { UsageError } from '../util/errors';
 import { parsePositiveSize, parseSize } from '../util/size';
 import { constructDom0, TraceEvent } from '../xen/domain_build';
 import { BootImage, DEFAULT_KERNEL_SIZE, syntheticInitrd, syntheticKernel } from '../xen/images';
 import { System } from '../xen/system';
 import { formatConstruct, formatTraceEvent, constructJson } from '../format/construct';
+import { bootDom0Guest, parseLinearPage } from '../guest/boot';
+import type { GuestRecord } from '../guest/record';
+import { forgetHtabs } from '../hpt/store';
+import { formatGuestBoot, guestBootJson } from '../format/hpt';
+import { progressBar } from './progress';
 import { json } from '../format/table';
 import { paint, type Io } from './io';
 import { selectMachine } from './machine_select';
@@ -27,9 +33,14 @@ export interface ConstructFlags {
   bootargs?: string;
   machine?: string;
   ram?: string;
+  firmwareDtb?: string;
   state?: string;
   json?: boolean;
   trace?: boolean;
+  /** --linear-page 16M|4K, --linear-fallback, --no-boot (boot: false). */
+  linearPage?: string;
+  linearFallback?: boolean;
+  boot?: boolean;
 }
 
 export function runConstruct(io: Io, f: ConstructFlags): number {
@@ -44,8 +55,10 @@ export function runConstruct(io: Io, f: ConstructFlags): number {
   const kernel: BootImage = f.kernel ? readImage(io, f.kernel, '--kernel') : syntheticKernel(f.kernelSize !== undefined ? parsePositiveSize(f.kernelSize, '--kernel-size') : DEFAULT_KERNEL_SIZE);
   const initrd: BootImage | undefined = f.initrd ? readImage(io, f.initrd, '--initrd') : f.initrdSize !== undefined ? syntheticInitrd(parsePositiveSize(f.initrdSize, '--initrd-size')) : undefined;
   const bootargs = f.bootargs ?? 'console=hvc0 root=/dev/ram0';
+  const linearPageShift = parseLinearPage(f.linearPage);
+  if (f.boot === false && (f.linearPage !== undefined || f.linearFallback)) throw new UsageError('--linear-page / --linear-fallback with --no-boot', 'the linear map is the guest\'s: drop --no-boot, or the linear map options');
 
-  const sel = selectMachine(io.cwd, f.machine, ram);
+  const sel = selectMachine(io.cwd, f.machine, ram, f.firmwareDtb);
   const machine = Machine.boot(sel.profile);
   const p = paint(io, io.stderrTTY);
   const events: TraceEvent[] = [];
@@ -53,17 +66,33 @@ export function runConstruct(io: Io, f: ConstructFlags): number {
     events.push(ev);
     if (f.trace) io.err(formatTraceEvent(p, ev));
   };
-  const { dom0, report } = constructDom0(machine, { mem, maxMem, rmaSize, placement, ofAt, kernel, initrd, bootargs, firmwareTree: sel.firmwareTree }, tracer);
+  const { dom0, report } = withTreeErrors(sel.source, () => constructDom0(machine, { mem, maxMem, rmaSize, placement, ofAt, kernel, initrd, bootargs, firmwareTree: sel.firmwareTree }, tracer));
   const sys = new System(machine, sel.firmwareTree, sel.firmwareBlob, {
     machineSource: sel.source,
     options: { mem: mem ?? null, maxMem: maxMem ?? null, rma: rmaSize, p2mPlacement: placementName(placement), ofAt, ram: ram ?? null, bootargs },
     report,
   });
   sys.domains.set(0, dom0);
+  let guest: GuestRecord | undefined;
+  if (f.boot !== false) {
+    guest = bootDom0Guest(sys, dom0, { linearPageShift, linearFallback: !!f.linearFallback, progress: progressBar(io, 'bolting the linear map') });
+    forgetHtabs(sys); // saved in sys.extra; let the live table go before the state is encoded
+  }
   const dir = stateDir(io, f.state);
   const files = saveState(dir, sys);
-  io.out(f.json ? json(constructJson(sys, files)) : formatConstruct(paint(io), sys, files));
+  if (f.json) io.out(json(guest ? { ...constructJson(sys, files), guest: guestBootJson(guest) } : constructJson(sys, files)));
+  else io.out(formatConstruct(paint(io), sys, files) + (guest ? formatGuestBoot(paint(io), guest) : ''));
   return 0;
+}
+
+/** A firmware tree the fix-up cannot work with is a bad input file (exit 2), not an internal error. */
+function withTreeErrors<T>(source: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof DeviceTreeError) throw new UsageError(`firmware tree ${source}: ${e.message}`);
+    throw e;
+  }
 }
 
 function readImage(io: Io, file: string, what: string): BootImage {

@@ -2,7 +2,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { readFdt, FdtFormatError } from '../devtree/fdt_ro';
 import { writeFdt } from '../devtree/fdt_wr';
+import { bootCpuNode, machineRamFromTree } from '../devtree/ofd_fixup';
 import type { DeviceTree } from '../devtree/tree';
+import { formatSize } from '../util/size';
 import { genericFirmwareTree } from '../machine/firmware';
 import { checkProfile, MachineProfile, parseProfile } from '../machine/profile';
 import { UsageError } from '../util/errors';
@@ -27,8 +29,13 @@ export function machineNames(): string[] {
   }
 }
 
-/** --machine NAME|FILE (default js21), with --ram overriding the profile's RAM. */
-export function selectMachine(cwd: string, machine: string | undefined, ram: number | undefined): SelectedMachine {
+/**
+ * --machine NAME|FILE (default js21), with --ram overriding the profile's RAM.
+ * With --firmware-dtb the machine is that tree's: its RAM from the /memory
+ * nodes (unless --ram), its cpu, the profile's other settings kept.
+ */
+export function selectMachine(cwd: string, machine: string | undefined, ram: number | undefined, firmwareDtb?: string): SelectedMachine {
+  if (firmwareDtb !== undefined) return machineFromTree(cwd, machine, ram, firmwareDtb);
   const name = machine ?? DEFAULT_MACHINE;
   let file: string;
   if (/^[A-Za-z0-9_-]+$/.test(name) && fs.existsSync(path.join(MACHINES_DIR, `${name}.json`))) {
@@ -74,4 +81,29 @@ export function parseBlob(blob: Uint8Array, file: string): DeviceTree {
     if (e instanceof FdtFormatError) throw new UsageError(`${file}: ${e.message}`, 'check the blob with `fdtdump` or `dtc -I dtb -O dts`');
     throw e;
   }
+}
+
+function machineFromTree(cwd: string, machine: string | undefined, ram: number | undefined, dtb: string): SelectedMachine {
+  const base = selectMachine(cwd, machine, undefined);
+  const file = path.resolve(cwd, dtb);
+  const blob = readBlobFile(file);
+  const tree = parseBlob(blob, dtb);
+  let bytes = ram;
+  if (bytes === undefined) {
+    const total = machineRamFromTree(tree).reduce((n, r) => n + r.size, 0n);
+    if (total === 0n) throw new UsageError(`${dtb}: the tree has no /memory nodes with RAM`, 'give the RAM size with --ram');
+    bytes = Number(total);
+  }
+  const cpu = bootCpuNode(tree);
+  if (!cpu) throw new UsageError(`${dtb}: the tree has no cpu under /cpus`, 'a firmware tree needs /cpus with a device_type "cpu" node');
+  const profile: MachineProfile = {
+    ...base.profile,
+    name: path.basename(dtb).replace(/\.dtb$/, ''),
+    description: `firmware tree ${dtb} (${formatSize(bytes)} RAM)`,
+    cpu: cpu.name.replace(/^PowerPC,/, '').replace(/@.*$/, ''),
+    ram: bytes,
+  };
+  delete profile.firmwareDtb;
+  checkProfile(profile, `${dtb}${ram === undefined ? ' (RAM from its /memory nodes)' : ' with --ram'}`);
+  return { profile, source: file, firmwareTree: tree, firmwareBlob: blob };
 }

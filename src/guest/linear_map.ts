@@ -1,0 +1,181 @@
+import { EXTENT_PAGES, INVALID_MFN, PAGE_SIZE } from '../machine/constants';
+import {
+  HPTE_V_BOLTED,
+  HPTE_V_LARGE,
+  HPTE_V_VALID,
+  KERNEL_ESID,
+  LINEAR_R_FLAGS,
+  SHIFT_16M,
+} from '../hpt/constants';
+import { avpnWords, hpteHash, primaryGroup } from '../hpt/hash';
+import { linearEa, vsidOf } from '../hpt/vsid';
+import { hex } from '../util/size';
+import { hcallReturnName } from '../xen/hcalls/papr';
+import { GuestBootError } from './errors';
+import { GuestMmu, HIDX_HASHED, HPTE_INSERT_FULL, HPTE_INSERT_NO_FRAME } from './mmu';
+
+/** Progress of long work: `done` of `total` units (here: pfns mapped). */
+export type ProgressFn = (done: number, total: number) => void;
+
+export interface LinearMapOptions {
+  /** 12: 4 KiB pages; 24: 16 MiB pages (PPC970 Linux's default for its linear map). */
+  pageShift: 12 | 24;
+  /** With 16 MiB pages: map an extent that is not one aligned machine run with 4 KiB pages instead of refusing. */
+  fallback: boolean;
+  progress?: ProgressFn;
+}
+
+export interface LinearMapResult {
+  pages4K: number;
+  pages16M: number;
+  fallbackExtents: number[];
+  inserts: number;
+  hidx: Uint8Array;
+  hidxPerPfn: boolean;
+  insertMs: number;
+}
+
+/** A piece of the linear map and the page size it is bolted with. */
+interface Piece { pfn: number; count: number; large: boolean }
+
+const SEGMENT_PAGES = 65536; // 256 MiB of 4 KiB pages
+const TWO20 = 2 ** 20;
+const TWO32 = 2 ** 32;
+const PROGRESS_16M = 64;
+
+/**
+ * htab_initialize's linear mapping: every memory range the device tree gives
+ * is bolted at 0xC000000000000000 + paddr, with 16 MiB pages where asked and
+ * possible, else 4 KiB pages. Every insert goes through the overridden
+ * hpte_insert (pfn -> mfn in the guest's table, then H_ENTER) into the
+ * primary group, and the slot it got is recorded as Linux records it.
+ */
+export function boltLinearMap(mmu: GuestMmu, memory: { start: number; size: number }[], opt: LinearMapOptions): LinearMapResult {
+  const t0 = performance.now();
+  const { pieces, fallbackExtents } = planPieces(mmu, memory, opt);
+  const endPfn = Math.max(0, ...memory.map((m) => (m.start + m.size) / PAGE_SIZE));
+  const totalPfns = pieces.reduce((n, p) => n + p.count, 0);
+  const hidxPerPfn = pieces.some((p) => !p.large);
+  const hidx = new Uint8Array(hidxPerPfn ? endPfn : Math.ceil(endPfn / EXTENT_PAGES));
+  let pages4K = 0;
+  let pages16M = 0;
+  let done = 0;
+  for (const p of pieces) {
+    if (p.large) {
+      boltLarge(mmu, p.pfn, hidx, hidxPerPfn);
+      pages16M++;
+      if (opt.progress && pages16M % PROGRESS_16M === 0) opt.progress(done + p.count, totalPfns);
+    } else {
+      bolt4K(mmu, p.pfn, p.pfn + p.count, hidx, opt.progress, done, totalPfns);
+      pages4K += p.count;
+    }
+    done += p.count;
+  }
+  opt.progress?.(totalPfns, totalPfns);
+  return { pages4K, pages16M, fallbackExtents, inserts: pages4K + pages16M, hidx, hidxPerPfn, insertMs: performance.now() - t0 };
+}
+
+/** Split the memory ranges into 16 MiB pages (aligned, one machine run) and 4 KiB runs. */
+function planPieces(mmu: GuestMmu, memory: { start: number; size: number }[], opt: LinearMapOptions): { pieces: Piece[]; fallbackExtents: number[] } {
+  const out: Piece[] = [];
+  const fallbackExtents: number[] = [];
+  const push = (pfn: number, count: number, large: boolean): void => {
+    if (count <= 0) return;
+    const last = out[out.length - 1];
+    if (last && !large && !last.large && last.pfn + last.count === pfn) last.count += count;
+    else out.push({ pfn, count, large });
+  };
+  for (const m of memory) {
+    const first = Math.ceil(m.start / PAGE_SIZE);
+    const end = Math.floor((m.start + m.size) / PAGE_SIZE);
+    if (opt.pageShift !== SHIFT_16M) {
+      push(first, end - first, false);
+      continue;
+    }
+    let pfn = first;
+    const head = Math.min(end, Math.ceil(first / EXTENT_PAGES) * EXTENT_PAGES);
+    push(pfn, head - pfn, false);
+    for (pfn = head; pfn + EXTENT_PAGES <= end; pfn += EXTENT_PAGES) {
+      const broken = firstBreak(mmu, pfn);
+      if (broken === undefined) push(pfn, EXTENT_PAGES, true);
+      else if (opt.fallback) {
+        push(pfn, EXTENT_PAGES, false);
+        fallbackExtents.push(pfn);
+      } else throw refuseLarge(mmu, pfn, broken);
+    }
+    push(pfn, end - pfn, false);
+  }
+  return { pieces: out, fallbackExtents };
+}
+
+/** The first pfn of [pfn, pfn + 4096) that keeps it from being one 16 MiB page, or undefined. */
+function firstBreak(mmu: GuestMmu, pfn: number): number | undefined {
+  const runs = mmu.p2m.runs(pfn, pfn + EXTENT_PAGES);
+  const r = runs[0];
+  if (!r || r.mfn === INVALID_MFN || r.mfn % EXTENT_PAGES !== 0) return pfn;
+  return runs.length === 1 && r.count === EXTENT_PAGES ? undefined : runs[1]?.pfn ?? pfn + r.count;
+}
+
+function refuseLarge(mmu: GuestMmu, extent: number, pfn: number): GuestBootError {
+  const mfn = mmu.p2m.get(pfn);
+  const first = mmu.p2m.get(extent);
+  const what = mfn === INVALID_MFN
+    ? `pfn ${hex(pfn)} has no frame (INVALID_MFN)`
+    : pfn === extent
+      ? `pfn ${hex(pfn)} maps to mfn ${hex(mfn)}, which is not 16 MiB aligned`
+      : `pfn ${hex(pfn)} maps to mfn ${hex(mfn)}, not ${hex(first + (pfn - extent))}`;
+  return new GuestBootError(
+    `cannot bolt ea ${hex(linearEa(extent * PAGE_SIZE))} (pfns ${hex(extent)}..${hex(extent + EXTENT_PAGES - 1)}) with a 16 MiB page: ${what}; a 16 MiB page needs its 4096 entries to be one contiguous, 16 MiB aligned machine run`,
+    'use --linear-page 4K, or --linear-fallback to map such extents with 4 KiB pages',
+  );
+}
+
+function insertFailed(mmu: GuestMmu, pfn: number, ret: number, large: boolean, group: number): GuestBootError {
+  const ea = hex(linearEa(pfn * PAGE_SIZE));
+  const size = large ? '16 MiB' : '4 KiB';
+  if (ret === HPTE_INSERT_NO_FRAME) return new GuestBootError(`cannot bolt ea ${ea}: pfn ${hex(pfn)} has no frame in the p2m table (INVALID_MFN)`);
+  if (ret === HPTE_INSERT_FULL) return new GuestBootError(`cannot bolt ea ${ea} (pfn ${hex(pfn)}, ${size} page): H_ENTER found primary PTEG ${hex(group)} full, and bolted entries go in the primary group only`, 'a larger hash table');
+  return new GuestBootError(`cannot bolt ea ${ea} (pfn ${hex(pfn)} -> mfn ${hex(mmu.p2m.get(pfn))}, ${size} page): H_ENTER returned ${hcallReturnName(mmu.lastHcall)}`);
+}
+
+function boltLarge(mmu: GuestMmu, pfn: number, hidx: Uint8Array, perPfn: boolean): void {
+  const esid = KERNEL_ESID + Math.floor(pfn / SEGMENT_PAGES);
+  const offset = (pfn % SEGMENT_PAGES) * PAGE_SIZE;
+  const vsid = vsidOf(esid);
+  const group = primaryGroup(hpteHash(vsid, offset, SHIFT_16M), mmu.mask);
+  const avpn = avpnWords(vsid, offset, SHIFT_16M);
+  const ret = mmu.hpteInsert(group * 8, avpn.hi, (avpn.lo | HPTE_V_BOLTED | HPTE_V_LARGE | HPTE_V_VALID) >>> 0, pfn, LINEAR_R_FLAGS);
+  if (ret < 0) throw insertFailed(mmu, pfn, ret, true, group);
+  if (perPfn) hidx.fill(HIDX_HASHED | ret, pfn, pfn + EXTENT_PAGES);
+  else hidx[pfn / EXTENT_PAGES] = HIDX_HASHED | ret;
+}
+
+/**
+ * The 4 KiB insert loop, the hot path: one VSID per 256 MiB segment, then per
+ * page the hash, the AVPN and one hpte_insert, all on 32-bit halves.
+ */
+function bolt4K(mmu: GuestMmu, from: number, to: number, hidx: Uint8Array, progress: ProgressFn | undefined, done0: number, total: number): void {
+  const mask = mmu.mask;
+  const flags = HPTE_V_BOLTED | HPTE_V_VALID;
+  let seg = -1;
+  let vHi = 0;
+  let vLoSeg = 0;
+  let vsidLo = 0;
+  for (let pfn = from; pfn < to; pfn++) {
+    const s = Math.floor(pfn / SEGMENT_PAGES);
+    if (s !== seg) {
+      if (progress && seg >= 0) progress(done0 + (pfn - from), total);
+      seg = s;
+      const vsid = vsidOf(KERNEL_ESID + s);
+      vHi = Math.floor(vsid / TWO20);
+      vLoSeg = (vsid % TWO20) * 4096;
+      vsidLo = (vsid % TWO32) | 0;
+    }
+    const idx = pfn % SEGMENT_PAGES;
+    const group = (vsidLo ^ idx) & mask;
+    const vLo = ((vLoSeg + ((idx >>> 11) << 7)) | flags) >>> 0;
+    const ret = mmu.hpteInsert(group * 8, vHi, vLo, pfn, LINEAR_R_FLAGS);
+    if (ret < 0) throw insertFailed(mmu, pfn, ret, false, group);
+    hidx[pfn] = HIDX_HASHED | ret;
+  }
+}

@@ -1,0 +1,66 @@
+import { INVALID_MFN } from '../machine/constants';
+import type { P2mTable } from '../p2m/table';
+import {
+  HPTE_V_AVPN_SHIFT,
+  HPTE_V_SECONDARY,
+  HPTE_V_VALID,
+} from '../hpt/constants';
+import type { Domain } from '../xen/domain';
+import { HtabHcalls } from '../xen/hcalls/htab';
+import { H_AVPN, H_PTEG_FULL, H_SUCCESS } from '../xen/hcalls/papr';
+
+/** hpte_insert's failures, as Linux returns them: -1 PTEG full, -2 any other hcall error. */
+export const HPTE_INSERT_FULL = -1;
+export const HPTE_INSERT_ERROR = -2;
+/** Ours: the guest's own table has no frame for the pfn. */
+export const HPTE_INSERT_NO_FRAME = -3;
+
+/**
+ * Linux's software record of where a page's HPTE went (the _PAGE_HASHPTE,
+ * _PAGE_SECONDARY and _PAGE_GROUP_IX bits of a Linux PTE), one byte per page:
+ * bit 7 hashed, bit 3 secondary group, bits 0..2 slot in the group.
+ */
+export const HIDX_HASHED = 0x80;
+export const HIDX_SECONDARY = 0x8;
+export const HIDX_SLOT = 0x7;
+
+/**
+ * dom0's MMU code under the proposal: `ppc_md.hpte_insert` is overridden to
+ * translate pfn -> mfn through the guest's own table (in its RMA) and hand
+ * Xen the machine frame in the RPN of H_ENTER.
+ */
+export class GuestMmu {
+  /** The hcall return of the last failed insert. */
+  lastHcall = H_SUCCESS;
+  /** PTEG index mask from ibm,pft-size. */
+  readonly mask: number;
+
+  constructor(readonly d: Domain, readonly hc: HtabHcalls, readonly p2m: P2mTable, readonly pftSizeLog2: number) {
+    this.mask = 2 ** (pftSizeLog2 - 7) - 1;
+  }
+
+  /**
+   * hpte_insert(hpte_group, va, pa, rflags, vflags, psize) with the va's
+   * AVPN already in v (vHi, vLo carry AVPN and vflags). Returns Linux's slot
+   * encoding, (slot & 7) | secondary << 3, or a negative HPTE_INSERT_* code.
+   */
+  hpteInsert(hpteGroup: number, vHi: number, vLo: number, pfn: number, rflags: number): number {
+    const mfn = this.p2m.get(pfn);
+    if (mfn === INVALID_MFN) return HPTE_INSERT_NO_FRAME;
+    const rc = this.hc.enter(this.d, 0, hpteGroup, vHi, (vLo | HPTE_V_VALID) >>> 0, Math.floor(mfn / 1048576), ((mfn << 12) | rflags) >>> 0);
+    if (rc !== H_SUCCESS) {
+      this.lastHcall = rc;
+      return rc === H_PTEG_FULL ? HPTE_INSERT_FULL : HPTE_INSERT_ERROR;
+    }
+    return (this.hc.ptex & HIDX_SLOT) | ((vLo & HPTE_V_SECONDARY) !== 0 ? HIDX_SECONDARY : 0);
+  }
+
+  /**
+   * hpte_invalidate: H_REMOVE with H_AVPN, so only the entry for this page
+   * goes. `slot` is the absolute slot (group * 8 + (hidx & 7)). Returns the
+   * hcall's code.
+   */
+  hpteInvalidate(slot: number, vHi: number, vLo: number): number {
+    return this.hc.remove(this.d, H_AVPN, slot, vHi, (vLo & ~((1 << HPTE_V_AVPN_SHIFT) - 1)) >>> 0);
+  }
+}
