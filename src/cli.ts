@@ -41,7 +41,7 @@ function program(io: Io, setCode: (c: number) => void): Command {
     .addOption(stateOpt())
     .addOption(jsonOpt())
     .option('--trace', 'print each construct_dom0 step on stderr as it happens')
-    .option('--linear-page <size>', "page size dom0's kernel bolts its linear map with: 16M or 4K", '16M')
+    .option('--linear-page <size>', "page size dom0's kernel bolts its linear map with: 16M (default) or 4K")
     .option('--linear-fallback', 'map a 16 MiB extent that is not one aligned machine run with 4 KiB pages instead of refusing')
     .option('--no-boot', "stop after Xen's part: do not boot dom0's kernel (no hash table entries)")
     .action(act(runConstruct));
