@@ -74,8 +74,8 @@ export function runInspectP2m(io: Io, f: P2mFlags): number {
     io.out(f.json ? json(doc) : `pfn ${hex(from)} (paddr ${hex(from * PAGE_SIZE)}) -> ${mfn === INVALID_MFN ? 'INVALID_MFN' : `mfn ${hex(mfn)} (maddr ${hex(mfn * PAGE_SIZE)})`}, ${own.owner} ${own.use}; entry at guest ${hex(d.p2mGpa + from * 4)}\n`);
     return 0;
   }
-  const info = p2mInfo(d);
   const runs = ownedRuns(sys.machine, d, from, to);
+  const info = p2mInfo(d, runs);
   if (f.json) io.out(json({ table: info, from, to, runs: runs.map(runJson) }));
   else io.out(formatP2mInfo(paint(io), info) + formatRuns(paint(io), runs));
   return 0;

@@ -16,8 +16,10 @@ export interface P2mInfo {
   coversBytes: number;
 }
 
-export function p2mInfo(d: Domain): P2mInfo {
-  const used = d.p2m().countValid();
+/** `runs`, when they cover the whole table, save a second pass over it. */
+export function p2mInfo(d: Domain, runs?: P2mRun[]): P2mInfo {
+  const whole = runs && runs.length > 0 && runs[0].pfn === 0 && runs[runs.length - 1].pfn + runs[runs.length - 1].count === d.p2mEntries;
+  const used = whole ? runs!.reduce((n, r) => (r.mfn === INVALID_MFN ? n : n + r.count), 0) : d.p2m().countValid();
   return {
     domid: d.domid,
     gpa: d.p2mGpa,

@@ -69,27 +69,29 @@ export class P2mTable {
   /** Coalesced runs over [from, to): consecutive valid mfns, and runs of INVALID_MFN (mfn = INVALID_MFN). */
   runs(from = 0, to = this.entries): P2mRun[] {
     const out: P2mRun[] = [];
-    let pfn0 = -1;
-    let mfn0 = 0;
-    let next = 0; // the mfn that would extend the current run
-    const flush = (end: number): void => {
-      if (pfn0 >= 0) out.push({ pfn: pfn0, mfn: mfn0, count: end - pfn0 });
-    };
+    const cur = { pfn: -1, mfn: 0, next: 0 }; // next: the mfn that would extend the current run
     this.spans(from, to, (words, start, n, pfn) => {
+      // Locals, not the closure's object, in the hot loop.
+      let pfn0 = cur.pfn;
+      let mfn0 = cur.mfn;
+      let next = cur.next;
       for (let i = 0; i < n; i++) {
         const w = words[start + i];
         const mfn = HOST_LE ? bswap(w) : w;
-        if (pfn0 >= 0 && mfn === next && (mfn !== INVALID_MFN || mfn0 === INVALID_MFN)) {
+        if (mfn === next && pfn0 >= 0 && (mfn !== INVALID_MFN || mfn0 === INVALID_MFN)) {
           if (mfn !== INVALID_MFN) next++;
           continue;
         }
-        flush(pfn + i);
+        if (pfn0 >= 0) out.push({ pfn: pfn0, mfn: mfn0, count: pfn + i - pfn0 });
         pfn0 = pfn + i;
         mfn0 = mfn;
         next = mfn === INVALID_MFN ? INVALID_MFN : mfn + 1;
       }
+      cur.pfn = pfn0;
+      cur.mfn = mfn0;
+      cur.next = next;
     });
-    flush(Math.min(to, this.entries));
+    if (cur.pfn >= 0) out.push({ pfn: cur.pfn, mfn: cur.mfn, count: Math.min(to, this.entries) - cur.pfn });
     return out;
   }
 

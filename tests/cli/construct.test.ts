@@ -190,6 +190,7 @@ describe('bad input', () => {
     [['construct', '--mem', '32G'], 1, /larger than the machine's RAM|does not fit/],
     [['construct', '--mem', '1G', '--p2m-placement', '32M'], 1, /firmware .* overlaps p2m table|p2m table .* overlaps firmware/],
     [['construct', '--mem', '1G', '--p2m-placement', '0x2000800'], 2, /not page aligned/],
+    [['construct', '--machine', 'big64', '--rma', '16G'], 1, /no free 16 GiB-aligned block; the largest aligned block free is 4 GiB/],
     [['construct', '--machine', 'nosuch'], 2, /unknown machine 'nosuch'.*js21/],
     [['construct', '--kernel', 'missing.img'], 2, /cannot read it/],
     [['construct', '--bogus'], 2, /unknown option/],
