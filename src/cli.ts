@@ -4,6 +4,9 @@ import { processIo, paint, type Io } from './commands/io';
 import { runConstruct } from './commands/construct';
 import { runInspectDevtree, runInspectMachine, runInspectP2m, runInspectRma } from './commands/inspect';
 import { runLimits } from './commands/limits';
+import { runInspectHpt } from './commands/inspect_hpt';
+import { runValidate } from './commands/validate';
+import { addDomainCommands } from './commands/list';
 
 const VERSION = '0.1.0';
 
@@ -44,6 +47,7 @@ function program(io: Io, setCode: (c: number) => void): Command {
     .option('--linear-page <size>', "page size dom0's kernel bolts its linear map with: 16M (default) or 4K")
     .option('--linear-fallback', 'map a 16 MiB extent that is not one aligned machine run with 4 KiB pages instead of refusing')
     .option('--no-boot', "stop after Xen's part: do not boot dom0's kernel (no hash table entries)")
+    .option('--translation <scheme>', "proposal (dom0 keeps its p2m in its RMA, passes mfns) or legacy (Xen keeps it, dom0 passes pfns; Xen's part only)", 'proposal')
     .action(act(runConstruct));
 
   const inspect = prog.command('inspect').description('show the built state');
@@ -66,6 +70,7 @@ function program(io: Io, setCode: (c: number) => void): Command {
     .description("dom0's device tree as DTS (as `dtc -I dtb -O dts` prints it)")
     .option('--dtb <file>', 'write the blob')
     .option('--path <node>', 'only this node, e.g. /xen')
+    .option('--domid <n>', "a domU's tree instead of dom0's")
     .addOption(stateOpt())
     .addOption(jsonOpt())
     .action(act(runInspectDevtree));
@@ -74,6 +79,20 @@ function program(io: Io, setCode: (c: number) => void): Command {
     .addOption(stateOpt())
     .addOption(jsonOpt())
     .action(act(runInspectMachine));
+  inspect.command('hpt')
+    .description("dom0's hashed page table: size, counts, PTEG occupancy; one PTEG decoded; or an address walked to its HPTE")
+    .option('--pteg <n>', 'decode the 8 slots of PTEG n (EA, VSID, pfn, mfn, owner, flags)')
+    .option('--ea <addr>', 'walk an effective address: ESID, VSID, va, hash, groups, slot, mfn, and what the p2m says')
+    .option('--domid <n>', 'domain', '0')
+    .addOption(stateOpt())
+    .addOption(jsonOpt())
+    .action(act(runInspectHpt));
+
+  prog.command('validate')
+    .description('check every invariant of the built state: exit 0 when all hold, 1 (after the report) when any is broken')
+    .addOption(stateOpt())
+    .addOption(jsonOpt())
+    .action(act(runValidate));
 
   prog.command('limits')
     .description('the 32 GiB math: how large a dom0 a p2m table in the RMA allows')
@@ -84,6 +103,7 @@ function program(io: Io, setCode: (c: number) => void): Command {
     .option('--mem <size>', 'check a dom0 of this size: exit 1 if it does not fit')
     .addOption(jsonOpt())
     .action(act(runLimits));
+  addDomainCommands(prog, act, stateOpt, jsonOpt);
   return prog;
 }
 

@@ -7,6 +7,7 @@ import { DeviceTreeError } from '../devtree/tree';
 import { UsageError } from '../util/errors';
 import { parsePositiveSize, parseSize } from '../util/size';
 import { constructDom0, TraceEvent } from '../xen/domain_build';
+import { constructDom0Legacy, LegacyDom0, parseTranslation } from '../xen/legacy/domain_build';
 import { BootImage, DEFAULT_KERNEL_SIZE, syntheticInitrd, syntheticKernel } from '../xen/images';
 import { System } from '../xen/system';
 import { formatConstruct, formatTraceEvent, constructJson } from '../format/construct';
@@ -41,6 +42,8 @@ export interface ConstructFlags {
   linearPage?: string;
   linearFallback?: boolean;
   boot?: boolean;
+  /** --translation proposal|legacy */
+  translation?: string;
 }
 
 export function runConstruct(io: Io, f: ConstructFlags): number {
@@ -57,6 +60,9 @@ export function runConstruct(io: Io, f: ConstructFlags): number {
   const bootargs = f.bootargs ?? 'console=hvc0 root=/dev/ram0';
   const linearPageShift = parseLinearPage(f.linearPage);
   if (f.boot === false && (f.linearPage !== undefined || f.linearFallback)) throw new UsageError('--linear-page / --linear-fallback with --no-boot', 'the linear map is the guest\'s: drop --no-boot, or the linear map options');
+  const translation = parseTranslation(f.translation);
+  // The simulated kernel boots the proposal's way (it reads /xen/p2m): a legacy dom0 is Xen's part only.
+  if (translation === 'legacy' && (f.linearPage !== undefined || f.linearFallback)) throw new UsageError('--linear-page / --linear-fallback with --translation legacy', "the simulated kernel boots through the proposal's /xen/p2m: a legacy dom0 is built without booting it");
 
   const sel = selectMachine(io.cwd, f.machine, ram, f.firmwareDtb);
   const machine = Machine.boot(sel.profile);
@@ -66,15 +72,18 @@ export function runConstruct(io: Io, f: ConstructFlags): number {
     events.push(ev);
     if (f.trace) io.err(formatTraceEvent(p, ev));
   };
-  const { dom0, report } = withTreeErrors(sel.source, () => constructDom0(machine, { mem, maxMem, rmaSize, placement, ofAt, kernel, initrd, bootargs, firmwareTree: sel.firmwareTree }, tracer));
+  const dom0Opts = { mem, maxMem, rmaSize, placement, ofAt, kernel, initrd, bootargs, firmwareTree: sel.firmwareTree };
+  const built = withTreeErrors(sel.source, () => (translation === 'legacy' ? constructDom0Legacy(machine, dom0Opts, tracer) : constructDom0(machine, dom0Opts, tracer)));
+  const { dom0, report } = built;
   const sys = new System(machine, sel.firmwareTree, sel.firmwareBlob, {
     machineSource: sel.source,
-    options: { mem: mem ?? null, maxMem: maxMem ?? null, rma: rmaSize, p2mPlacement: placementName(placement), ofAt, ram: ram ?? null, bootargs },
+    options: { mem: mem ?? null, maxMem: maxMem ?? null, rma: rmaSize, p2mPlacement: placementName(placement), ofAt, ram: ram ?? null, bootargs, translation },
     report,
   });
   sys.domains.set(0, dom0);
+  if (translation === 'legacy') (built as LegacyDom0).install(sys); // Xen's table for dom0 goes into the state
   let guest: GuestRecord | undefined;
-  if (f.boot !== false) {
+  if (f.boot !== false && translation !== 'legacy') {
     guest = bootDom0Guest(sys, dom0, { linearPageShift, linearFallback: !!f.linearFallback, progress: progressBar(io, 'bolting the linear map') });
     forgetHtabs(sys); // saved in sys.extra; let the live table go before the state is encoded
   }

@@ -7,7 +7,10 @@ import { frameOwner, ownedRuns, p2mInfo } from '../p2m/inspect';
 import { UsageError } from '../util/errors';
 import { parseSize } from '../util/size';
 import type { Domain } from '../xen/domain';
+import { p2mOf } from '../xen/shadow_p2m';
 import type { System } from '../xen/system';
+import { formatXenP2mInfo } from '../format/domains';
+import { domuBlob } from '../xen/domu_build';
 import { devtreeJson } from '../format/devtree';
 import { formatMachine, machineJson } from '../format/machine';
 import { formatP2mInfo, formatRuns, hexDump, runJson } from '../format/p2m';
@@ -44,9 +47,11 @@ export interface P2mFlags extends InspectFlags { pfn?: string; range?: string; r
 export function runInspectP2m(io: Io, f: P2mFlags): number {
   const sys = load(io, f);
   const d = domain(sys, f);
-  const table = d.p2m();
+  // Through the accessor: the guest's own table, or Xen's for a shadow domain.
+  const table = p2mOf(sys, d);
+  const entries = table.entries;
   let from = 0;
-  let to = d.p2mEntries;
+  let to = entries;
   if (f.pfn !== undefined && f.range !== undefined) throw new UsageError('--pfn and --range both given', 'give one of them');
   if (f.pfn !== undefined) {
     from = parsePfn(f.pfn, '--pfn');
@@ -59,25 +64,27 @@ export function runInspectP2m(io: Io, f: P2mFlags): number {
     to = parsePfn(m[2], '--range end') + 1;
     if (to <= from) throw new UsageError(`--range '${f.range}' ends before it starts`);
   }
-  if (from >= d.p2mEntries || to > d.p2mEntries) {
-    throw new UsageError(`pfn ${hex(Math.max(from, to - 1))} is outside dom${d.domid}'s table (${d.p2mEntries} entries, pfns 0..${hex(d.p2mEntries - 1)})`);
+  if (from >= entries || to > entries) {
+    throw new UsageError(`pfn ${hex(Math.max(from, to - 1))} is outside dom${d.domid}'s table (${entries} entries, pfns 0..${hex(entries - 1)})`);
   }
   if (f.raw) {
-    if (io.stdoutTTY && !f.json) io.out(hexDump(d.memory.read(d.p2mGpa + from * 4, (to - from) * 4), d.p2mGpa + from * 4));
-    else for (const piece of d.memory.slices(d.p2mGpa + from * 4, (to - from) * 4)) io.outBytes(piece);
+    if (io.stdoutTTY && !f.json) io.out(hexDump(table.memory.read(table.base + from * 4, (to - from) * 4), table.base + from * 4));
+    else for (const piece of table.memory.slices(table.base + from * 4, (to - from) * 4)) io.outBytes(piece);
     return 0;
   }
   if (f.pfn !== undefined) {
     const mfn = table.get(from);
     const own = frameOwner(sys.machine, mfn);
-    const doc = { domid: d.domid, pfn: from, paddr: from * PAGE_SIZE, mfn: mfn === INVALID_MFN ? null : mfn, maddr: mfn === INVALID_MFN ? null : mfn * PAGE_SIZE, entryGpa: d.p2mGpa + from * 4, ...own };
-    io.out(f.json ? json(doc) : `pfn ${hex(from)} (paddr ${hex(from * PAGE_SIZE)}) -> ${mfn === INVALID_MFN ? 'INVALID_MFN' : `mfn ${hex(mfn)} (maddr ${hex(mfn * PAGE_SIZE)})`}, ${own.owner} ${own.use}; entry at guest ${hex(d.p2mGpa + from * 4)}\n`);
+    const entryGpa = d.shadow ? null : d.p2mGpa + from * 4;
+    const doc = { domid: d.domid, pfn: from, paddr: from * PAGE_SIZE, mfn: mfn === INVALID_MFN ? null : mfn, maddr: mfn === INVALID_MFN ? null : mfn * PAGE_SIZE, entryGpa, ...(d.shadow ? { entryMaddr: d.arch.p2m + from * 4, keeper: 'xen' } : {}), ...own };
+    const where = entryGpa === null ? `entry in Xen's p2m at machine ${hex(d.arch.p2m + from * 4)}` : `entry at guest ${hex(entryGpa)}`;
+    io.out(f.json ? json(doc) : `pfn ${hex(from)} (paddr ${hex(from * PAGE_SIZE)}) -> ${mfn === INVALID_MFN ? 'INVALID_MFN' : `mfn ${hex(mfn)} (maddr ${hex(mfn * PAGE_SIZE)})`}, ${own.owner} ${own.use}; ${where}\n`);
     return 0;
   }
-  const runs = ownedRuns(sys.machine, d, from, to);
-  const info = p2mInfo(d, runs);
-  if (f.json) io.out(json({ table: info, from, to, runs: runs.map(runJson) }));
-  else io.out(formatP2mInfo(paint(io), info) + formatRuns(paint(io), runs));
+  const runs = ownedRuns(sys.machine, d, from, to, table);
+  const info = p2mInfo(d, runs, table);
+  if (f.json) io.out(json({ table: d.shadow ? { ...info, gpa: null, keeper: 'xen' } : { ...info, keeper: 'guest' }, from, to, runs: runs.map(runJson) }));
+  else io.out((d.shadow ? formatXenP2mInfo(paint(io), info) : formatP2mInfo(paint(io), info)) + formatRuns(paint(io), runs));
   return 0;
 }
 
@@ -97,9 +104,11 @@ export interface DevtreeFlags extends InspectFlags { dtb?: string; path?: string
 
 export function runInspectDevtree(io: Io, f: DevtreeFlags): number {
   const sys = load(io, f);
-  const blob = dom0Blob(sys);
+  // --domid N: a domU's own tree (built by create-domu), from its RMA.
+  const d = f.domid === undefined ? sys.dom0() : domain(sys, f);
+  const blob = d.domid === 0 ? dom0Blob(sys) : domuBlob(sys, d);
   const tree = readFdt(blob);
-  if (f.path && !findNode(tree.root, f.path)) throw new UsageError(`no node ${f.path} in dom0's device tree`);
+  if (f.path && !findNode(tree.root, f.path)) throw new UsageError(`no node ${f.path} in dom${d.domid}'s device tree`);
   if (f.dtb) writeAtomic(path.resolve(io.cwd, f.dtb), blob);
   if (f.json) io.out(json(devtreeJson(tree, f.path)));
   else io.out(toDts(tree, f.path ? { path: f.path } : undefined));

@@ -1,6 +1,10 @@
 import type { Paint } from '../commands/io';
 import type { GuestRecord } from '../guest/record';
-import { renderFacts } from './table';
+import { INVALID_MFN } from '../machine/constants';
+import { DecodedHpte, flagText } from '../hpt/decode';
+import type { EaWalk } from '../hpt/hash';
+import type { HtabStats } from '../hpt/table';
+import { renderFacts, renderTable } from './table';
 import { formatSize, hex } from './units';
 
 /** What construct says about the guest's early boot. */
@@ -21,4 +25,205 @@ export function formatGuestBoot(p: Paint, rec: GuestRecord): string {
 
 export function guestBootJson(rec: GuestRecord): object {
   return { devtree: rec.devtree, linear: rec.linear, timing: rec.timing };
+}
+
+// ---- inspect hpt ----
+
+export interface HtabSummaryView {
+  domid: number;
+  maddr: number;
+  /** Does the state hold a table (the guest booted), or is it the empty one Xen allocated? */
+  booted: boolean;
+  stats: HtabStats;
+  guest?: GuestRecord;
+}
+
+const pct = (n: number, of: number): string => (of ? `${((100 * n) / of).toFixed(n && (100 * n) / of < 0.1 ? 3 : 1)} %` : '-');
+
+/** A bar of `width` cells for n of max: whole blocks, then one eighth-block for the remainder. */
+export function bar(n: number, max: number, width: number): string {
+  if (max <= 0 || n <= 0) return '';
+  const eighths = Math.max(1, Math.round((n / max) * width * 8));
+  return '█'.repeat(Math.floor(eighths / 8)) + (eighths % 8 ? ' ▏▎▍▌▋▊▉'[eighths % 8] : '');
+}
+
+export function formatHtabSummary(p: Paint, v: HtabSummaryView): string {
+  const s = v.stats;
+  let out = `${p.bold(`dom${v.domid} hash table`)}${v.booted ? '' : p.yellow(' (empty: the guest was not booted, --no-boot)')}\n`;
+  out += renderFacts(p, [
+    ['size', `${formatSize(s.bytes)} (ibm,pft-size <0 ${Math.log2(s.bytes)}>) at machine ${hex(v.maddr)}`],
+    ['PTEGs', `${s.ptegs} (mask ${hex(s.ptegs - 1)}), ${s.slots} slots of 16 bytes`],
+    ['valid', `${s.valid} (${pct(s.valid, s.slots)} of the slots)`],
+    ['bolted', String(s.bolted)],
+    ['large (16 MiB)', String(s.large)],
+    ['secondary group', String(s.secondary)],
+    ['storage', `${formatSize(s.allocatedBytes)} in use (64 KiB regions of 512 PTEGs, committed on first write)`],
+    ...(v.guest ? [['guest', guestLine(v.guest)] as [string, string]] : []),
+  ]);
+  const max = Math.max(...s.histogram);
+  out += `\n${p.bold('occupancy')}: PTEGs holding n valid entries\n`;
+  out += renderTable(p, ['n', 'PTEGs', 'share'], s.histogram.map((c, n) => [n, c, pct(c, s.ptegs)]), ['right', 'right', 'right']);
+  for (let n = 0; n < s.histogram.length; n++) {
+    out += `  ${n} ${p.dim('│')}${p.cyan(bar(s.histogram[n], max, 40))} ${p.dim(String(s.histogram[n]))}\n`;
+  }
+  return out;
+}
+
+function guestLine(g: GuestRecord): string {
+  const L = g.linear;
+  const sizes = [L.pages16M ? `${L.pages16M} x 16 MiB` : '', L.pages4K ? `${L.pages4K} x 4 KiB` : ''].filter(Boolean).join(' + ');
+  return `linear map ${formatSize(L.bytes)} as ${sizes || 'nothing'}, ${L.inserts} H_ENTER in ${g.timing.insertMs.toFixed(1)} ms`;
+}
+
+export function htabSummaryJson(v: HtabSummaryView): object {
+  const { histogram, ...rest } = v.stats;
+  return {
+    domid: v.domid,
+    maddr: v.maddr,
+    booted: v.booted,
+    pftSizeLog2: Math.log2(v.stats.bytes),
+    ...rest,
+    histogram: histogram.map((ptegs, entries) => ({ entries, ptegs })),
+    guest: v.guest ? guestBootJson(v.guest) : null,
+  };
+}
+
+export interface PtegRow {
+  slot: number;
+  valid: boolean;
+  hpte?: DecodedHpte;
+  /** The linear-map pfn the EA stands for, when it is in the linear map. */
+  pfn?: number;
+  /** What the domain's p2m table gives for that pfn. */
+  p2mMfn?: number;
+  owner?: string;
+  use?: string;
+}
+
+export function formatPteg(p: Paint, domid: number, n: number, rows: PtegRow[]): string {
+  const used = rows.filter((r) => r.valid).length;
+  let out = `${p.bold(`dom${domid} PTEG ${hex(n)}`)}: slots ${hex(n * 8)}..${hex(n * 8 + 7)}, ${used} of 8 valid\n`;
+  out += renderTable(p, ['slot', 'EA', 'VSID', 'page', 'pfn', 'mfn', 'owner', 'flags'], rows.map((r) => {
+    if (!r.valid || !r.hpte) return [hex(r.slot), p.dim('-'), '', '', '', '', '', p.dim('invalid')];
+    const h = r.hpte;
+    const mfnText = r.p2mMfn !== undefined && r.p2mMfn !== h.rpn ? `${hex(h.rpn)} ${p.red(`(p2m: ${r.p2mMfn === INVALID_MFN ? 'INVALID' : hex(r.p2mMfn)})`)}` : hex(h.rpn);
+    return [
+      hex(r.slot),
+      h.consistent ? hex(h.ea) : `${hex(h.ea)} ${p.red('(AVPN/group disagree)')}`,
+      hex(h.vsid),
+      h.large ? '16M' : '4K',
+      r.pfn === undefined ? p.dim('-') : hex(r.pfn),
+      mfnText,
+      `${r.owner} ${p.dim(r.use ?? '')}`,
+      flagText(h),
+    ];
+  }));
+  return out;
+}
+
+export function ptegJson(domid: number, n: number, rows: PtegRow[]): object {
+  return {
+    domid,
+    pteg: n,
+    slots: rows.map((r) => {
+      if (!r.valid || !r.hpte) return { slot: r.slot, valid: false };
+      const h = r.hpte;
+      return {
+        slot: r.slot,
+        valid: true,
+        v: '0x' + ((BigInt(h.vHi) << 32n) | BigInt(h.vLo >>> 0)).toString(16),
+        r: '0x' + ((BigInt(h.rHi) << 32n) | BigInt(h.rLo >>> 0)).toString(16),
+        ea: '0x' + h.ea.toString(16),
+        vsid: h.vsid,
+        esid: h.esid,
+        pageBytes: 2 ** h.shift,
+        bolted: h.bolted,
+        large: h.large,
+        secondary: h.secondary,
+        consistent: h.consistent,
+        pfn: r.pfn ?? null,
+        mfn: h.rpn,
+        p2mMfn: r.p2mMfn === undefined || r.p2mMfn === INVALID_MFN ? null : r.p2mMfn,
+        owner: r.owner,
+        use: r.use,
+        flags: flagText(h),
+        rflags: h.flags,
+      };
+    }),
+  };
+}
+
+export interface EaWalkView {
+  domid: number;
+  walk: EaWalk;
+  pageBytes: number;
+  paddr?: number;
+  pfn?: number;
+  slot?: number;
+  group?: 'primary' | 'secondary';
+  v?: bigint;
+  r?: bigint;
+  mfn?: number;
+  owner?: { owner: string; use: string };
+  /** The guest's p2m table for the EA's pfn (null: INVALID_MFN). */
+  p2mMfn?: number | null;
+  agrees?: boolean;
+  /** The guest's recorded hidx byte for the page. */
+  hidx?: number;
+}
+
+export function formatEaWalk(p: Paint, v: EaWalkView): string {
+  const w = v.walk;
+  const shiftText = w.shift === 24 ? '24 (16 MiB page)' : '12 (4 KiB page)';
+  const rows: [string, string][] = [
+    ['ea', hex(w.ea)],
+    ['ESID', `${hex(w.esid)} (ea >> 28)`],
+    ['VSID', `${hex(w.vsid)} (ESID x 200730139 mod 2^36-1)`],
+    ['va', `${hex(w.va)} (VSID << 28 | ea & 0x0FFFFFFF)`],
+    ['page', `${formatSize(v.pageBytes)}, shift ${shiftText}, index ${hex(w.pageIndex)} in the segment`],
+    ['hash', `${hex(w.hash)} (VSID ^ page index)`],
+    ['primary group', `${hex(w.primary)} (hash & ${hex(w.mask)}), slots ${hex(w.primary * 8)}..${hex(w.primary * 8 + 7)}`],
+    ['secondary group', `${hex(w.secondary)} (~hash & ${hex(w.mask)}), slots ${hex(w.secondary * 8)}..${hex(w.secondary * 8 + 7)}`],
+    ['AVPN wanted', `${hex(w.avpn >> 7n)} (v word ${hex(w.avpn)} | flags)`],
+  ];
+  if (v.slot !== undefined) {
+    rows.push(['slot found', `${hex(v.slot)} (${v.group} group, index ${v.slot % 8}${v.hidx !== undefined ? `; the guest recorded ${hidxText(v.hidx)}` : ''})`]);
+    rows.push(['v / r', `${hex(v.v!)} / ${hex(v.r!)}`]);
+    rows.push(['mfn', `${hex(v.mfn!)} (maddr ${hex(v.mfn! * 4096)}), ${v.owner!.owner} ${v.owner!.use}`]);
+  } else {
+    rows.push(['slot found', p.yellow('none: no valid HPTE for this page in either group (an access would take a page fault)')]);
+  }
+  if (v.pfn !== undefined) {
+    rows.push(['linear map', `paddr ${hex(v.paddr!)}, pfn ${hex(v.pfn)}`]);
+    rows.push(['p2m says', v.p2mMfn === null ? 'INVALID_MFN (no frame)' : `mfn ${hex(v.p2mMfn!)}${v.agrees === undefined ? '' : v.agrees ? p.green(' = the HPTE') : p.red(' != the HPTE')}`]);
+  } else {
+    rows.push(['linear map', p.dim('outside dom' + v.domid + "'s linear map (0xC000000000000000 + its memory)")]);
+  }
+  return `${p.bold(`dom${v.domid}: ${hex(w.ea)} through the hash table`)}\n` + renderFacts(p, rows);
+}
+
+function hidxText(h: number): string {
+  if (!(h & 0x80)) return 'nothing (not hashed)';
+  return `slot ${h & 7} of the ${h & 8 ? 'secondary' : 'primary'} group`;
+}
+
+export function eaWalkJson(v: EaWalkView): object {
+  const w = v.walk;
+  return {
+    domid: v.domid,
+    ea: w.ea,
+    esid: w.esid,
+    vsid: w.vsid,
+    va: w.va,
+    pageShift: w.shift,
+    pageBytes: v.pageBytes,
+    pageIndex: w.pageIndex,
+    hash: w.hash,
+    mask: w.mask,
+    primaryGroup: w.primary,
+    secondaryGroup: w.secondary,
+    avpn: w.avpn >> 7n,
+    found: v.slot === undefined ? null : { slot: v.slot, group: v.group, v: v.v, r: v.r, mfn: v.mfn, owner: v.owner?.owner, use: v.owner?.use },
+    linear: v.pfn === undefined ? null : { paddr: v.paddr, pfn: v.pfn, p2mMfn: v.p2mMfn, agrees: v.agrees ?? null, hidx: v.hidx ?? null },
+  };
 }

@@ -110,10 +110,10 @@ function planPieces(mmu: GuestMmu, memory: { start: number; size: number }[], op
 
 /** The first pfn of [pfn, pfn + 4096) that keeps it from being one 16 MiB page, or undefined. */
 function firstBreak(mmu: GuestMmu, pfn: number): number | undefined {
-  const runs = mmu.p2m.runs(pfn, pfn + EXTENT_PAGES);
-  const r = runs[0];
-  if (!r || r.mfn === INVALID_MFN || r.mfn % EXTENT_PAGES !== 0) return pfn;
-  return runs.length === 1 && r.count === EXTENT_PAGES ? undefined : runs[1]?.pfn ?? pfn + r.count;
+  const first = mmu.p2m.get(pfn);
+  if (first === INVALID_MFN || first % EXTENT_PAGES !== 0) return pfn;
+  const at = mmu.p2m.firstBreak(pfn, EXTENT_PAGES);
+  return at < 0 ? undefined : at;
 }
 
 function refuseLarge(mmu: GuestMmu, extent: number, pfn: number): GuestBootError {
@@ -151,31 +151,34 @@ function boltLarge(mmu: GuestMmu, pfn: number, hidx: Uint8Array, perPfn: boolean
 }
 
 /**
- * The 4 KiB insert loop, the hot path: one VSID per 256 MiB segment, then per
- * page the hash, the AVPN and one hpte_insert, all on 32-bit halves.
+ * The 4 KiB pages of [from, to): one VSID per 256 MiB segment, then the
+ * segment's pages in a tight loop of their own.
  */
 function bolt4K(mmu: GuestMmu, from: number, to: number, hidx: Uint8Array, progress: ProgressFn | undefined, done0: number, total: number): void {
+  for (let pfn = from; pfn < to; ) {
+    const seg = Math.floor(pfn / SEGMENT_PAGES);
+    const end = Math.min(to, (seg + 1) * SEGMENT_PAGES);
+    const vsid = vsidOf(KERNEL_ESID + seg);
+    mmu.p2m.prefetch(pfn, end);
+    boltSegment4K(mmu, pfn, end, Math.floor(vsid / TWO20), (vsid % TWO20) * 4096, (vsid % TWO32) | 0, hidx);
+    pfn = end;
+    if (progress && pfn < to) progress(done0 + (pfn - from), total);
+  }
+}
+
+/**
+ * The hot path: per page the hash, the AVPN and one hpte_insert, all on
+ * 32-bit halves (words travel as int32: the same bits).
+ */
+function boltSegment4K(mmu: GuestMmu, from: number, to: number, vHi: number, vLoSeg: number, vsidLo: number, hidx: Uint8Array): void {
   const mask = mmu.mask;
-  const flags = HPTE_V_BOLTED | HPTE_V_VALID;
-  let seg = -1;
-  let vHi = 0;
-  let vLoSeg = 0;
-  let vsidLo = 0;
+  // Literal constants: 0xffff = SEGMENT_PAGES - 1, 0x11 = BOLTED | VALID, 0x190 = LINEAR_R_FLAGS, 0x80 = HIDX_HASHED.
   for (let pfn = from; pfn < to; pfn++) {
-    const s = Math.floor(pfn / SEGMENT_PAGES);
-    if (s !== seg) {
-      if (progress && seg >= 0) progress(done0 + (pfn - from), total);
-      seg = s;
-      const vsid = vsidOf(KERNEL_ESID + s);
-      vHi = Math.floor(vsid / TWO20);
-      vLoSeg = (vsid % TWO20) * 4096;
-      vsidLo = (vsid % TWO32) | 0;
-    }
-    const idx = pfn % SEGMENT_PAGES;
+    const idx = pfn & 0xffff;
     const group = (vsidLo ^ idx) & mask;
-    const vLo = ((vLoSeg + ((idx >>> 11) << 7)) | flags) >>> 0;
-    const ret = mmu.hpteInsert(group * 8, vHi, vLo, pfn, LINEAR_R_FLAGS);
+    const vLo = (vLoSeg + ((idx >>> 11) << 7)) | 0x11;
+    const ret = mmu.hpteInsert(group * 8, vHi, vLo, pfn, 0x190);
     if (ret < 0) throw insertFailed(mmu, pfn, ret, false, group);
-    hidx[pfn] = HIDX_HASHED | ret;
+    hidx[pfn] = 0x80 | ret;
   }
 }

@@ -1,10 +1,7 @@
 import { INVALID_MFN } from '../machine/constants';
 import type { P2mTable } from '../p2m/table';
-import {
-  HPTE_V_AVPN_SHIFT,
-  HPTE_V_SECONDARY,
-  HPTE_V_VALID,
-} from '../hpt/constants';
+import { GuestP2m } from './p2m';
+import { HPTE_V_AVPN_SHIFT } from '../hpt/constants';
 import type { Domain } from '../xen/domain';
 import { HtabHcalls } from '../xen/hcalls/htab';
 import { H_AVPN, H_PTEG_FULL, H_SUCCESS } from '../xen/hcalls/papr';
@@ -34,9 +31,12 @@ export class GuestMmu {
   lastHcall = H_SUCCESS;
   /** PTEG index mask from ibm,pft-size. */
   readonly mask: number;
+  /** pfn -> mfn, read out of the guest's table in its RMA. */
+  readonly p2m: GuestP2m;
 
-  constructor(readonly d: Domain, readonly hc: HtabHcalls, readonly p2m: P2mTable, readonly pftSizeLog2: number) {
+  constructor(readonly d: Domain, readonly hc: HtabHcalls, table: P2mTable, readonly pftSizeLog2: number) {
     this.mask = 2 ** (pftSizeLog2 - 7) - 1;
+    this.p2m = new GuestP2m(table);
   }
 
   /**
@@ -45,14 +45,18 @@ export class GuestMmu {
    * encoding, (slot & 7) | secondary << 3, or a negative HPTE_INSERT_* code.
    */
   hpteInsert(hpteGroup: number, vHi: number, vLo: number, pfn: number, rflags: number): number {
-    const mfn = this.p2m.get(pfn);
+    // p2m.get(pfn), its read-ahead window spelled out: this runs a million times a boot.
+    const p2m = this.p2m;
+    const mfn = pfn >= p2m.winStart && pfn < p2m.winEnd ? p2m.win[pfn - p2m.winStart] >>> 0 : p2m.get(pfn);
     if (mfn === INVALID_MFN) return HPTE_INSERT_NO_FRAME;
-    const rc = this.hc.enter(this.d, 0, hpteGroup, vHi, (vLo | HPTE_V_VALID) >>> 0, Math.floor(mfn / 1048576), ((mfn << 12) | rflags) >>> 0);
+    // 64-bit words go as int32 halves: mfns are u32, so r's high half is mfn >>> 20.
+    const rc = this.hc.enter(this.d, 0, hpteGroup, vHi, vLo | 1 /* VALID */, mfn >>> 20, (mfn << 12) | rflags);
     if (rc !== H_SUCCESS) {
       this.lastHcall = rc;
       return rc === H_PTEG_FULL ? HPTE_INSERT_FULL : HPTE_INSERT_ERROR;
     }
-    return (this.hc.ptex & HIDX_SLOT) | ((vLo & HPTE_V_SECONDARY) !== 0 ? HIDX_SECONDARY : 0);
+    // (slot & 7) | (secondary ? 8 : 0), as HIDX_SLOT / HIDX_SECONDARY.
+    return (this.hc.ptex & 7) | ((vLo & 2) << 2);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { CHUNK_SLOT_SHIFT, CHUNK_SLOTS, HashTable } from './table';
+import { HashTable } from './table';
 import { HPTE_V_VALID } from './constants';
 
 /**
@@ -53,23 +53,13 @@ export function decodeHtab(bytes: Uint8Array): HashTable {
   if (bytes.length !== HEADER + n * 20) bad(`${bytes.length} bytes for ${n} entries`);
   let prev = -1;
   let words = HEADER + n * 4;
-  let chunk: Uint32Array | undefined;
-  let chunkIndex = -1;
   for (let k = 0; k < n; k++, words += 16) {
     const slot = dv.getUint32(HEADER + k * 4);
     if (slot <= prev || slot >= t.slots) bad(`slot ${slot} is out of order or outside the table`);
     prev = slot;
     const vLo = dv.getUint32(words + 4);
     if ((vLo & HPTE_V_VALID) === 0) bad(`slot ${slot} is saved but not valid`);
-    if (slot >>> CHUNK_SLOT_SHIFT !== chunkIndex) {
-      chunkIndex = slot >>> CHUNK_SLOT_SHIFT;
-      chunk = t.chunkFor(slot);
-    }
-    const i = (slot & (CHUNK_SLOTS - 1)) << 2;
-    chunk![i] = dv.getUint32(words);
-    chunk![i + 1] = vLo;
-    chunk![i + 2] = dv.getUint32(words + 8);
-    chunk![i + 3] = dv.getUint32(words + 12);
+    t.write(slot, dv.getUint32(words), vLo, dv.getUint32(words + 8), dv.getUint32(words + 12));
   }
   return t;
 }

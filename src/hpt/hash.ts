@@ -77,6 +77,6 @@ export function walkEa(ea: bigint, shift: PageShift, ptegCount: number): EaWalk 
     mask,
     primary: primaryGroup(hash, mask),
     secondary: secondaryGroup(hash, mask),
-    avpn: (BigInt(a.hi) << 32n) | BigInt(a.lo | (shift === SHIFT_16M ? HPTE_V_LARGE : 0)),
+    avpn: (BigInt(a.hi) << 32n) | BigInt((a.lo | (shift === SHIFT_16M ? HPTE_V_LARGE : 0)) >>> 0),
   };
 }

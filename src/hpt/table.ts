@@ -1,11 +1,17 @@
 import { isPowerOfTwo } from '../util/size';
 import { HPTE_BYTES, HPTES_PER_GROUP, HPTE_V_BOLTED, HPTE_V_LARGE, HPTE_V_SECONDARY, HPTE_V_VALID } from './constants';
 
-/** Slots per storage chunk: 512 PTEGs, 64 KiB of words. */
-export const CHUNK_SLOT_SHIFT = 12;
-export const CHUNK_SLOTS = 1 << CHUNK_SLOT_SHIFT;
-const CHUNK_WORDS = CHUNK_SLOTS * 4;
-const SLOT_IN_CHUNK = CHUNK_SLOTS - 1;
+/**
+ * Storage: the table's words live in blocks of up to 64 MiB (4 Mi slots),
+ * each a zero-filled typed array the OS commits only where it is written; a
+ * block is written in 64 KiB regions (4096 slots, 512 PTEGs), each zeroed by
+ * a write the first time it is used, and only used regions are scanned.
+ */
+export const REGION_SLOT_SHIFT = 12;
+export const REGION_SLOTS = 1 << REGION_SLOT_SHIFT;
+const BLOCK_SLOT_SHIFT = 22;
+/** Kept for callers that page through the table: the region is the unit. */
+export const CHUNK_SLOTS = REGION_SLOTS;
 
 /** Words of one HPTE: v = vHi:vLo, r = rHi:rLo. */
 export interface HpteWords { vHi: number; vLo: number; rHi: number; rLo: number }
@@ -27,19 +33,25 @@ export interface HtabStats {
 /**
  * A domain's hashed page table: PTEGs of 8 HPTEs, each HPTE two 64-bit words
  * kept as four 32-bit halves (v hi, v lo, r hi, r lo), interleaved so that an
- * HPTE is 16 consecutive bytes as in the real table.
+ * HPTE is 16 consecutive bytes as in the real table. The halves are held in
+ * Int32Arrays: the same bits as unsigned halves, but every load is an int32,
+ * so the JIT never meets a half above 2^31 it did not expect (the accessors
+ * below hand them out unsigned).
  *
- * Storage is allocated lazily in chunks of 512 PTEGs: slots never written
- * cost nothing and read as zero (invalid), so a 512 MiB table for a 32 GiB
- * domain bolted with 16 MiB pages costs a few MiB, and scans skip the
- * untouched chunks.
+ * Nothing is committed before it is used: a 512 MiB table for a 32 GiB
+ * domain bolted with 16 MiB pages costs a few MiB, one bolted with 4 KiB
+ * pages all of it, and scans skip the regions never written.
  */
 export class HashTable {
   readonly slots: number;
   readonly ptegs: number;
   /** PTEG index mask (ptegs - 1). */
   readonly mask: number;
-  readonly chunks: (Uint32Array | undefined)[];
+  private readonly blockShift: number;
+  private readonly blockMask: number;
+  private readonly blocks: (Int32Array | undefined)[];
+  /** Per 64 KiB region: 1 once it has been zeroed by a write (committed). */
+  private readonly used: Uint8Array;
 
   constructor(readonly bytes: number) {
     if (!isPowerOfTwo(bytes) || bytes < 2 ** 18 || bytes > 2 ** 36) {
@@ -48,27 +60,40 @@ export class HashTable {
     this.slots = bytes / HPTE_BYTES;
     this.ptegs = this.slots / HPTES_PER_GROUP;
     this.mask = this.ptegs - 1;
-    this.chunks = new Array(Math.ceil(this.slots / CHUNK_SLOTS)).fill(undefined);
+    this.blockShift = Math.min(BLOCK_SLOT_SHIFT, Math.round(Math.log2(this.slots)));
+    this.blockMask = 2 ** this.blockShift - 1;
+    this.blocks = new Array(this.slots / 2 ** this.blockShift).fill(undefined);
+    this.used = new Uint8Array(this.slots / REGION_SLOTS);
   }
 
   get log2Bytes(): number {
     return Math.round(Math.log2(this.bytes));
   }
 
-  /** The chunk of words holding `slot`, allocated on demand (bounds are the caller's). */
-  chunkFor(slot: number): Uint32Array {
-    const ci = slot >>> CHUNK_SLOT_SHIFT;
-    let c = this.chunks[ci];
-    if (c === undefined) {
-      c = new Uint32Array(CHUNK_WORDS);
-      this.chunks[ci] = c;
-    }
-    return c;
+  /** The words of `slot`'s block, its region zeroed and marked used (bounds are the caller's). */
+  private wordsFor(slot: number): Int32Array {
+    return this.used[slot >>> REGION_SLOT_SHIFT] !== 0 ? this.blocks[slot >>> this.blockShift]! : this.useRegion(slot);
   }
 
+  private useRegion(slot: number): Int32Array {
+    const bi = slot >>> this.blockShift;
+    let b = this.blocks[bi];
+    if (b === undefined) {
+      b = new Int32Array(4 * (this.blockMask + 1)); // zero-filled, committed by the OS page by page
+      this.blocks[bi] = b;
+    }
+    // Written at once: the insert path reads a slot before writing it, and a
+    // read of an untouched page maps the zero page only to fault again on the write.
+    const first = ((slot & this.blockMask) >>> REGION_SLOT_SHIFT) << REGION_SLOT_SHIFT;
+    b.fill(0, first * 4, (first + REGION_SLOTS) * 4);
+    this.used[slot >>> REGION_SLOT_SHIFT] = 1;
+    return b;
+  }
+
+  /** One half, unsigned (0 in a region never used). */
   private word(slot: number, k: number): number {
-    const c = this.chunks[slot >>> CHUNK_SLOT_SHIFT];
-    return c === undefined ? 0 : c[((slot & SLOT_IN_CHUNK) << 2) + k];
+    if (this.used[slot >>> REGION_SLOT_SHIFT] === 0) return 0;
+    return this.blocks[slot >>> this.blockShift]![((slot & this.blockMask) << 2) + k] >>> 0;
   }
 
   vHi(slot: number): number { return this.word(slot, 0); }
@@ -95,21 +120,42 @@ export class HashTable {
 
   write(slot: number, vHi: number, vLo: number, rHi: number, rLo: number): void {
     this.checkSlot(slot);
-    const c = this.chunkFor(slot);
-    const i = (slot & SLOT_IN_CHUNK) << 2;
+    const b = this.wordsFor(slot);
+    const i = (slot & this.blockMask) << 2;
     // r first, then v (with its valid bit): the order real code stores them in.
-    c[i + 2] = rHi;
-    c[i + 3] = rLo;
-    c[i] = vHi;
-    c[i + 1] = vLo;
+    b[i + 2] = rHi;
+    b[i + 3] = rLo;
+    b[i] = vHi;
+    b[i + 1] = vLo;
+  }
+
+  /**
+   * Put an HPTE in the first slot of the PTEG starting at `first` (a multiple
+   * of 8) whose valid bit is clear; returns the slot, or -1 when all eight
+   * are valid. The insert path: one lookup for the scan and the store.
+   */
+  insertInGroup(first: number, vHi: number, vLo: number, rHi: number, rLo: number): number {
+    // Literal constants on this path: 12 = REGION_SLOT_SHIFT, 8 = HPTES_PER_GROUP, 1 = HPTE_V_VALID.
+    const b = this.used[first >>> 12] !== 0 ? this.blocks[first >>> this.blockShift]! : this.useRegion(first);
+    const base = (first & this.blockMask) << 2;
+    for (let s = 0, i = base; s < 8; s++, i += 4) {
+      if ((b[i + 1] & 1) === 0) {
+        b[i + 2] = rHi;
+        b[i + 3] = rLo;
+        b[i] = vHi;
+        b[i + 1] = vLo;
+        return first + s;
+      }
+    }
+    return -1;
   }
 
   /** Zero a slot (what H_REMOVE leaves behind). */
   clear(slot: number): void {
     this.checkSlot(slot);
-    const c = this.chunks[slot >>> CHUNK_SLOT_SHIFT];
-    if (c === undefined) return;
-    c.fill(0, (slot & SLOT_IN_CHUNK) << 2, ((slot & SLOT_IN_CHUNK) << 2) + 4);
+    if (this.used[slot >>> REGION_SLOT_SHIFT] === 0) return;
+    const i = (slot & this.blockMask) << 2;
+    this.blocks[slot >>> this.blockShift]!.fill(0, i, i + 4);
   }
 
   /**
@@ -117,34 +163,27 @@ export class HashTable {
    * (a multiple of 8), or -1 when all eight are valid.
    */
   freeSlotInGroup(first: number): number {
-    const c = this.chunks[first >>> CHUNK_SLOT_SHIFT];
-    if (c === undefined) return first;
-    let i = ((first & SLOT_IN_CHUNK) << 2) + 1;
-    for (let s = 0; s < HPTES_PER_GROUP; s++, i += 4) {
-      if ((c[i] & HPTE_V_VALID) === 0) return first + s;
-    }
+    for (let s = 0; s < HPTES_PER_GROUP; s++) if ((this.word(first + s, 1) & HPTE_V_VALID) === 0) return first + s;
     return -1;
   }
 
   /** Valid entries in the PTEG starting at slot `first`. */
   groupCount(first: number): number {
-    const c = this.chunks[first >>> CHUNK_SLOT_SHIFT];
-    if (c === undefined) return 0;
     let n = 0;
-    for (let s = 0, i = ((first & SLOT_IN_CHUNK) << 2) + 1; s < HPTES_PER_GROUP; s++, i += 4) n += c[i] & HPTE_V_VALID;
+    for (let s = 0; s < HPTES_PER_GROUP; s++) n += this.word(first + s, 1) & HPTE_V_VALID;
     return n;
   }
 
-  /** Call fn for every valid slot, in slot order, skipping chunks never written. */
+  /** Call fn for every valid slot (halves unsigned), in slot order, skipping regions never used. */
   forEachValid(fn: (slot: number, vHi: number, vLo: number, rHi: number, rLo: number) => void): void {
-    for (let ci = 0; ci < this.chunks.length; ci++) {
-      const c = this.chunks[ci];
-      if (c === undefined) continue;
-      const base = ci << CHUNK_SLOT_SHIFT;
-      const n = Math.min(CHUNK_SLOTS, this.slots - base);
-      for (let s = 0; s < n; s++) {
-        const i = s << 2;
-        if ((c[i + 1] & HPTE_V_VALID) !== 0) fn(base + s, c[i], c[i + 1], c[i + 2], c[i + 3]);
+    for (let r = 0; r < this.used.length; r++) {
+      if (this.used[r] === 0) continue;
+      const first = r << REGION_SLOT_SHIFT;
+      const b = this.blocks[first >>> this.blockShift]!;
+      const base = (first & this.blockMask) << 2;
+      for (let s = 0; s < REGION_SLOTS; s++) {
+        const i = base + (s << 2);
+        if ((b[i + 1] & HPTE_V_VALID) !== 0) fn(first + s, b[i] >>> 0, b[i + 1] >>> 0, b[i + 2] >>> 0, b[i + 3] >>> 0);
       }
     }
   }
@@ -155,10 +194,11 @@ export class HashTable {
     return n;
   }
 
+  /** Bytes of storage in use (regions written at least once). */
   get allocatedBytes(): number {
     let n = 0;
-    for (const c of this.chunks) if (c) n += c.byteLength;
-    return n;
+    for (let r = 0; r < this.used.length; r++) n += this.used[r];
+    return n * REGION_SLOTS * HPTE_BYTES;
   }
 
   stats(): HtabStats {
@@ -167,18 +207,19 @@ export class HashTable {
     let bolted = 0;
     let large = 0;
     let secondary = 0;
-    const groupsPerChunk = CHUNK_SLOTS / HPTES_PER_GROUP;
-    for (let ci = 0; ci < this.chunks.length; ci++) {
-      const c = this.chunks[ci];
-      const groups = Math.min(groupsPerChunk, (this.slots - (ci << CHUNK_SLOT_SHIFT)) / HPTES_PER_GROUP);
-      if (c === undefined) {
-        histogram[0] += groups;
+    const groupsPerRegion = REGION_SLOTS / HPTES_PER_GROUP;
+    for (let r = 0; r < this.used.length; r++) {
+      if (this.used[r] === 0) {
+        histogram[0] += groupsPerRegion;
         continue;
       }
-      for (let g = 0; g < groups; g++) {
+      const first = r << REGION_SLOT_SHIFT;
+      const b = this.blocks[first >>> this.blockShift]!;
+      const base = (first & this.blockMask) << 2;
+      for (let g = 0; g < groupsPerRegion; g++) {
         let inGroup = 0;
         for (let s = 0; s < HPTES_PER_GROUP; s++) {
-          const vLo = c[((g * HPTES_PER_GROUP + s) << 2) + 1];
+          const vLo = b[base + ((g * HPTES_PER_GROUP + s) << 2) + 1];
           if ((vLo & HPTE_V_VALID) === 0) continue;
           inGroup++;
           if (vLo & HPTE_V_BOLTED) bolted++;

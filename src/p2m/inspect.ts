@@ -1,7 +1,7 @@
 import { INVALID_MFN, PAGE_SIZE } from '../machine/constants';
 import type { Machine } from '../machine/machine';
 import type { Domain } from '../xen/domain';
-import type { P2mRun } from './table';
+import type { P2mRun, P2mTable } from './table';
 
 /** Where a domain's table lives and how full it is. */
 export interface P2mInfo {
@@ -16,20 +16,25 @@ export interface P2mInfo {
   coversBytes: number;
 }
 
-/** `runs`, when they cover the whole table, save a second pass over it. */
-export function p2mInfo(d: Domain, runs?: P2mRun[]): P2mInfo {
-  const whole = runs && runs.length > 0 && runs[0].pfn === 0 && runs[runs.length - 1].pfn + runs[runs.length - 1].count === d.p2mEntries;
-  const used = whole ? runs!.reduce((n, r) => (r.mfn === INVALID_MFN ? n : n + r.count), 0) : d.p2m().countValid();
+/**
+ * `runs`, when they cover the whole table, save a second pass over it.
+ * `table` is the domain's table as the p2m accessor gives it (src/xen/shadow_p2m.ts
+ * p2mOf: Xen's for a shadow domain); default the guest's own.
+ */
+export function p2mInfo(d: Domain, runs?: P2mRun[], table: P2mTable = d.p2m()): P2mInfo {
+  const entries = table.entries;
+  const whole = runs && runs.length > 0 && runs[0].pfn === 0 && runs[runs.length - 1].pfn + runs[runs.length - 1].count === entries;
+  const used = whole ? runs!.reduce((n, r) => (r.mfn === INVALID_MFN ? n : n + r.count), 0) : table.countValid();
   return {
     domid: d.domid,
-    gpa: d.p2mGpa,
+    gpa: d.shadow ? table.base : d.p2mGpa,
     maddr: d.arch.p2m,
-    bytes: d.p2mEntries * 4,
-    entries: d.p2mEntries,
-    capacityEntries: d.layout?.capacityEntries ?? d.p2mEntries,
+    bytes: entries * 4,
+    entries,
+    capacityEntries: d.shadow ? entries : d.layout?.capacityEntries ?? entries,
     usedEntries: used,
-    invalidEntries: d.p2mEntries - used,
-    coversBytes: d.p2mEntries * PAGE_SIZE,
+    invalidEntries: entries - used,
+    coversBytes: entries * PAGE_SIZE,
   };
 }
 
@@ -47,9 +52,9 @@ export function frameOwner(m: Machine, mfn: number): { owner: string; use: strin
 export interface OwnedRun extends P2mRun { owner: string; use: string }
 
 /** The table over [from, to) as runs, split where the owning allocation changes. */
-export function ownedRuns(m: Machine, d: Domain, from = 0, to = d.p2mEntries): OwnedRun[] {
+export function ownedRuns(m: Machine, d: Domain, from = 0, to = d.p2mEntries, table: P2mTable = d.p2m()): OwnedRun[] {
   const out: OwnedRun[] = [];
-  for (const r of d.p2m().runs(from, to)) {
+  for (const r of table.runs(from, to)) {
     if (r.mfn === INVALID_MFN) {
       out.push({ ...r, owner: '-', use: 'invalid' });
       continue;

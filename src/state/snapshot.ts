@@ -6,6 +6,7 @@ import { Machine } from '../machine/machine';
 import { ramRanges } from '../machine/memmap';
 import { checkProfile, MachineProfile } from '../machine/profile';
 import { Domain } from '../xen/domain';
+import { checkXenP2ms } from '../xen/shadow_p2m';
 import { BuildRecord, System } from '../xen/system';
 import { StateError } from '../util/errors';
 import { decodeContainer, encodeContainer } from './container';
@@ -103,6 +104,9 @@ export function decodeState(buf: Uint8Array, where: string): System {
       sys.domains.set(d.domid, d);
     }
     for (const [name, bytes] of sections) if (name.startsWith('x:')) sys.extra.set(name.slice(2), bytes);
+    // Shadow domains (domUs, a legacy dom0) need the table Xen keeps for them (System.extra xen.domN*).
+    const xenP2mProblem = checkXenP2ms(sys);
+    if (xenP2mProblem) bad(xenP2mProblem);
     return sys;
   } catch (e) {
     if (e instanceof StateError) throw e;

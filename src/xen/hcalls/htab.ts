@@ -71,10 +71,18 @@ export class HtabHcalls {
   readonly words = new Uint32Array(16);
   readCount = 0;
 
-  // The caller's own run last seen, re-checked against the frame table on use.
+  // The last domain's table (tables are looked up once per domain, see tableFor).
+  private lastDom: Domain | undefined;
+  private lastTable: HashTable | undefined;
+  // Where the caller's frames are, per 16 MiB block of machine memory: the
+  // frame-table run covering the block (and its index there), for the
+  // domain last seen. Each use re-checks that run object is still in the
+  // frame table at that index: a run stays there until released (release
+  // replaces it, merging only grows it), so its bounds and owner hold while
+  // it is there.
   private cacheDom: Domain | undefined;
-  private cacheRun: OwnedRun | undefined;
-  private cacheIndex = -1;
+  private blockRun: (OwnedRun | undefined)[] = [];
+  private blockIndex = new Int32Array(0);
 
   constructor(
     readonly machine: Machine,
@@ -88,7 +96,31 @@ export class HtabHcalls {
    * left in `this.ptex`.
    */
   enter(d: Domain, flags: number, ptex: number, vHi: number, vLo: number, rHi: number, rLo: number): number {
-    const t = this.tableOf(d);
+    const t = d === this.lastDom ? this.lastTable! : this.tableFor(d);
+    // The fast path, what a booting kernel does a million times: no flags, a
+    // valid 4 KiB entry of a non-shadow domain, in range, naming a frame the
+    // block map says (and the frame table confirms) is the caller's.
+    // Everything else takes the full checks below.
+    // Literal constants on this path: 5 = VALID | LARGE, 1 = VALID, 0x3fffff = the RPN's
+    // high bits, 0x68 = the v word's reserved bits.
+    if (flags === 0 && (vLo & 5) === 1 && (ptex >>> 0) === ptex && ptex < t.slots && !d.shadow) {
+      const mfn = (rHi & 0x3fffff) * 1048576 + (rLo >>> 12);
+      // ownsCached(d, mfn, mfn + 1), spelled out (mfn >>> 12: its 16 MiB block; a
+      // frame past 2^32 lands on a wrong block and fails the bounds check below).
+      const b = mfn >>> 12;
+      const run = this.blockRun[b];
+      if (d === this.cacheDom && run !== undefined && this.machine.frames.all()[this.blockIndex[b]] === run && mfn >= run.mfn && mfn < run.mfn + run.count) {
+        const slot = t.insertInGroup(ptex - (ptex & 7), vHi, vLo & ~0x68, rHi & 0x3fffff, rLo);
+        if (slot < 0) return H_PTEG_FULL;
+        this.ptex = slot;
+        return H_SUCCESS;
+      }
+    }
+    return this.enterChecked(t, d, flags, ptex, vHi, vLo, rHi, rLo);
+  }
+
+  /** H_ENTER with every check (the RPN classified, flags honoured). */
+  private enterChecked(t: HashTable, d: Domain, flags: number, ptex: number, vHi: number, vLo: number, rHi: number, rLo: number): number {
     // The historical check was `ptex > entries`, one past the end: `>=` is right.
     if (!(ptex >= 0 && ptex < t.slots) || ptex !== Math.floor(ptex)) return H_PARAMETER;
     if ((vLo & HPTE_V_VALID) === 0) return H_PARAMETER; // an invalid entry could never be removed
@@ -110,17 +142,27 @@ export class HtabHcalls {
     if (kind < 0) return kind;
     if (kind === FrameKind.Io && ((rLo & HPTE_R_I) === 0 || (rLo & HPTE_R_G) === 0)) return H_PARAMETER;
 
+    // Words are passed and stored as int32 (the table's Uint32Array takes them bit for bit).
+    const nvLo = vLo & ~HPTE_V_RESERVED;
+    const nrHi = Math.floor(mfn / TWO20);
+    const nrLo = (mfn << 12) | (rLo & 0xfff);
     let slot: number;
-    if (flags !== 0 && Math.floor(flags / H_EXACT) % 2 === 1) {
-      slot = ptex;
-      if (t.isValid(slot)) return H_PTEG_FULL;
-    } else {
-      slot = t.freeSlotInGroup(ptex - (ptex % HPTES_PER_GROUP));
+    if (flags === 0) {
+      // The common case (Linux passes no flags): first free slot of the group.
+      slot = t.insertInGroup(ptex - (ptex % HPTES_PER_GROUP), vHi, nvLo, nrHi, nrLo);
       if (slot < 0) return H_PTEG_FULL;
+    } else {
+      if (Math.floor(flags / H_EXACT) % 2 === 1) {
+        slot = ptex;
+        if (t.isValid(slot)) return H_PTEG_FULL;
+      } else {
+        slot = t.freeSlotInGroup(ptex - (ptex % HPTES_PER_GROUP));
+        if (slot < 0) return H_PTEG_FULL;
+      }
+      if (((flags >>> 0) & H_ZERO_PAGE) !== 0 && kind !== FrameKind.Io) this.zeroPages(d, mfn, pages);
+      t.write(slot, vHi, nvLo, nrHi, nrLo);
     }
-    if (flags !== 0 && ((flags >>> 0) & H_ZERO_PAGE) !== 0 && kind !== FrameKind.Io) this.zeroPages(d, mfn, pages);
     if (kind === FrameKind.Foreign) getPageRef(this.machine, mfn);
-    t.write(slot, vHi, (vLo & ~HPTE_V_RESERVED) >>> 0, Math.floor(mfn / TWO20), ((mfn << 12) | (rLo & 0xfff)) >>> 0);
     this.ptex = slot;
     return H_SUCCESS;
   }
@@ -131,7 +173,7 @@ export class HtabHcalls {
    * words are left in vHi/vLo/rHi/rLo; a foreign frame's reference is dropped.
    */
   remove(d: Domain, flags: number, ptex: number, avpnHi: number, avpnLo: number): number {
-    const t = this.tableOf(d);
+    const t = d === this.lastDom ? this.lastTable! : this.tableFor(d);
     if (!(ptex >= 0 && ptex < t.slots) || ptex !== Math.floor(ptex)) return H_PARAMETER;
     const vHi = t.vHi(ptex);
     const vLo = t.vLo(ptex);
@@ -152,7 +194,7 @@ export class HtabHcalls {
 
   /** H_READ(flags, ptex): one entry, or four from ptex & ~3 with H_READ_4, into `words`. */
   read(d: Domain, flags: number, ptex: number): number {
-    const t = this.tableOf(d);
+    const t = d === this.lastDom ? this.lastTable! : this.tableFor(d);
     let n = 1;
     if (flags !== 0 && Math.floor(flags / H_READ_4) % 2 === 1) {
       ptex -= ptex % 4;
@@ -198,25 +240,84 @@ export class HtabHcalls {
   }
 
   /**
+   * The domain's table, from the provider once per domain: a table object is
+   * the domain's for the life of this handler (a later stage replacing one
+   * makes a new HtabHcalls, or calls forgetTables).
+   */
+  private tableFor(d: Domain): HashTable {
+    const t = this.tableOf(d);
+    this.lastDom = d;
+    this.lastTable = t;
+    return t;
+  }
+
+  /** Look every domain's table up again on the next call. */
+  forgetTables(): void {
+    this.lastDom = undefined;
+    this.lastTable = undefined;
+  }
+
+  /**
    * What [mfn, mfn + pages) is to caller d: its own frames, IO, or another
    * domain's; or the PAPR error for anything else (free, Xen's, beyond RAM,
    * or a page straddling owners).
    */
   classify(d: Domain, mfn: number, pages: number): number {
     const end = mfn + pages;
-    const cached = this.cacheRun;
-    if (cached !== undefined && this.cacheDom === d && mfn >= cached.mfn && end <= cached.mfn + cached.count && this.machine.frames.all()[this.cacheIndex] === cached) {
-      return FrameKind.Own;
-    }
+    if (this.ownsCached(d, mfn, end)) return FrameKind.Own;
+    return this.classifyRun(d, mfn, end, pages);
+  }
+
+  /** Is [mfn, end) inside one run of d's frames, as the block map has it (and the frame table still does)? */
+  private ownsCached(d: Domain, mfn: number, end: number): boolean {
+    if (d !== this.cacheDom) return false;
+    const b = Math.floor(mfn / EXTENT_PAGES);
+    const run = this.blockRun[b];
+    return run !== undefined && this.machine.frames.all()[this.blockIndex[b]] === run && mfn >= run.mfn && end <= run.mfn + run.count;
+  }
+
+  /**
+   * Rebuild the block map? For another domain, or when the block's entry is
+   * missing or no longer in the frame table. A block whose entry is another
+   * live run of d's (two runs sharing a block) is left alone: the smaller
+   * run's frames just take the lookup.
+   */
+  private blockMapStale(d: Domain, mfn: number): boolean {
+    if (d !== this.cacheDom) return true;
+    const b = Math.floor(mfn / EXTENT_PAGES);
+    const run = this.blockRun[b];
+    return run === undefined || this.machine.frames.all()[this.blockIndex[b]] !== run;
+  }
+
+  /** Map every 16 MiB block that d's runs touch to its run (the first lookup of a domain does it all at once). */
+  private cacheOwnRuns(d: Domain): void {
+    const runs = this.machine.frames.all();
+    let top = 0;
+    for (const r of runs) top = Math.max(top, r.mfn + r.count);
+    const blocks = Math.ceil(top / EXTENT_PAGES) + 1;
+    this.blockRun = new Array<OwnedRun | undefined>(blocks).fill(undefined);
+    this.blockIndex = new Int32Array(blocks);
+    runs.forEach((r, index) => {
+      if (r.owner !== d.domid) return;
+      for (let b = Math.floor(r.mfn / EXTENT_PAGES); b * EXTENT_PAGES < r.mfn + r.count; b++) {
+        // A block shared by two runs keeps the larger one; the other goes the slow way.
+        const prev = this.blockRun[b];
+        if (prev === undefined || prev.count < r.count) {
+          this.blockRun[b] = r;
+          this.blockIndex[b] = index;
+        }
+      }
+    });
+    this.cacheDom = d;
+  }
+
+  /** classify() past its cache: kept apart so the hot path stays small. */
+  private classifyRun(d: Domain, mfn: number, end: number, pages: number): number {
     const run = this.machine.frames.lookup(mfn);
     if (run !== undefined) {
       if (end > run.mfn + run.count && !this.sameOwnerThrough(run, end)) return H_PARAMETER;
       if (run.owner === d.domid) {
-        if (end <= run.mfn + run.count) {
-          this.cacheDom = d;
-          this.cacheRun = run;
-          this.cacheIndex = this.machine.frames.all().indexOf(run);
-        }
+        if (this.blockMapStale(d, mfn)) this.cacheOwnRuns(d);
         return FrameKind.Own;
       }
       if (run.owner === 'xen') return H_PARAMETER;

@@ -1,0 +1,134 @@
+#!/usr/bin/env node
+/*
+ * Hash table bench: the insert phase of construct (dom0's kernel bolting its
+ * linear map through H_ENTER) against ../shared/bench/ref.c's hpt_map_ms,
+ * and the peak RSS of the large constructs.
+ *
+ *   npm run build && node bench/hpt.js [--runs N] [--json] [--check]
+ *
+ * Runs dist/ (build first). Each case is run N times (default 3), ours and
+ * the reference interleaved, and the medians compared. --check exits 1 when
+ * a target is missed. REF_C overrides the reference's path; without a C
+ * compiler only our figures are printed.
+ */
+'use strict';
+const { execFileSync, spawnSync } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const ROOT = path.resolve(__dirname, '..');
+const CLI = path.join(ROOT, 'dist', 'cli.js');
+const args = process.argv.slice(2);
+const flag = (name) => args.includes(name);
+const opt = (name, dflt) => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] ? args[i + 1] : dflt;
+};
+const RUNS = Math.max(1, Number(opt('--runs', process.env.BENCH_RUNS || 3)));
+const MiB = 1024 * 1024;
+
+const BIG = ['--machine', 'big64', '--mem', '32752M', '--p2m-placement', '32M', '--of-at', '16M'];
+const CASES = [
+  { name: '4 GiB, 4 KiB pages', inserts: 1048576, args: ['--mem', '4G', '--linear-page', '4K'], ref: ['4G', '4K'], ratio: 2 },
+  { name: '32 GiB - 16 MiB, 4 KiB pages', inserts: 8384512, args: [...BIG, '--linear-page', '4K'], ref: ['32752M', '4K'], ratio: 2, rssMiB: 1.2 * 1024 },
+  { name: '32 GiB - 16 MiB, 16 MiB pages', inserts: 2047, args: [...BIG, '--linear-page', '16M'], ref: ['32752M', '16M'], rssMiB: 300 },
+];
+
+/** One construct in a child process: its insert phase (from --json) and its peak RSS. */
+function construct(caseArgs) {
+  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+  const state = fs.mkdtempSync(path.join(os.tmpdir(), 'ppcdb-bench-'));
+  const runner = `
+    const { run } = require(${JSON.stringify(CLI)});
+    let out = '';
+    const io = { out: (t) => { out += t; }, outBytes: () => {}, err: (t) => process.stderr.write(t), stdoutTTY: false, stderrTTY: false, env: {}, cwd: process.cwd() };
+    run(process.argv.slice(1), io).then((code) => {
+      process.stdout.write(JSON.stringify({ code, maxRssKiB: process.resourceUsage().maxRSS, doc: code === 0 ? JSON.parse(out) : null }));
+    });`;
+  try {
+    const r = spawnSync(process.execPath, ['-e', runner, 'construct', '--json', '--state', state, ...caseArgs], { encoding: 'utf8', maxBuffer: 64 * MiB });
+    if (r.status !== 0) throw new Error(`construct ${caseArgs.join(' ')} failed: ${r.stderr}`);
+    const res = JSON.parse(r.stdout);
+    if (res.code !== 0) throw new Error(`construct ${caseArgs.join(' ')} exited ${res.code}: ${r.stderr}`);
+    return { insertMs: res.doc.guest.timing.insertMs, inserts: res.doc.guest.linear.inserts, rssMiB: res.maxRssKiB / 1024 };
+  } finally {
+    fs.rmSync(state, { recursive: true, force: true });
+  }
+}
+
+/** Build ref.c once; undefined when there is no compiler or no source. */
+function buildRef() {
+  const src = process.env.REF_C || path.resolve(ROOT, '..', 'shared', 'bench', 'ref.c');
+  if (!fs.existsSync(src)) return { why: `no reference source at ${src} (set REF_C)` };
+  const exe = path.join(os.tmpdir(), `ppc-dombuild-ref-${process.pid}`);
+  try {
+    execFileSync(process.env.CC || 'cc', ['-O2', '-o', exe, src], { stdio: 'pipe' });
+    return { exe };
+  } catch (e) {
+    return { why: `cannot compile ${src}: ${(e.stderr || e.message).toString().trim().split('\n')[0]}` };
+  }
+}
+
+function refRun(exe, refArgs) {
+  const out = execFileSync(exe, refArgs, { encoding: 'utf8' });
+  const m = /hpt_map_ms ([\d.]+)/.exec(out);
+  const n = /inserted (\d+)/.exec(out);
+  return { ms: Number(m[1]), inserted: Number(n[1]) };
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+function main() {
+  const ref = buildRef();
+  const results = [];
+  for (const c of CASES) {
+    const ours = [];
+    const refs = [];
+    for (let i = 0; i < RUNS; i++) {
+      ours.push(construct(c.args));
+      if (ref.exe) refs.push(refRun(ref.exe, c.ref));
+    }
+    const r = {
+      case: c.name,
+      construct: c.args.join(' '),
+      inserts: ours[0].inserts,
+      oursMs: median(ours.map((o) => o.insertMs)),
+      oursRunsMs: ours.map((o) => o.insertMs),
+      refMs: refs.length ? median(refs.map((x) => x.ms)) : null,
+      refRunsMs: refs.map((x) => x.ms),
+      peakRssMiB: Math.max(...ours.map((o) => o.rssMiB)),
+    };
+    r.ratio = r.refMs ? r.oursMs / r.refMs : null;
+    r.ratioTarget = c.ratio ?? null;
+    r.ratioOk = c.ratio && r.ratio !== null ? r.ratio <= c.ratio : null;
+    r.rssTargetMiB = c.rssMiB ?? null;
+    r.rssOk = c.rssMiB ? r.peakRssMiB < c.rssMiB : null;
+    if (r.inserts !== c.inserts) throw new Error(`${c.name}: ${r.inserts} inserts, expected ${c.inserts}`);
+    results.push(r);
+  }
+  if (ref.exe) fs.rmSync(ref.exe, { force: true });
+  if (flag('--json')) {
+    process.stdout.write(JSON.stringify({ runs: RUNS, reference: ref.exe ? 'ref.c hpt_map_ms' : ref.why, results }, null, 2) + '\n');
+  } else {
+    const pad = (s, n) => String(s).padEnd(n);
+    const lpad = (s, n) => String(s).padStart(n);
+    console.log(`hash table insert phase (dom0's kernel bolting its linear map), median of ${RUNS} run(s)`);
+    if (!ref.exe) console.log(`reference: ${ref.why}`);
+    console.log(`${pad('case', 32)}${lpad('inserts', 9)}${lpad('ours ms', 10)}${lpad('ref ms', 9)}${lpad('ratio', 8)}  target     ${pad('peak RSS', 12)}target`);
+    for (const r of results) {
+      const ratio = r.ratio === null ? '-' : `${r.ratio.toFixed(2)}x`;
+      const rt = r.ratioTarget ? `<= ${r.ratioTarget}x ${r.ratioOk === null ? '' : r.ratioOk ? 'ok' : 'MISS'}` : '';
+      const st = r.rssTargetMiB ? `< ${r.rssTargetMiB >= 1024 ? `${r.rssTargetMiB / 1024} GiB` : `${r.rssTargetMiB} MiB`} ${r.rssOk ? 'ok' : 'MISS'}` : '';
+      console.log(`${pad(r.case, 32)}${lpad(r.inserts, 9)}${lpad(r.oursMs.toFixed(1), 10)}${lpad(r.refMs === null ? '-' : r.refMs.toFixed(1), 9)}${lpad(ratio, 8)}  ${pad(rt, 11)}${pad(`${r.peakRssMiB.toFixed(0)} MiB`, 12)}${st}`);
+    }
+    console.log(`runs (ms): ${results.map((r) => `${r.case}: ours ${r.oursRunsMs.map((x) => x.toFixed(0)).join('/')}${r.refRunsMs.length ? `, ref ${r.refRunsMs.map((x) => x.toFixed(0)).join('/')}` : ''}`).join('; ')}`);
+  }
+  const missed = results.some((r) => r.ratioOk === false || r.rssOk === false);
+  if (flag('--check') && missed) process.exitCode = 1;
+}
+
+main();

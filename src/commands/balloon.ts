@@ -1,0 +1,23 @@
+import { balloon } from '../guest/balloon';
+import { UsageError } from '../util/errors';
+import { parsePositiveSize } from '../util/size';
+import { balloonJson, formatBalloon } from '../format/balloon';
+import { json } from '../format/table';
+import { commit, parseDomid } from './domu';
+import { paint, type Io } from './io';
+import { loadState, stateDir } from './state_store';
+
+export interface BalloonFlags { target?: string; domid?: string; state?: string; json?: boolean }
+
+/** balloon --target SIZE [--domid N]: shrink or grow a domain (default dom0) to SIZE. */
+export function runBalloon(io: Io, f: BalloonFlags): number {
+  if (f.target === undefined) throw new UsageError('balloon needs --target', 'e.g. --target 3G');
+  const target = parsePositiveSize(f.target, '--target');
+  const domid = f.domid === undefined ? 0 : parseDomid(f.domid);
+  const dir = stateDir(io, f.state);
+  const sys = loadState(dir);
+  const r = balloon(sys, domid, target);
+  commit(dir, sys);
+  io.out(f.json ? json(balloonJson(r)) : formatBalloon(paint(io), r));
+  return 0;
+}

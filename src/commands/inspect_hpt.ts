@@ -1,0 +1,142 @@
+import { INVALID_MFN, PAGE_SIZE } from '../machine/constants';
+import { frameOwner } from '../p2m/inspect';
+import { SHIFT_16M, SHIFT_4K, HPTE_V_AVPN_SHIFT, HPTE_V_LARGE, HPTE_V_SECONDARY, HPTE_V_VALID, HPTES_PER_GROUP, KERNEL_BASE, PageShift } from '../hpt/constants';
+import { HpteDecoder } from '../hpt/decode';
+import { walkEa } from '../hpt/hash';
+import { domainHtab, hasHtab } from '../hpt/store';
+import type { HashTable } from '../hpt/table';
+import { loadGuestRecord, hidxOf, GuestRecord } from '../guest/record';
+import { UsageError } from '../util/errors';
+import type { Domain } from '../xen/domain';
+import type { System } from '../xen/system';
+import { eaWalkJson, formatEaWalk, formatHtabSummary, formatPteg, htabSummaryJson, ptegJson, EaWalkView, PtegRow, HtabSummaryView } from '../format/hpt';
+import { json } from '../format/table';
+import { paint, type Io } from './io';
+import { loadState, stateDir } from './state_store';
+
+export interface HptFlags { state?: string; json?: boolean; domid?: string; pteg?: string; ea?: string }
+
+/** A number in decimal or 0x hex, as a BigInt (effective addresses are 64-bit). */
+function parseBig(text: string, what: string, max: bigint): bigint {
+  const s = text.trim().replace(/_/g, '');
+  let v: bigint;
+  if (/^0x[0-9a-f]+$/i.test(s)) v = BigInt(s);
+  else if (/^\d+$/.test(s)) v = BigInt(s);
+  else throw new UsageError(`${what} '${text}' is not a number`, 'give it in decimal or as 0x hex, e.g. 0xC000000000000000');
+  if (v > max) throw new UsageError(`${what} '${text}' is too large (at most ${'0x' + max.toString(16)})`);
+  return v;
+}
+
+function domainOf(sys: System, f: HptFlags): Domain {
+  const id = f.domid === undefined ? 0 : Number(f.domid);
+  if (!Number.isInteger(id) || id < 0) throw new UsageError(`--domid ${f.domid} is not a domain id`);
+  const d = sys.domains.get(id);
+  if (!d) throw new UsageError(`no domain ${id} in this state`, `domains: ${[...sys.domains.keys()].join(', ')}`);
+  if (!d.arch.htab) throw new UsageError(`dom${id} has no hash table`);
+  return d;
+}
+
+/** `inspect hpt`: the hash table Xen keeps for a domain, as the guest left it. */
+export function runInspectHpt(io: Io, f: HptFlags): number {
+  if (f.pteg !== undefined && f.ea !== undefined) throw new UsageError('--pteg and --ea both given', 'give one of them');
+  const sys = loadState(stateDir(io, f.state));
+  const d = domainOf(sys, f);
+  const booted = hasHtab(sys, d.domid);
+  const t = domainHtab(sys, d);
+  const guest = loadGuestRecord(sys, d.domid);
+  const p = paint(io);
+  if (f.pteg !== undefined) {
+    const n = Number(parseBig(f.pteg, '--pteg', BigInt(Number.MAX_SAFE_INTEGER)));
+    if (n >= t.ptegs) throw new UsageError(`--pteg ${f.pteg} is outside the table: it has ${t.ptegs} PTEGs (0..0x${(t.ptegs - 1).toString(16)})`);
+    const rows = ptegRows(sys, d, t, n);
+    io.out(f.json ? json(ptegJson(d.domid, n, rows)) : formatPteg(p, d.domid, n, rows));
+    return 0;
+  }
+  if (f.ea !== undefined) {
+    const ea = parseBig(f.ea, '--ea', (1n << 64n) - 1n);
+    const view = walk(sys, d, t, ea, guest?.rec, guest?.hidx);
+    io.out(f.json ? json(eaWalkJson(view)) : formatEaWalk(p, view));
+    return 0;
+  }
+  const view: HtabSummaryView = { domid: d.domid, maddr: d.arch.htab!.mfn * PAGE_SIZE, booted, stats: t.stats(), guest: guest?.rec };
+  io.out(f.json ? json(htabSummaryJson(view)) : formatHtabSummary(p, view));
+  return 0;
+}
+
+/** The 8 slots of PTEG n, decoded. */
+export function ptegRows(sys: System, d: Domain, t: HashTable, n: number): PtegRow[] {
+  const dec = new HpteDecoder(t);
+  const table = d.p2m();
+  const rows: PtegRow[] = [];
+  for (let i = 0; i < HPTES_PER_GROUP; i++) {
+    const slot = n * HPTES_PER_GROUP + i;
+    if (!t.isValid(slot)) {
+      rows.push({ slot, valid: false });
+      continue;
+    }
+    const h = dec.decode(slot);
+    const inLinear = h.linearPaddr >= 0 && h.linearPaddr < d.p2mEntries * PAGE_SIZE;
+    const pfn = inLinear ? Math.floor(h.linearPaddr / PAGE_SIZE) : undefined;
+    const own = frameOwner(sys.machine, h.rpn);
+    rows.push({ slot, valid: true, hpte: h, pfn, p2mMfn: pfn === undefined ? undefined : table.get(pfn), owner: own.owner, use: own.use });
+  }
+  return rows;
+}
+
+/** Walk an effective address to its HPTE: ESID, VSID, va, hash, both groups, the slot, the frame. */
+export function walk(sys: System, d: Domain, t: HashTable, ea: bigint, rec?: GuestRecord, hidx?: Uint8Array): EaWalkView {
+  const inLinear = ea >= KERNEL_BASE && ea - KERNEL_BASE < BigInt(d.p2mEntries) * BigInt(PAGE_SIZE);
+  const paddr = inLinear ? Number(ea - KERNEL_BASE) : undefined;
+  const pfn = paddr === undefined ? undefined : Math.floor(paddr / PAGE_SIZE);
+  // The page size the guest mapped this address with, else 4 KiB.
+  let shift: PageShift = SHIFT_4K;
+  if (rec && pfn !== undefined && pfn < rec.linear.bytes / PAGE_SIZE) {
+    const extent = pfn - (pfn % 4096);
+    shift = rec.linear.pageShift === SHIFT_16M && !rec.linear.fallbackExtents.includes(extent) ? SHIFT_16M : SHIFT_4K;
+  }
+  const w = walkEa(ea, shift, t.ptegs);
+  const wantV = w.avpn;
+  const found = findHpte(t, w.primary, w.secondary, wantV, shift);
+  let mfn: number | undefined;
+  let owner: { owner: string; use: string } | undefined;
+  if (found) {
+    const rpn = (t.rHi(found.slot) & 0x3fffff) * 2 ** 20 + (t.rLo(found.slot) >>> 12);
+    mfn = shift === SHIFT_16M ? rpn + Math.floor((w.offset % 2 ** 24) / PAGE_SIZE) : rpn;
+    owner = frameOwner(sys.machine, mfn);
+  }
+  const p2mMfn = pfn === undefined ? undefined : d.p2m().get(pfn);
+  const recorded = rec && hidx && pfn !== undefined && pfn < rec.linear.bytes / PAGE_SIZE ? hidxOf(rec, hidx, pfn) : undefined;
+  return {
+    domid: d.domid,
+    walk: w,
+    pageBytes: 2 ** shift,
+    paddr,
+    pfn,
+    slot: found?.slot,
+    group: found ? (found.secondary ? 'secondary' : 'primary') : undefined,
+    v: found ? t.v(found.slot) : undefined,
+    r: found ? t.r(found.slot) : undefined,
+    mfn,
+    owner,
+    p2mMfn: p2mMfn === INVALID_MFN ? null : p2mMfn,
+    agrees: found && p2mMfn !== undefined ? mfn === p2mMfn : undefined,
+    hidx: recorded,
+  };
+}
+
+/** The valid HPTE for a page: its AVPN (and LARGE bit) in either group, with H telling which. */
+function findHpte(t: HashTable, primary: number, secondary: number, want: bigint, shift: PageShift): { slot: number; secondary: boolean } | undefined {
+  const wantHi = Number(want >> 32n);
+  const wantLo = Number(want & 0xffffffffn);
+  const cmpMask = ~((1 << HPTE_V_AVPN_SHIFT) - 1);
+  for (const [group, h] of [[primary, 0], [secondary, HPTE_V_SECONDARY]] as const) {
+    for (let i = 0; i < HPTES_PER_GROUP; i++) {
+      const slot = group * HPTES_PER_GROUP + i;
+      const vLo = t.vLo(slot);
+      if ((vLo & HPTE_V_VALID) === 0 || (vLo & HPTE_V_SECONDARY) !== h) continue;
+      if (((vLo & HPTE_V_LARGE) !== 0) !== (shift === SHIFT_16M)) continue;
+      if (t.vHi(slot) === wantHi && (vLo & cmpMask) === (wantLo & cmpMask)) return { slot, secondary: h !== 0 };
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,90 @@
+import type { Paint } from '../commands/io';
+import { PAGE_SIZE } from '../machine/constants';
+import type { P2mInfo } from '../p2m/inspect';
+import type { DestroyReport, DomuReport } from '../xen/domu_build';
+import type { TableLocation, Translation } from '../xen/shadow_p2m';
+import { renderFacts, renderTable } from './table';
+import { formatSize, hex } from './units';
+
+/** inspect p2m's header for a table Xen keeps (a shadow domain's). */
+export function formatXenP2mInfo(p: Paint, i: P2mInfo): string {
+  return `dom${i.domid} p2m table (kept by Xen: the domain hands Xen pfns)\n` + renderFacts(p, [
+    ['machine (Xen heap)', `${hex(i.maddr)}..${hex(i.maddr + i.bytes - 1)}`],
+    ['size', `${formatSize(i.bytes)} (${i.entries} entries x 4 bytes)`],
+    ['covers', formatSize(i.coversBytes)],
+    ['used', `${i.usedEntries} entries (${formatSize(i.usedEntries * PAGE_SIZE)}), ${i.invalidEntries} invalid`],
+  ]);
+}
+
+export function domuJson(r: DomuReport, files: { state: string }): object {
+  return { domain: r, files };
+}
+
+export function formatCreateDomu(p: Paint, r: DomuReport, stateFile: string): string {
+  const L = r.layout;
+  let out = `${p.green(`created dom${r.domid}`)} (shadow domain: Xen keeps its p2m)\n`;
+  out += renderFacts(p, [
+    ['memory', `${formatSize(r.memBytes)} (${r.memBytes / PAGE_SIZE} pages, RMA + ${r.extents} extents)`],
+    ['max', `${formatSize(r.maxPages * PAGE_SIZE)} (${r.maxPages} entries in Xen's table)`],
+    ['RMA', `${formatSize(r.rmaBytes)} at machine ${hex(r.rmaMaddr)}`],
+    ['Xen p2m', `${formatSize(r.xenP2m.bytes)} at machine ${hex(r.xenP2m.maddr)} (Xen heap, ${formatSize(r.xenP2m.heapBytes)} block)`],
+    ['hash table', `${formatSize(r.htabBytes)} (ibm,pft-size <0 ${Math.log2(r.htabBytes)}>)`],
+    ['device tree', `${r.devtreeBytes} bytes at guest ${hex(L.devtree.start)}`],
+    ['xenstore / console / shared_info', `guest ${hex(L.xenstore.start)} / ${hex(L.console.start)} / ${hex(L.sharedInfo.start)}`],
+    ['state', stateFile],
+  ]);
+  return out;
+}
+
+export function formatDestroy(p: Paint, r: DestroyReport): string {
+  return `${p.green(`destroyed dom${r.domid}`)}: ${r.framesFreed} frames (${formatSize(r.framesFreed * PAGE_SIZE)}) back to the domain heap, ${r.xenFramesFreed} to the Xen heap\n` +
+    `domain heap free: ${formatSize(r.domHeapFree * PAGE_SIZE)}; Xen heap free: ${formatSize(r.xenHeapFree * PAGE_SIZE)}\n`;
+}
+
+/** One row of `list`. */
+export interface DomainRow {
+  domid: number;
+  privileged: boolean;
+  shadow: boolean;
+  translation: Translation;
+  memBytes: number;
+  pages: number;
+  maxBytes: number;
+  rma: { bytes: number; maddr: number; firstMfn: number };
+  extents: number;
+  table: TableLocation & { used: number };
+  htab: { bytes: number; maddr: number } | null;
+  /** Page references other domains hold on this domain's frames (live foreign mappings). */
+  foreignRefs: number;
+}
+
+export interface ListView {
+  domains: DomainRow[];
+  heaps: { domHeapFreeBytes: number; xenHeapFreeBytes: number };
+}
+
+const MODE: Record<Translation, string> = {
+  proposal: 'non-shadow: own p2m in RMA, passes mfns',
+  shadow: 'shadow: Xen p2m, passes pfns',
+  legacy: 'legacy: Xen p2m, pfn2mfn guesses',
+};
+
+export function listJson(v: ListView): object {
+  return v;
+}
+
+export function formatList(p: Paint, v: ListView): string {
+  const rows = v.domains.map((d) => [
+    `dom${d.domid}${d.privileged ? ' (priv)' : ''}`,
+    formatSize(d.memBytes),
+    formatSize(d.maxBytes),
+    `${formatSize(d.rma.bytes)} @ ${hex(d.rma.maddr)}`,
+    d.table.keeper === 'guest' ? `guest ${hex(d.table.gpa!)} (machine ${hex(d.table.maddr)})` : `Xen heap ${hex(d.table.maddr)}`,
+    `${d.table.entries} (${d.table.used} used)`,
+    MODE[d.translation],
+    d.foreignRefs ? p.yellow(String(d.foreignRefs)) : '0',
+  ]);
+  let out = renderTable(p, ['domain', 'memory', 'max', 'RMA', 'p2m table', 'entries', 'mode', 'mapped by others'], rows, ['left', 'right', 'right', 'left', 'left', 'right', 'left', 'right']);
+  out += `domain heap free: ${formatSize(v.heaps.domHeapFreeBytes)}; Xen heap free: ${formatSize(v.heaps.xenHeapFreeBytes)}\n`;
+  return out;
+}

@@ -1,0 +1,238 @@
+import { HpteDecoder } from '../hpt/decode';
+import { HPTE_R_RPN_HI_MASK, HPTE_V_BOLTED, HPTE_V_LARGE } from '../hpt/constants';
+import { domainHtab, hasHtab } from '../hpt/store';
+import { EXTENT_ORDER, EXTENT_PAGES, INVALID_MFN, PAGE_SIZE } from '../machine/constants';
+import type { P2mRun, P2mTable } from '../p2m/table';
+import { FitError, UsageError } from '../util/errors';
+import { formatSize, hex } from '../util/size';
+import type { Domain } from '../xen/domain';
+import { freeFrameRun } from '../xen/domu_build';
+import { H_AVPN, H_SUCCESS, hcallReturnName } from '../xen/hcalls/papr';
+import { guestPhysmapAddPage } from '../xen/mm';
+import { p2mOf, translationOf } from '../xen/shadow_p2m';
+import type { System } from '../xen/system';
+import { hcallsFor, HcallRefused } from './foreign';
+import { boltLinearMap } from './linear_map';
+import { GuestMmu } from './mmu';
+import { GuestRecord, loadGuestRecord, saveGuestRecord } from './record';
+
+export interface BalloonReport {
+  domid: number;
+  /** Who keeps the table the balloon updates. */
+  keeper: 'guest' | 'xen';
+  fromPages: number;
+  toPages: number;
+  /** Frames handed back to the domain heap / taken from it. */
+  released: number;
+  taken: number;
+  /** HPTEs removed before the frames went (H_REMOVE), and inserted (re-bolted survivors, new memory). */
+  hptesRemoved: number;
+  hptesInserted: number;
+  capacityEntries: number;
+  domHeapFreeBefore: number;
+  domHeapFreeAfter: number;
+}
+
+const TWO20 = 2 ** 20;
+
+/**
+ * The balloon driver. Shrinking releases the domain's highest pfns: first
+ * every HPTE that maps one of their frames goes (H_REMOVE; a 16 MiB linear
+ * page cut by the new size is re-bolted with 4 KiB pages for what stays),
+ * then their entries become INVALID_MFN (in the guest's own table for a
+ * non-shadow domain, in Xen's through guest_physmap_remove_page for a
+ * shadow one), then the frames go back to the domain heap. Growing takes
+ * frames from the heap (aligned blocks as large as the pfns allow), writes
+ * their entries and, when the guest booted, bolts them into its linear map.
+ * The domain's pages stay pfns [0, tot_pages): entries past are INVALID_MFN.
+ */
+export function balloon(sys: System, domid: number, targetBytes: number): BalloonReport {
+  const d = sys.domains.get(domid);
+  if (!d) throw new UsageError(`no domain ${domid} in this state`, `domains: ${[...sys.domains.keys()].join(', ')}`);
+  const tr = translationOf(sys, d);
+  if (tr === 'legacy') throw new FitError(`dom${domid} was built with --translation legacy: it cannot balloon (Xen keeps its table and has no guest_physmap_remove_page for it)`, 'rebuild with the proposal (the default)');
+  const m = sys.machine;
+  const table = p2mOf(sys, d);
+  const cap = table.entries;
+  const target = Math.ceil(targetBytes / PAGE_SIZE);
+  const where = d.shadow ? `Xen's p2m for dom${domid}` : `dom${domid}'s p2m table (guest ${hex(d.p2mGpa)} in its RMA)`;
+  if (target > cap) {
+    throw new FitError(`dom${domid} cannot grow to ${formatSize(target * PAGE_SIZE)}: ${where} holds ${cap} entries, ${formatSize(cap * PAGE_SIZE)} at most`, d.shadow ? 'create the domU with a larger --max-mem' : 'the table covers --max-mem (construct): rebuild with a larger one, up to the placement\'s limit');
+  }
+  if (target < d.rmaPages) throw new FitError(`dom${domid} cannot shrink to ${formatSize(target * PAGE_SIZE)}: its ${formatSize(d.rmaBytes)} RMA stays (it holds the kernel, the firmware and its table)`, `a target of at least ${formatSize(d.rmaBytes)}`);
+  const report: BalloonReport = {
+    domid, keeper: d.shadow ? 'xen' : 'guest', fromPages: d.totPages, toPages: target, released: 0, taken: 0, hptesRemoved: 0, hptesInserted: 0,
+    capacityEntries: cap, domHeapFreeBefore: m.domHeap.freeCount, domHeapFreeAfter: m.domHeap.freeCount,
+  };
+  if (target < d.totPages) shrink(sys, d, table, target, report);
+  else if (target > d.totPages) grow(sys, d, table, target, report);
+  report.domHeapFreeAfter = m.domHeap.freeCount;
+  return report;
+}
+
+/** Binary search: does [mfn, mfn + n) meet any of the sorted runs? */
+function meets(runs: { mfn: number; count: number }[], mfn: number, n: number): boolean {
+  let lo = 0;
+  let hi = runs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (runs[mid].mfn + runs[mid].count <= mfn) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < runs.length && runs[lo].mfn < mfn + n;
+}
+
+function shrink(sys: System, d: Domain, table: P2mTable, target: number, rep: BalloonReport): void {
+  const m = sys.machine;
+  const released: P2mRun[] = table.runs(target, d.totPages);
+  const bad = released.find((r) => r.mfn === INVALID_MFN);
+  if (bad) throw new Error(`dom${d.domid}'s pfns ${hex(bad.pfn)}.. are below tot_pages but hold INVALID_MFN`);
+  const byMfn = released.map((r) => ({ mfn: r.mfn, count: r.count })).sort((a, b) => a.mfn - b.mfn);
+  // A frame another domain maps keeps its page reference: Xen will not take it back.
+  for (const [mfn, n] of m.pageRefs) {
+    if (n > 0 && meets(byMfn, mfn, 1)) {
+      const r = released.find((x) => mfn >= x.mfn && mfn < x.mfn + x.count)!;
+      throw new FitError(`dom${d.domid}'s pfn ${hex(r.pfn + (mfn - r.mfn))} (mfn ${hex(mfn)}) is mapped by another domain (${n} page reference${n === 1 ? '' : 's'}): the balloon cannot release it`, 'unmap-foreign it first, or choose a larger target');
+    }
+  }
+
+  // 1. HPTEs first: every valid entry of the domain's table that maps a released frame.
+  const survivors: { start: number; end: number }[] = [];
+  if (hasHtab(sys, d.domid)) {
+    const t = domainHtab(sys, d);
+    const dec = new HpteDecoder(t);
+    const hits: number[] = [];
+    t.forEachValid((slot, _vHi, vLo, rHi, rLo) => {
+      const rpn = (rHi & HPTE_R_RPN_HI_MASK) * TWO20 + (rLo >>> 12);
+      if (meets(byMfn, rpn, (vLo & HPTE_V_LARGE) !== 0 ? EXTENT_PAGES : 1)) hits.push(slot);
+    });
+    const hc = hcallsFor(sys);
+    for (const slot of hits) {
+      const h = dec.decode(slot);
+      const rc = hc.remove(d, H_AVPN, slot, h.vHi, h.vLo & ~0x7f);
+      if (rc !== H_SUCCESS) throw new HcallRefused(`H_REMOVE of dom${d.domid}'s slot ${hex(slot)} returned ${hcallReturnName(rc)}`, rc);
+      rep.hptesRemoved++;
+      // A 16 MiB linear page cut by the new size: what stays below it needs 4 KiB pages.
+      if (h.large && h.bolted && h.linearPaddr >= 0) {
+        const first = h.linearPaddr / PAGE_SIZE;
+        if (first < target) survivors.push({ start: first, end: Math.min(first + EXTENT_PAGES, target) });
+      }
+    }
+  }
+
+  // 2. The entries: INVALID_MFN (the guest's balloon driver in its own table; Xen's for a shadow domain).
+  if (d.shadow) {
+    for (let pfn = target; pfn < d.totPages; pfn++) guestPhysmapRemovePage(table, pfn);
+  } else table.invalidate(target, d.totPages - target);
+
+  // 3. The frames back to the heap, cut where their owning runs are.
+  for (const r of byMfn) {
+    for (let at = r.mfn, end = r.mfn + r.count; at < end;) {
+      const own = m.frames.lookup(at);
+      if (!own || own.owner !== d.domid) throw new Error(`dom${d.domid}'s table maps mfn ${hex(at)}, which it does not own`);
+      const n = Math.min(end, own.mfn + own.count) - at;
+      freeFrameRun(m, at, n);
+      rep.released += n;
+      at += n;
+    }
+  }
+  d.totPages = target;
+  // Extents wholly released leave the extent list (it stays in pfn order).
+  const keep = Math.max(0, Math.ceil((target - d.rmaPages) / EXTENT_PAGES));
+  d.extents.splice(keep);
+
+  // 4. The guest's record: released pfns have no HPTE now; survivors get 4 KiB pages.
+  const g = loadGuestRecord(sys, d.domid);
+  if (g) {
+    const hidx = perPfn(g.rec, g.hidx, Math.max(target, hidxPfns(g.rec, g.hidx)));
+    hidx.fill(0, target);
+    if (survivors.length) rep.hptesInserted += bolt(sys, d, table, g.rec, hidx, survivors, 12);
+    recount(g.rec, d, hidx, rep, sys);
+  }
+}
+
+/** guest_physmap_remove_page for a shadow domain: Xen's entry becomes INVALID_MFN. */
+function guestPhysmapRemovePage(table: P2mTable, pfn: number): void {
+  table.set(pfn, INVALID_MFN);
+}
+
+function grow(sys: System, d: Domain, table: P2mTable, target: number, rep: BalloonReport): void {
+  const m = sys.machine;
+  const need = target - d.totPages;
+  if (need > m.domHeap.freeCount) throw new FitError(`dom${d.domid} cannot grow by ${formatSize(need * PAGE_SIZE)}: the domain heap has ${formatSize(m.domHeap.freeCount * PAGE_SIZE)} free`, 'a smaller target, or balloon another domain down first');
+  const from = d.totPages;
+  const xenSet = (pfn: number, mfn: number): void => table.set(pfn, mfn);
+  for (let pfn = from; pfn < target;) {
+    const left = target - pfn;
+    // The largest block the pfn's alignment and what is left allow, down to what the heap has.
+    let order = EXTENT_ORDER;
+    while (order > 0 && (pfn % 2 ** order !== 0 || 2 ** order > left)) order--;
+    let mfn = m.domHeap.alloc(order);
+    while (mfn === undefined && order > 0) mfn = m.domHeap.alloc(--order);
+    if (mfn === undefined) throw new Error('the domain heap ran out during a balloon it had room for');
+    const n = 2 ** order;
+    m.frames.assign(mfn, n, d.domid, 'balloon');
+    if (d.shadow) for (let i = 0; i < n; i++) guestPhysmapAddPage(d, pfn + i, mfn + i, xenSet);
+    else table.fillRun(pfn, mfn, n);
+    rep.taken += n;
+    pfn += n;
+  }
+  d.totPages = target;
+  const g = loadGuestRecord(sys, d.domid);
+  if (g) {
+    const hidx = perPfn(g.rec, g.hidx, Math.max(target, hidxPfns(g.rec, g.hidx)));
+    rep.hptesInserted += bolt(sys, d, table, g.rec, hidx, [{ start: from, end: target }], g.rec.linear.pageShift);
+    recount(g.rec, d, hidx, rep, sys);
+  }
+}
+
+/** Pfns the record's hidx covers. */
+function hidxPfns(rec: GuestRecord, hidx: Uint8Array): number {
+  return rec.linear.hidxPerPfn ? hidx.length : hidx.length * EXTENT_PAGES;
+}
+
+/** The record's hidx as one byte per pfn (a record of 16 MiB pages keeps one per extent). */
+function perPfn(rec: GuestRecord, hidx: Uint8Array, pfns: number): Uint8Array {
+  const out = new Uint8Array(pfns);
+  if (rec.linear.hidxPerPfn) out.set(hidx.subarray(0, Math.min(hidx.length, pfns)));
+  else for (let e = 0; e < hidx.length; e++) out.fill(hidx[e], e * EXTENT_PAGES, Math.min(pfns, (e + 1) * EXTENT_PAGES));
+  rec.linear.hidxPerPfn = true;
+  return out;
+}
+
+/** Bolt pfn ranges into the linear map through the guest's hpte_insert; returns the HPTEs inserted. */
+function bolt(sys: System, d: Domain, table: P2mTable, rec: GuestRecord, hidx: Uint8Array, ranges: { start: number; end: number }[], pageShift: 12 | 24): number {
+  const mmu = new GuestMmu(d, hcallsFor(sys), table, rec.devtree.pftSizeLog2);
+  let inserts = 0;
+  for (const r of ranges) {
+    if (r.end <= r.start) continue;
+    const res = boltLinearMap(mmu, [{ start: r.start * PAGE_SIZE, size: (r.end - r.start) * PAGE_SIZE }], { pageShift, fallback: true });
+    for (let pfn = r.start; pfn < r.end; pfn++) hidx[pfn] = res.hidxPerPfn ? res.hidx[pfn] : res.hidx[Math.floor(pfn / EXTENT_PAGES)];
+    inserts += res.inserts;
+  }
+  return inserts;
+}
+
+/** Bring the record's linear-map figures up to date from the hidx bytes and the table, and save it. */
+function recount(rec: GuestRecord, d: Domain, hidx: Uint8Array, rep: BalloonReport, sys: System): void {
+  let pages4K = 0;
+  let pages16M = 0;
+  if (hasHtab(sys, d.domid)) {
+    domainHtab(sys, d).forEachValid((_s, _vHi, vLo) => {
+      if ((vLo & HPTE_V_BOLTED) === 0) return; // bolted only: the linear map
+      if ((vLo & HPTE_V_LARGE) !== 0) pages16M++;
+      else pages4K++;
+    });
+  }
+  rec.linear.pages4K = pages4K;
+  rec.linear.pages16M = pages16M;
+  rec.linear.inserts += rep.hptesInserted;
+  rec.linear.bytes = d.totPages * PAGE_SIZE;
+  saveGuestRecord(sys, rec, hidx.subarray(0, Math.max(d.totPages, 1)).slice());
+}
+
+/** How much a domain could still take: entries its table has past tot_pages, and the heap. */
+export function balloonRoom(sys: System, d: Domain): { capacityEntries: number; freeFrames: number } {
+  const t = p2mOf(sys, d);
+  return { capacityEntries: t.entries, freeFrames: sys.machine.domHeap.freeCount };
+}

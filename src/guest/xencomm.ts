@@ -1,0 +1,111 @@
+import { EXTENT_PAGES, INVALID_MFN, PAGE_SIZE } from '../machine/constants';
+import type { P2mTable } from '../p2m/table';
+import { FitError, UsageError } from '../util/errors';
+import { formatSize, hex } from '../util/size';
+import type { Domain } from '../xen/domain';
+
+/** struct xencomm_desc { u32 magic; u32 nr_addrs; u64 address[]; } (Linux xencomm.h). */
+export const XENCOMM_MAGIC = 0x58434f4d;
+const DESC_HEADER = 8;
+/** Addresses one descriptor page holds: (4096 - 8) / 8. */
+export const XENCOMM_ADDRS_PER_PAGE = (PAGE_SIZE - DESC_HEADER) / 8;
+
+export type Region = 'RMA' | 'extent';
+
+export interface XencommEntry {
+  index: number;
+  /** Guest-physical address of this piece (the buffer's, page by page). */
+  paddr: number;
+  pfn: number;
+  mfn: number;
+  /** What goes in address[index]: a machine address. */
+  maddr: number;
+  bytes: number;
+  region: Region;
+  /** For an extent: its index in pfn order (0 = the first after the RMA). */
+  extent: number | null;
+}
+
+export interface XencommBreak {
+  /** address[index - 1] and address[index] are not consecutive machine memory. */
+  index: number;
+  kind: 'RMA -> extent' | 'extent -> extent' | 'other';
+  fromPfn: number;
+  toPfn: number;
+  fromMaddrEnd: number;
+  toMaddr: number;
+}
+
+export interface XencommDescriptor {
+  domid: number;
+  paddr: number;
+  len: number;
+  magic: number;
+  nrAddrs: number;
+  /** Bytes of the descriptor (header and addresses). */
+  descriptorBytes: number;
+  /** Linux's xencomm_create builds one descriptor page: this many addresses at most. */
+  fitsOnePage: boolean;
+  entries: XencommEntry[];
+  breaks: XencommBreak[];
+  /** The descriptor's bytes as Xen reads them (big-endian). */
+  bytes: Uint8Array;
+}
+
+/**
+ * The xencomm descriptor dom0's kernel hands Xen for a hypercall argument
+ * buffer at guest-physical [paddr, paddr + len): one address per piece (the
+ * first from paddr's offset, then whole pages), each translated to a machine
+ * address through dom0's own p2m table in its RMA, as the proposal asks of
+ * the xencomm code of privileged domains. Where two neighbours are not one
+ * machine run, Xen's copy crosses a discontinuity: the RMA into an extent,
+ * or one extent into the next.
+ */
+export function xencommDescriptor(d: Domain, table: P2mTable, paddr: number, len: number): XencommDescriptor {
+  if (len <= 0) throw new UsageError('--len must be more than 0 bytes');
+  const end = paddr + len;
+  const limit = table.entries * PAGE_SIZE;
+  if (paddr < 0 || end > limit) throw new UsageError(`buffer [${hex(paddr)}, ${hex(end)}) is outside dom${d.domid}'s memory (its table covers [0x0, ${hex(limit)}))`);
+  const entries: XencommEntry[] = [];
+  for (let at = paddr, i = 0; at < end; i++) {
+    const pfn = Math.floor(at / PAGE_SIZE);
+    const off = at % PAGE_SIZE;
+    const bytes = Math.min(PAGE_SIZE - off, end - at);
+    const mfn = table.get(pfn);
+    if (mfn === INVALID_MFN) throw new FitError(`pfn ${hex(pfn)} (paddr ${hex(pfn * PAGE_SIZE)}) of the buffer has no frame in dom${d.domid}'s table (INVALID_MFN): it was ballooned out, or never populated`, 'give a buffer inside populated memory (see `ppc-dombuild inspect p2m`)');
+    const inRma = pfn < d.rmaPages;
+    entries.push({ index: i, paddr: at, pfn, mfn, maddr: mfn * PAGE_SIZE + off, bytes, region: inRma ? 'RMA' : 'extent', extent: inRma ? null : Math.floor((pfn - d.rmaPages) / EXTENT_PAGES) });
+    at += bytes;
+  }
+  const breaks: XencommBreak[] = [];
+  for (let i = 1; i < entries.length; i++) {
+    const a = entries[i - 1];
+    const b = entries[i];
+    if (b.mfn === a.mfn + 1) continue;
+    const kind = a.region === 'RMA' && b.region === 'extent' ? 'RMA -> extent' : a.region === 'extent' && b.region === 'extent' && a.extent !== b.extent ? 'extent -> extent' : 'other';
+    breaks.push({ index: i, kind, fromPfn: a.pfn, toPfn: b.pfn, fromMaddrEnd: a.maddr + a.bytes, toMaddr: b.maddr });
+  }
+  const descriptorBytes = DESC_HEADER + entries.length * 8;
+  const bytes = new Uint8Array(descriptorBytes);
+  const dv = new DataView(bytes.buffer);
+  dv.setUint32(0, XENCOMM_MAGIC);
+  dv.setUint32(4, entries.length);
+  entries.forEach((e, i) => dv.setBigUint64(DESC_HEADER + i * 8, BigInt(e.maddr)));
+  return { domid: d.domid, paddr, len, magic: XENCOMM_MAGIC, nrAddrs: entries.length, descriptorBytes, fitsOnePage: entries.length <= XENCOMM_ADDRS_PER_PAGE, entries, breaks, bytes };
+}
+
+/** The entries as machine runs (consecutive addresses merged), for display. */
+export function xencommRuns(x: XencommDescriptor): { first: number; count: number; pfn: number; maddr: number; bytes: number; region: string }[] {
+  const out: { first: number; count: number; pfn: number; maddr: number; bytes: number; region: string }[] = [];
+  const cut = new Set(x.breaks.map((b) => b.index));
+  for (const e of x.entries) {
+    const last = out[out.length - 1];
+    if (last && !cut.has(e.index)) {
+      last.count++;
+      last.bytes += e.bytes;
+    } else out.push({ first: e.index, count: 1, pfn: e.pfn, maddr: e.maddr, bytes: e.bytes, region: e.region === 'RMA' ? 'RMA' : `extent ${e.extent}` });
+  }
+  return out;
+}
+
+export const describeLen = (n: number): string => formatSize(n);

@@ -1,0 +1,148 @@
+import { EXTENT_PAGES, INVALID_MFN, PAGE_SIZE } from '../machine/constants';
+import type { Machine } from '../machine/machine';
+import type { P2mTable } from '../p2m/table';
+import { hex } from '../util/size';
+import {
+  HPTE_R_G,
+  HPTE_R_I,
+  HPTE_R_RPN_HI_MASK,
+  HPTE_V_BOLTED,
+  HPTE_V_LARGE,
+  HPTE_V_SECONDARY,
+  KERNEL_ESID,
+  SEGMENT_BYTES,
+} from './constants';
+import { esidOfVsid, joinEa } from './vsid';
+import type { HashTable } from './table';
+
+/** A broken invariant's findings: how many, and the first few in words. */
+export class Findings {
+  count = 0;
+  readonly samples: string[] = [];
+  constructor(private readonly keep = 8) {}
+  add(text: string): void {
+    this.count++;
+    if (this.samples.length < this.keep) this.samples.push(text);
+  }
+}
+
+export interface HtabCheckInput {
+  table: HashTable;
+  domid: number;
+  machine: Machine;
+  /** The domain's own table (the guest's view), for the RPN check of linear-map entries. */
+  p2m: P2mTable;
+  /** Pages the domain has: its linear map is [0, totPages) pages. */
+  totPages: number;
+  /** The guest's record of where each linear page went (hidx bytes), when it booted. */
+  guest?: { hidxOf(pfn: number): number };
+}
+
+export interface HtabCheckResult {
+  checked: number;
+  /** AVPN and slot position disagree, or a bolted entry's EA is outside the linear map. */
+  avpn: Findings;
+  /** RPN is not what the p2m table gives for the EA's pfn, or not a frame the domain may map. */
+  rpn: Findings;
+  /** Every pfn has exactly one bolted HPTE. */
+  linear: Findings;
+  /** The guest's slot record points at the HPTE. */
+  hidx: Findings;
+  /** Foreign frames mapped, mfn -> HPTEs. */
+  foreign: Map<number, number>;
+}
+
+const TWO20 = 2 ** 20;
+const TWO32 = 2 ** 32;
+
+/**
+ * One pass over a table's valid HPTEs (no per-entry objects: 8 Mi entries
+ * stay a tight loop). Each entry's EA is rebuilt from its AVPN and slot
+ * position (the VSID inverted once per VSID), then checked against the
+ * position's hash, the linear map, and the p2m table.
+ */
+export function checkHtab(inp: HtabCheckInput): HtabCheckResult {
+  const { table: t, machine: m, p2m, totPages, domid } = inp;
+  const mask = t.mask;
+  const res: HtabCheckResult = { checked: 0, avpn: new Findings(), rpn: new Findings(), linear: new Findings(), hidx: new Findings(), foreign: new Map() };
+  const counts = new Uint8Array(totPages);
+  const esids = new Map<number, number>();
+  const linearBytes = totPages * PAGE_SIZE;
+  t.forEachValid((slot, vHi, vLo, rHi, rLo) => {
+    res.checked++;
+    const vsid = vHi * TWO20 + (vLo >>> 12);
+    let esid = esids.get(vsid);
+    if (esid === undefined) {
+      esid = esidOfVsid(vsid);
+      esids.set(vsid, esid);
+    }
+    const group = Math.floor(slot / 8);
+    const secondary = (vLo & HPTE_V_SECONDARY) !== 0;
+    const large = (vLo & HPTE_V_LARGE) !== 0;
+    const bolted = (vLo & HPTE_V_BOLTED) !== 0;
+    const primary = secondary ? group ^ mask : group;
+    const vsidLo = (vsid % TWO32) | 0;
+    const low5 = (vLo >>> 7) & 0x1f;
+    let idx: number;
+    let ok: boolean;
+    let offset: number;
+    if (large) {
+      idx = low5 >>> 1;
+      ok = (low5 & 1) === 0 && ((vsidLo ^ idx) & mask) === primary;
+      offset = idx * 2 ** 24;
+    } else {
+      idx = (low5 << 11) | ((primary ^ vsidLo) & 0x7ff);
+      ok = ((vsidLo ^ idx) & mask) === primary;
+      offset = idx * PAGE_SIZE;
+    }
+    const paddr = esid >= KERNEL_ESID ? (esid - KERNEL_ESID) * SEGMENT_BYTES + offset : -1;
+    const inLinear = paddr >= 0 && paddr < linearBytes;
+    const where = (): string => `slot ${hex(slot)} (ea ${hex(joinEa(esid!, offset))}, VSID ${hex(vsid)})`;
+    if (!ok) res.avpn.add(`${where()}: its AVPN says page index ${hex(idx)}, which hashes to PTEG ${hex(((vsidLo ^ idx) & mask) >>> 0)}, not this ${secondary ? 'secondary' : 'primary'} group ${hex(group)}`);
+    else if (bolted && !inLinear) res.avpn.add(`${where()}: a bolted entry outside dom${domid}'s linear map [0xc000000000000000, +${hex(linearBytes)})`);
+
+    const rpn = (rHi & HPTE_R_RPN_HI_MASK) * TWO20 + (rLo >>> 12);
+    if (ok && inLinear) {
+      const pfn = Math.floor(paddr / PAGE_SIZE);
+      const want = p2m.get(pfn);
+      if (want === INVALID_MFN) res.rpn.add(`${where()}: maps pfn ${hex(pfn)}, which has no frame in the p2m table, to mfn ${hex(rpn)}`);
+      else if (rpn !== want) res.rpn.add(`${where()}: RPN is mfn ${hex(rpn)} but the p2m table gives pfn ${hex(pfn)} -> mfn ${hex(want)}`);
+      else if (large) {
+        for (let i = 1; i < EXTENT_PAGES; i++) {
+          if (p2m.get(pfn + i) !== want + i) {
+            res.rpn.add(`${where()}: a 16 MiB page at mfn ${hex(rpn)}, but the p2m table gives pfn ${hex(pfn + i)} -> mfn ${hex(p2m.get(pfn + i))}, not ${hex(want + i)}`);
+            break;
+          }
+        }
+      }
+      if (bolted) {
+        const n = large ? EXTENT_PAGES : 1;
+        for (let i = 0; i < n && pfn + i < totPages; i++) if (counts[pfn + i] < 255) counts[pfn + i]++;
+        if (inp.guest) {
+          const want = 0x80 | (secondary ? 8 : 0) | (slot & 7);
+          const got = inp.guest.hidxOf(pfn);
+          if (got !== want) res.hidx.add(`pfn ${hex(pfn)}: its HPTE is in slot ${slot & 7} of the ${secondary ? 'secondary' : 'primary'} group ${hex(group)}, but the guest recorded ${got & 0x80 ? `slot ${got & 7} of the ${got & 8 ? 'secondary' : 'primary'} group` : 'no HPTE'}`);
+        }
+      }
+    } else if (ok) {
+      // Outside the linear map: a frame Xen would let this domain map.
+      const owner = m.frames.ownerOf(rpn);
+      if (owner === domid) return;
+      if (typeof owner === 'number') res.foreign.set(rpn, (res.foreign.get(rpn) ?? 0) + 1);
+      else if (owner === undefined && m.isIo(rpn)) {
+        if ((rLo & HPTE_R_I) === 0 || (rLo & HPTE_R_G) === 0) res.rpn.add(`${where()}: maps IO frame ${hex(rpn)} without I and G`);
+      } else res.rpn.add(`${where()}: maps mfn ${hex(rpn)}, ${owner === 'xen' ? "Xen's" : m.isRam(rpn) ? 'a free frame' : 'beyond RAM'}`);
+    }
+  });
+  if (inp.guest) {
+    for (let pfn = 0; pfn < totPages; pfn++) {
+      const c = counts[pfn];
+      if (c === 1) continue;
+      let end = pfn + 1;
+      while (end < totPages && counts[end] === c) end++;
+      res.linear.add(`pfns ${hex(pfn)}..${hex(end - 1)} have ${c === 0 ? 'no' : c === 255 ? '255 or more' : c} bolted HPTEs${c === 0 ? '' : ' each'}`);
+      pfn = end - 1;
+    }
+  }
+  return res;
+}

@@ -1,0 +1,142 @@
+import { fixupDom0Tree } from '../../devtree/ofd_fixup';
+import { writeFdt } from '../../devtree/fdt_wr';
+import { findNode, removeProp } from '../../devtree/tree';
+import { htabBytesFor } from '../../hpt/size';
+import { EXTENT_SIZE, PAGE_SIZE } from '../../machine/constants';
+import { rmlsOf, rmorOf } from '../../machine/cpu';
+import type { Machine } from '../../machine/machine';
+import { layoutRma, RmaLayout } from '../../rma/layout';
+import { FitError, UsageError } from '../../util/errors';
+import { alignUp, formatSize, hex } from '../../util/size';
+import { Domain } from '../domain';
+import { Dom0Options, Dom0Report, MIN_DOM0_BYTES, Tracer, XEN_VERSION } from '../domain_build';
+import { kernelEntry } from '../images';
+import { allocateExtents, allocateRma, guestPhysmapAddPage } from '../mm';
+import { allocXenP2m, installXenP2m, XenP2mAlloc } from '../shadow_p2m';
+import type { System } from '../system';
+
+const MSR_SF = 1n << 63n;
+
+export interface LegacyDom0 {
+  dom0: Domain;
+  report: Dom0Report;
+  xenP2m: XenP2mAlloc;
+  /** Record Xen's table for dom0 in the System once it exists (construct makes it after the build). */
+  install(sys: System): void;
+}
+
+/**
+ * construct_dom0 the pre-proposal way (Xen/PowerPC early 2007): dom0 is
+ * privileged but Xen keeps its p2m (guest_physmap_max_mem_pages gives it a
+ * Xen-heap table, the RMA and every extent go in through
+ * guest_physmap_add_page), the guest passes pfns in H_ENTER and Xen's legacy
+ * pfn2mfn translates them (src/xen/legacy/pfn2mfn.ts). The device tree has
+ * no /xen/p2m and the RMA holds no table. Without a balloon the table covers
+ * the boot size. Otherwise the same steps as constructDom0.
+ */
+export function constructDom0Legacy(machine: Machine, opt: Dom0Options, trace: Tracer = () => {}): LegacyDom0 {
+  const ramBytes = machine.profile.ram;
+  rmlsOf(opt.rmaSize);
+  let mem = opt.mem ?? Math.max(Math.floor(ramBytes / 16), MIN_DOM0_BYTES);
+  mem = alignUp(Math.max(mem, opt.rmaSize), EXTENT_SIZE);
+  if (mem > Math.floor(ramBytes / EXTENT_SIZE) * EXTENT_SIZE) throw new FitError(`dom0 of ${formatSize(mem)} is larger than the machine's RAM (${formatSize(ramBytes)})`, 'a smaller --mem, or more RAM with --ram or --machine');
+  const maxPages = mem / PAGE_SIZE;
+  trace({ step: 1, title: 'size dom0 (legacy)', facts: [['memory', formatSize(mem)], ['pages', String(maxPages)]] });
+
+  const layout: RmaLayout = layoutRma({
+    rmaSize: opt.rmaSize,
+    ofAt: opt.ofAt,
+    firmwareImage: machine.profile.firmwareImage,
+    devtreeSlot: machine.profile.devtreeSlot,
+    kernelSize: opt.kernel.size,
+    initrdSize: opt.initrd?.size ?? 0,
+    placement: { kind: 'after-of' },
+    entries: 0,
+  });
+
+  const xenP2m = allocXenP2m(machine, 0, maxPages);
+  let rma;
+  try {
+    rma = allocateRma(machine, 0, opt.rmaSize);
+  } catch (e) {
+    machine.freeXenBlock(xenP2m.mfn, xenP2m.order);
+    throw e;
+  }
+  // Privileged, and Xen keeps its table: `shadow` in this tool's sense.
+  const dom0 = new Domain(0, true, true, maxPages, { mfn: rma.mfn, order: rma.order }, rma.memory);
+  dom0.layout = layout;
+  dom0.arch.p2m = xenP2m.mfn * PAGE_SIZE;
+  trace({ step: 2, title: 'create domain 0', facts: [['privileged', 'yes'], ['p2m', 'kept by Xen (legacy)']] });
+  trace({ step: 3, title: 'guest_physmap_max_mem_pages', facts: [['entries', String(maxPages)], ['Xen heap', hex(xenP2m.mfn * PAGE_SIZE)], ['bytes', formatSize(maxPages * 4)]] });
+
+  const set = (pfn: number, mfn: number): void => xenP2m.table.set(pfn, mfn);
+  for (let i = 0, n = dom0.rmaPages; i < n; i++) guestPhysmapAddPage(dom0, i, rma.mfn + i, set);
+  dom0.totPages = dom0.rmaPages;
+  trace({ step: 4, title: 'allocate the RMA', facts: [['size', formatSize(opt.rmaSize)], ['machine', hex(rma.mfn * PAGE_SIZE)], ['HID4 RMOR', hex(rmorOf(rma.mfn * PAGE_SIZE))], ['guest_physmap_add_page', 'updated Xen p2m']] });
+
+  // guest_physmap_add_page for each of an extent's pages, written as the run it is.
+  const extents = allocateExtents(machine, dom0, mem / PAGE_SIZE, (pfn, mfn, count) => xenP2m.table.fillRun(pfn, mfn, count));
+  trace({ step: 9, title: 'allocate_extents', facts: [['extents', String(extents)], ['memory', formatSize(dom0.totPages * PAGE_SIZE)], ['guest_physmap_add_page', 'updated Xen p2m']] });
+
+  const htabBytes = htabBytesFor(mem);
+  const htabOrder = Math.log2(htabBytes / PAGE_SIZE);
+  const htabMfn = machine.allocXenBlock(htabOrder, 'htab dom0', 'dom0 hash table');
+  dom0.arch.htab = { mfn: htabMfn, order: htabOrder };
+  trace({ step: 10, title: 'hash table from the Xen heap', facts: [['size', formatSize(htabBytes)], ['ibm,pft-size', `<0 ${Math.log2(htabBytes)}>`]] });
+
+  const tree = fixupDom0Tree(opt.firmwareTree, {
+    rmaSize: opt.rmaSize,
+    memSize: mem,
+    pftSizeLog2: Math.log2(htabBytes),
+    bootargs: opt.bootargs,
+    initrd: layout.initrd && opt.initrd ? { start: layout.initrd.start, end: layout.initrd.start + opt.initrd.size } : undefined,
+    xen: { domid: 0, version: XEN_VERSION, sharedInfo: { address: layout.sharedInfo.start, size: PAGE_SIZE }, p2m: { address: 0, size: 0 }, privileged: true, initdomain: true },
+    reservations: [
+      { address: layout.firmware.start, size: layout.firmware.end - layout.firmware.start },
+      { address: layout.devtree.start, size: layout.devtree.end - layout.devtree.start },
+      { address: layout.sharedInfo.start, size: PAGE_SIZE },
+    ],
+  });
+  // Before the proposal there is no /xen/p2m: the guest never sees a table.
+  removeProp(findNode(tree.root, '/xen')!, 'p2m');
+  const blob = writeFdt(tree);
+  const slot = layout.devtree.end - layout.devtree.start;
+  if (blob.length > slot) throw new FitError(`dom0's device tree is ${formatSize(blob.length)} but its slot is ${formatSize(slot)}`, 'use a machine profile with a larger devtreeSlot');
+  dom0.memory.write(layout.devtree.start, blob);
+  trace({ step: 11, title: 'device tree (FDT v17) into the RMA', facts: [['at', hex(layout.devtree.start)], ['bytes', String(blob.length)], ['/xen/p2m', 'none (legacy)']] });
+
+  dom0.memory.write(layout.kernel.start, opt.kernel.bytes);
+  dom0.images = { kernel: { source: opt.kernel.source, bytes: opt.kernel.size } };
+  if (opt.initrd && layout.initrd) {
+    dom0.memory.write(layout.initrd.start, opt.initrd.bytes);
+    dom0.images.initrd = { source: opt.initrd.source, bytes: opt.initrd.size };
+  }
+  dom0.bootargs = opt.bootargs;
+  const g = dom0.vcpu0.gprs;
+  g[1] = BigInt(layout.stackPointer);
+  g[3] = BigInt(layout.initrd?.start ?? 0);
+  g[4] = BigInt(opt.initrd?.size ?? 0);
+  g[5] = BigInt(layout.firmware.start);
+  dom0.vcpu0.pc = kernelEntry(opt.kernel.bytes);
+  dom0.vcpu0.msr = MSR_SF;
+  trace({ step: 12, title: 'load images, set vcpu0', facts: [['pc', hex(dom0.vcpu0.pc)]] });
+
+  const report: Dom0Report = {
+    memBytes: mem,
+    maxPages,
+    platformLimitBytes: Math.floor(ramBytes / EXTENT_SIZE) * EXTENT_SIZE,
+    maxMemSource: 'option',
+    htabBytes,
+    devtreeBytes: blob.length,
+    extentsAllocated: extents,
+    notes: [`legacy translation: Xen keeps dom0's p2m (${maxPages} entries, ${formatSize(maxPages * 4)} in the Xen heap at ${hex(xenP2m.mfn * PAGE_SIZE)}); dom0 hands Xen pfns and Xen's pfn2mfn guesses (see \`ppc-dombuild audit\`)`],
+  };
+  return { dom0, report, xenP2m, install: (sys) => void installXenP2m(sys, dom0, xenP2m, 'legacy') };
+}
+
+/** --translation: proposal (default) or legacy. */
+export function parseTranslation(text: string | undefined): 'proposal' | 'legacy' {
+  const t = text ?? 'proposal';
+  if (t === 'proposal' || t === 'legacy') return t;
+  throw new UsageError(`--translation '${text}' is not proposal or legacy`, 'proposal: dom0 keeps its p2m in its RMA; legacy: Xen keeps it and guesses in pfn2mfn');
+}

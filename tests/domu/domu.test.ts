@@ -1,0 +1,147 @@
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { INVALID_MFN, PAGE_SIZE } from '../../src/machine/constants';
+import { joinPieces } from '../../src/state/container';
+import { decodeState, encodeState } from '../../src/state/snapshot';
+import { StateError } from '../../src/util/errors';
+import { MiB } from '../../src/util/size';
+import { pfn2mfn } from '../../src/xen/pfn2mfn';
+import { p2mOf, readExtra, shadowPfn2mfn, xenP2mKey } from '../../src/xen/shadow_p2m';
+import { cli, itWith, tempDir } from '../helpers/cli';
+
+const heaps = async (cwd: string): Promise<{ dom: number; xen: number }> => {
+  const d = JSON.parse((await cli(['inspect', 'machine', '--json'], { cwd })).out);
+  return { dom: d.domainHeap.freeFrames, xen: d.xenHeap.freeFrames };
+};
+
+describe('create-domu: a shadow domain beside dom0', () => {
+  let dir: string;
+  let created: { code: number; out: string; err: string };
+  let before: { dom: number; xen: number };
+  beforeAll(async () => {
+    dir = tempDir('domu');
+    expect((await cli(['construct', '--mem', '1G', '--no-boot'], { cwd: dir })).code).toBe(0);
+    before = await heaps(dir);
+    created = await cli(['create-domu', '--mem', '256M', '--max-mem', '512M', '--json'], { cwd: dir });
+  });
+  const stateFile = (): string => path.join(dir, '.ppc-dombuild', 'state.bin');
+
+  it('gets domid 1, its RMA from the domain heap, and a Xen p2m in the Xen heap owned by Xen', async () => {
+    expect(created.code).toBe(0);
+    const doc = JSON.parse(created.out).domain;
+    expect(doc.domid).toBe(1);
+    expect(doc.memBytes).toBe(256 * MiB);
+    expect(doc.rmaMaddr % (64 * MiB)).toBe(0);
+    expect(doc.xenP2m.entries).toBe((512 * MiB) / PAGE_SIZE);
+    const owners = JSON.parse((await cli(['inspect', 'machine', '--json'], { cwd: dir })).out).owners as { maddr: number; owner: string; use: string }[];
+    const p2m = owners.find((o) => o.use === 'p2m dom1')!;
+    expect(p2m.owner).toBe('xen');
+    expect(p2m.maddr).toBe(doc.xenP2m.maddr);
+    expect(owners.find((o) => o.use === 'rma' && o.owner === 'dom1')!.maddr).toBe(doc.rmaMaddr);
+  });
+
+  it('list shows both domains with their memory, RMA, table location and mode', async () => {
+    const doc = JSON.parse((await cli(['list', '--json'], { cwd: dir })).out);
+    const [d0, d1] = doc.domains;
+    expect(d0).toMatchObject({ domid: 0, privileged: true, shadow: false, translation: 'proposal', memBytes: 1024 * MiB });
+    expect(d0.table.keeper).toBe('guest');
+    expect(d1).toMatchObject({ domid: 1, privileged: false, shadow: true, translation: 'shadow', memBytes: 256 * MiB, maxBytes: 512 * MiB });
+    expect(d1.table.keeper).toBe('xen');
+    expect(d1.table.gpa).toBeNull();
+    const human = await cli(['list'], { cwd: dir });
+    expect(human.out).toMatch(/dom1/);
+    expect(human.out).toMatch(/shadow: Xen p2m/);
+  });
+
+  it("inspect p2m --domid 1 reads Xen's table: every used entry is dom1's, the rest INVALID_MFN", async () => {
+    const doc = JSON.parse((await cli(['inspect', 'p2m', '--domid', '1', '--json'], { cwd: dir })).out);
+    expect(doc.table.keeper).toBe('xen');
+    expect(doc.table.usedEntries).toBe((256 * MiB) / PAGE_SIZE);
+    expect(doc.table.entries).toBe((512 * MiB) / PAGE_SIZE);
+    for (const r of doc.runs) expect(r.mfn === null ? 'invalid' : r.owner).toBe(r.mfn === null ? 'invalid' : 'dom1');
+    const one = JSON.parse((await cli(['inspect', 'p2m', '--domid', '1', '--pfn', '0', '--json'], { cwd: dir })).out);
+    expect(one.use).toBe('rma');
+    expect(one.entryGpa).toBeNull();
+    const raw = (await cli(['inspect', 'p2m', '--domid', '1', '--raw'], { cwd: dir })).bytes;
+    expect(raw.length).toBe(((512 * MiB) / PAGE_SIZE) * 4);
+    expect(raw.readUInt32BE(0)).toBe(one.mfn);
+    expect(raw.readUInt32BE(raw.length - 4)).toBe(INVALID_MFN);
+  });
+
+  it("Xen's pfn2mfn translates the domU's pfns through that table", () => {
+    const sys = decodeState(fs.readFileSync(stateFile()), 'x');
+    const d1 = sys.domains.get(1)!;
+    const t = p2mOf(sys, d1);
+    const xen = shadowPfn2mfn(sys, d1);
+    for (const pfn of [0, 1, 0x3fff, 0x4000, 0xffff, 0x10000, 0x1ffff]) expect(pfn2mfn(d1, pfn, xen)).toBe(t.get(pfn));
+    expect(pfn2mfn(d1, 0x10000, xen)).toBe(INVALID_MFN);
+    // dom0 is non-shadow: its argument is already a machine frame.
+    expect(pfn2mfn(sys.dom0(), 0x1234, xen)).toBe(0x1234);
+  });
+
+  it('round-trips through the state byte for byte, and a state missing the Xen p2m is refused', () => {
+    const buf = fs.readFileSync(stateFile());
+    const sys = decodeState(buf, 'x');
+    expect(joinPieces(encodeState(sys)).equals(buf)).toBe(true);
+    expect(readExtra(sys, 1)?.translation).toBe('shadow');
+    sys.extra.delete(xenP2mKey(1));
+    const broken = joinPieces(encodeState(sys));
+    expect(() => decodeState(broken, 'x')).toThrow(StateError);
+    expect(() => decodeState(broken, 'x')).toThrow(/shadow domain but the state has no Xen p2m|Xen p2m is missing/);
+  });
+
+  it('has its own device tree: special pages at the top of its RMA, reserved, no /xen/p2m', async () => {
+    const doc = JSON.parse((await cli(['inspect', 'devtree', '--domid', '1', '--json'], { cwd: dir })).out);
+    const top = 64 * MiB;
+    expect(doc.reservations.map((r: { address: string }) => Number(r.address))).toEqual([top - 3 * PAGE_SIZE, top - 2 * PAGE_SIZE, top - PAGE_SIZE]);
+    const xen = doc.root.children.find((c: { name: string }) => c.name === 'xen');
+    expect(xen.props.p2m).toBeUndefined();
+    expect(xen.props['shared-info'].cells.map(Number)).toEqual([0, top - PAGE_SIZE, 0, PAGE_SIZE]);
+    const consoleNode = xen.children.find((c: { name: string }) => c.name === 'console');
+    expect(consoleNode.props.reg.cells.map(Number)).toEqual([0, top - 2 * PAGE_SIZE, 0, PAGE_SIZE]);
+    expect(xen.children.find((c: { name: string }) => c.name === 'store').props.reg.cells.map(Number)).toEqual([0, top - 3 * PAGE_SIZE, 0, PAGE_SIZE]);
+  });
+
+  itWith('dtc')('dtc decodes the domU tree', async () => {
+    const file = path.join(dir, 'dom1.dtb');
+    expect((await cli(['inspect', 'devtree', '--domid', '1', '--dtb', file], { cwd: dir })).code).toBe(0);
+    const dts = execFileSync('dtc', ['-q', '-I', 'dtb', '-O', 'dts', file], { encoding: 'utf8' });
+    expect(dts).toMatch(/ibm,partition-name = "dom1"/);
+    expect(dts).toMatch(/linux,stdout-path = "\/xen\/console"/);
+  });
+
+  it('destroy-domu gives every frame back: both heaps as they were', async () => {
+    const r = await cli(['destroy-domu', '--domid', '1', '--json'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).framesFreed).toBe((256 * MiB) / PAGE_SIZE);
+    expect(await heaps(dir)).toEqual(before);
+    const doc = JSON.parse((await cli(['list', '--json'], { cwd: dir })).out);
+    expect(doc.domains.map((d: { domid: number }) => d.domid)).toEqual([0]);
+    const sys = decodeState(fs.readFileSync(stateFile()), 'x');
+    expect([...sys.extra.keys()].filter((k) => k.includes('dom1'))).toEqual([]);
+  });
+
+  it('refusals: dom0, an unknown domain, a domU too large, a bad --rma', async () => {
+    const r0 = await cli(['destroy-domu', '--domid', '0'], { cwd: dir });
+    expect(r0.code).toBe(1);
+    expect(r0.err.trim().split('\n')).toHaveLength(1);
+    expect((await cli(['destroy-domu', '--domid', '9'], { cwd: dir })).code).toBe(2);
+    const big = await cli(['create-domu', '--mem', '64G'], { cwd: dir });
+    expect(big.code).toBe(1);
+    expect(big.err).toMatch(/larger than the machine's RAM/);
+    expect((await cli(['create-domu', '--mem', '128M', '--rma', '32M'], { cwd: dir })).code).toBe(2);
+    const heapFull = await cli(['create-domu', '--mem', '15G'], { cwd: dir });
+    expect(heapFull.code).toBe(1);
+    expect(heapFull.err.trim().split('\n')).toHaveLength(1);
+    expect(await heaps(dir)).toEqual(before); // nothing left behind by the refusals
+  });
+});
+
+describe('create-domu without a state', () => {
+  it('exits 3 naming construct', async () => {
+    const r = await cli(['create-domu', '--mem', '128M'], { cwd: tempDir('nodomu') });
+    expect(r.code).toBe(3);
+    expect(r.err).toMatch(/construct/);
+  });
+});

@@ -1,0 +1,109 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { PAGE_SIZE } from '../../src/machine/constants';
+import { decodeState } from '../../src/state/snapshot';
+import { MiB } from '../../src/util/size';
+import { cli, tempDir } from '../helpers/cli';
+
+const heaps = async (cwd: string): Promise<{ dom: number; xen: number }> => {
+  const d = JSON.parse((await cli(['inspect', 'machine', '--json'], { cwd })).out);
+  return { dom: d.domainHeap.freeFrames, xen: d.xenHeap.freeFrames };
+};
+const oneLine = (err: string): void => expect(err.trim().split('\n')).toHaveLength(1);
+
+/**
+ * The acceptance sequence: map-foreign / unmap-foreign / balloon down /
+ * balloon up / destroy, each refusal one line and exit 1, and at the end
+ * validate passes and nothing leaked.
+ */
+describe('foreign mappings, balloon and destroy: nothing leaks', () => {
+  let dir: string;
+  let start: { dom: number; xen: number };
+  beforeAll(async () => {
+    dir = tempDir('foreign');
+    expect((await cli(['construct', '--mem', '1G'], { cwd: dir })).code).toBe(0);
+    start = await heaps(dir);
+    expect((await cli(['create-domu', '--mem', '256M'], { cwd: dir })).code).toBe(0);
+  });
+
+  it('map-foreign: dom0 maps a domU frame by its machine address, Xen holds a page reference', async () => {
+    const r = await cli(['map-foreign', '--domid', '1', '--pfn', '0x4010', '--json'], { cwd: dir });
+    expect(r.code).toBe(0);
+    const m = JSON.parse(r.out);
+    const want = JSON.parse((await cli(['inspect', 'p2m', '--domid', '1', '--pfn', '0x4010', '--json'], { cwd: dir })).out);
+    expect(m).toMatchObject({ caller: 0, domid: 1, pfn: 0x4010, mfn: want.mfn, pageRefs: 1 });
+    expect(m.ea).toBe('0xd000000000000000');
+    const mach = JSON.parse((await cli(['inspect', 'machine', '--json'], { cwd: dir })).out);
+    expect(mach.pageRefs).toEqual([{ mfn: want.mfn, refs: 1 }]);
+    // The HPTE holds the machine frame.
+    const sys = decodeState(fs.readFileSync(path.join(dir, '.ppc-dombuild', 'state.bin')), 'x');
+    expect(sys.extra.has('htab.dom0')).toBe(true);
+    const list = JSON.parse((await cli(['list', '--json'], { cwd: dir })).out);
+    expect(list.domains[1].foreignRefs).toBe(1);
+    expect((await cli(['validate'], { cwd: dir })).code).toBe(0);
+  });
+
+  it('a non-privileged caller is refused with H_PRIVILEGE: exit 1, one line', async () => {
+    const r = await cli(['map-foreign', '--domid', '0', '--pfn', '0x10', '--from', '1'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/H_PRIVILEGE/);
+    oneLine(r.err);
+  });
+
+  it('destroy-domu is refused while the mapping is live: exit 1, one line', async () => {
+    const r = await cli(['destroy-domu', '--domid', '1'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/live foreign mapping/);
+    oneLine(r.err);
+  });
+
+  it('a domU balloon cannot release a frame dom0 maps', async () => {
+    // 0x4010 is in the domU's first extent: shrink to just the RMA + 16 MiB would release it.
+    const r = await cli(['balloon', '--domid', '1', '--target', '64M'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/mapped by another domain/);
+    oneLine(r.err);
+  });
+
+  it('unmap-foreign: H_REMOVE, the reference goes', async () => {
+    const r = await cli(['unmap-foreign', '--domid', '1', '--pfn', '0x4010', '--json'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ pageRefs: 0, liveMappings: 0 });
+    expect(JSON.parse((await cli(['inspect', 'machine', '--json'], { cwd: dir })).out).pageRefs).toEqual([]);
+    const again = await cli(['unmap-foreign', '--domid', '1', '--pfn', '0x4010'], { cwd: dir });
+    expect(again.code).toBe(1);
+    oneLine(again.err);
+    expect((await cli(['validate'], { cwd: dir })).code).toBe(0);
+  });
+
+  it('balloon down then up: validate passes, the heap gets back exactly what was released', async () => {
+    const h0 = await heaps(dir);
+    const down = await cli(['balloon', '--target', '744M', '--json'], { cwd: dir });
+    expect(down.code).toBe(0);
+    const d = JSON.parse(down.out);
+    expect(d.released).toBe((280 * MiB) / PAGE_SIZE);
+    expect(d.hptesRemoved).toBeGreaterThan(0);
+    expect((await heaps(dir)).dom).toBe(h0.dom + d.released);
+    expect((await cli(['validate'], { cwd: dir })).code).toBe(0);
+    const up = await cli(['balloon', '--target', '1G', '--json'], { cwd: dir });
+    expect(up.code).toBe(0);
+    const u = JSON.parse(up.out);
+    expect(u.taken).toBe((280 * MiB) / PAGE_SIZE);
+    expect(await heaps(dir)).toEqual(h0);
+    expect((await cli(['validate'], { cwd: dir })).code).toBe(0);
+  });
+
+  it('dom0 cannot grow past its table: exit 1 naming the figure', async () => {
+    const r = await cli(['balloon', '--target', '17G'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/holds 4194304 entries, 16 GiB at most/);
+    oneLine(r.err);
+  });
+
+  it('destroy after the sequence: validate passes and both heaps are as after construct', async () => {
+    expect((await cli(['destroy-domu', '--domid', '1'], { cwd: dir })).code).toBe(0);
+    const v = await cli(['validate', '--json'], { cwd: dir });
+    expect(v.code).toBe(0);
+    expect(await heaps(dir)).toEqual(start);
+  });
+});

@@ -1,0 +1,170 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { readFdt } from '../../src/devtree/fdt_ro';
+import { writeFdt } from '../../src/devtree/fdt_wr';
+import { enc, findNode, setProp } from '../../src/devtree/tree';
+import { readRmaBlob } from '../../src/guest/devtree';
+import { hidxKey } from '../../src/guest/record';
+import { HpteDecoder } from '../../src/hpt/decode';
+import { domainHtab, persistHtabs } from '../../src/hpt/store';
+import { PAGE_SIZE } from '../../src/machine/constants';
+import { decodeState, encodeState } from '../../src/state/snapshot';
+import { MiB } from '../../src/util/size';
+import type { System } from '../../src/xen/system';
+import { cli, CliResult, tempDir } from '../helpers/cli';
+
+const STATE = 'state.bin';
+
+describe('construct --mem 4G --linear-page 4K && validate', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = tempDir('val4g');
+    expect((await cli(['construct', '--mem', '4G', '--linear-page', '4K'], { cwd: dir })).code).toBe(0);
+  });
+
+  it('exits 0 with every invariant holding', async () => {
+    const r = await cli(['validate', '--json'], { cwd: dir });
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.out);
+    expect(doc.ok).toBe(true);
+    expect(doc.broken).toEqual([]);
+    expect(doc.invariants.find((i: { name: string }) => i.name === 'linear-map')).toMatchObject({ status: 'ok', checked: 1048576, problems: 0 });
+  });
+
+  it('every pfn of dom0 has exactly one bolted HPTE (counted from the saved table, apart from validate)', () => {
+    const sys = decodeState(fs.readFileSync(path.join(dir, '.ppc-dombuild', STATE)), 'test');
+    const d = sys.dom0();
+    const t = domainHtab(sys, d);
+    const dec = new HpteDecoder(t);
+    const per = new Uint8Array(d.totPages);
+    let outside = 0;
+    let notBolted = 0;
+    t.forEachValid((slot, vHi, vLo, rHi, rLo) => {
+      const h = dec.decodeWords(slot, vHi, vLo, rHi, rLo);
+      if (!h.bolted) notBolted++;
+      const pfn = h.linearPaddr / PAGE_SIZE;
+      if (h.linearPaddr < 0 || pfn >= d.totPages) outside++;
+      else per[pfn]++;
+    });
+    expect(d.totPages).toBe(1048576);
+    expect([outside, notBolted]).toEqual([0, 0]);
+    expect(per.every((n) => n === 1)).toBe(true);
+  });
+});
+
+describe('validate catches each broken invariant (exit 1, named)', () => {
+  let base: string;
+  beforeAll(async () => {
+    base = tempDir('valbase');
+    expect((await cli(['construct', '--mem', '512M', '--linear-page', '4K', '--state', base], { cwd: base })).code).toBe(0);
+  });
+
+  /** Decode the saved state, break it in memory (a bug, not disk damage), re-encode it with its seal, validate. */
+  async function corrupt(mutate: (sys: System) => void, extra: string[] = []): Promise<CliResult> {
+    const sys = decodeState(fs.readFileSync(path.join(base, STATE)), 'test');
+    mutate(sys);
+    persistHtabs(sys);
+    const dir = tempDir('corrupt');
+    const bytes: Uint8Array | Uint8Array[] = encodeState(sys);
+    fs.writeFileSync(path.join(dir, STATE), Array.isArray(bytes) ? Buffer.concat(bytes) : bytes);
+    return cli(['validate', '--state', dir, ...extra], { cwd: dir });
+  }
+
+  function expectBroken(r: CliResult, name: string): void {
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(new RegExp(`│ ${name} +│ BROKEN`));
+    expect(r.out).toMatch(new RegExp(`\\n${name}: \\d+ problem`));
+    expect(r.err).toMatch(/invariant\(s\) broken: /);
+    expect(r.err).toContain(name);
+  }
+
+  function editTree(sys: System, edit: (t: ReturnType<typeof readFdt>) => void): void {
+    const d = sys.dom0();
+    const tree = readFdt(readRmaBlob(d));
+    edit(tree);
+    d.memory.write(d.layout!.devtree.start, writeFdt(tree));
+  }
+
+  /** A valid HPTE of dom0 (the n-th in slot order). */
+  function someHpte(sys: System, n = 1000): number {
+    let found = -1;
+    let i = 0;
+    domainHtab(sys, sys.dom0()).forEachValid((slot) => {
+      if (i++ === n) found = slot;
+    });
+    return found;
+  }
+
+  const cases: [string, (sys: System) => void][] = [
+    ['devtree-readable', (sys) => sys.dom0().memory.write(sys.dom0().layout!.devtree.start, new Uint8Array(4))],
+    ['p2m-where-devtree-says', (sys) => {
+      sys.dom0().arch.p2m += PAGE_SIZE;
+    }],
+    ['p2m-reserved', (sys) => editTree(sys, (t) => {
+      t.reservations = t.reservations.filter((r) => r.address !== BigInt(sys.dom0().p2mGpa));
+    })],
+    ['p2m-inside-rma', (sys) => editTree(sys, (t) => setProp(findNode(t.root, '/xen')!, 'p2m', enc.u64(60 * MiB, sys.dom0().p2mEntries * 4)))],
+    ['rma-aligned', (sys) => {
+      sys.dom0().rma.mfn += 16;
+    }],
+    ['p2m-entries-owned', (sys) => sys.dom0().p2m().set(100, 0x10)], // Xen's low memory
+    ['p2m-entries-unique', (sys) => {
+      const t = sys.dom0().p2m();
+      t.set(100, t.get(101));
+    }],
+    ['p2m-unused-invalid', (sys) => {
+      const d = sys.dom0();
+      d.p2m().set(d.totPages + 5, d.rma.mfn);
+    }],
+    ['htab-size', (sys) => {
+      sys.dom0().arch.htab!.order += 1;
+    }],
+    ['hpte-avpn', (sys) => {
+      const t = domainHtab(sys, sys.dom0());
+      const s = someHpte(sys);
+      t.write(s, t.vHi(s), t.vLo(s) ^ 0x80, t.rHi(s), t.rLo(s));
+    }],
+    ['hpte-rpn', (sys) => {
+      const t = domainHtab(sys, sys.dom0());
+      const s = someHpte(sys);
+      t.write(s, t.vHi(s), t.vLo(s), t.rHi(s), t.rLo(s) + 0x1000);
+    }],
+    ['linear-map', (sys) => domainHtab(sys, sys.dom0()).clear(someHpte(sys))],
+    ['guest-slot-record', (sys) => {
+      const hidx = sys.extra.get(hidxKey(0))!.slice();
+      hidx[1234] ^= 0x7;
+      sys.extra.set(hidxKey(0), hidx);
+    }],
+    ['page-refs', (sys) => {
+      sys.machine.pageRefs.set(sys.dom0().rma.mfn + 3, 1);
+    }],
+    ['heap-accounting', (sys) => {
+      const free = sys.machine.domHeap.free;
+      const o = free.findIndex((l) => l.length > 0);
+      free[o].shift();
+    }],
+    ['heap-free-disjoint', (sys) => {
+      const d = sys.dom0();
+      const list = sys.machine.domHeap.free[d.rma.order];
+      list.push(d.rma.mfn);
+      list.sort((a, b) => a - b);
+    }],
+  ];
+
+  it.each(cases)('%s', async (name, mutate) => {
+    expectBroken(await corrupt(mutate), name);
+  });
+
+  it('the untouched base state is valid, and --json names what is broken', async () => {
+    const ok = await cli(['validate', '--state', base], { cwd: base });
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/every invariant holds/);
+    expect(ok.out).not.toMatch(/BROKEN/);
+    const r = await corrupt((sys) => sys.dom0().p2m().set(7, 0x10), ['--json']);
+    const doc = JSON.parse(r.out);
+    expect(r.code).toBe(1);
+    expect(doc.ok).toBe(false);
+    expect(doc.broken).toContain('p2m-entries-owned');
+  });
+});
