@@ -5,5 +5,7 @@ module.exports = {
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
   moduleFileExtensions: ['ts', 'js', 'json'],
   testTimeout: 60000,
+  globalSetup: '<rootDir>/tests/global-setup.js',
+  globalTeardown: '<rootDir>/tests/global-teardown.js',
   reporters: ['default', '<rootDir>/tests/summary-reporter.js'],
 };

@@ -1,18 +1,16 @@
 'use strict';
-// `npm run bench`: every speed and memory target, against ../shared/bench/ref.c where it applies.
-// Exits 1 when a target is missed. Results also go to bench/out/results.json.
-const fs = require('fs');
+// `npm run bench`: every speed and memory target against ../shared/bench/ref.c where it applies.
+//   p2m.js  issue 2: building the table, the whole construct process, inspect p2m after it
+//   hpt.js  issue 3: the linear-map insert phase and the peak RSS of the large constructs
+// Exits 1 when a target is missed. The machines are noisy: rerun a miss before believing it.
+const { spawnSync } = require('child_process');
 const path = require('path');
 
-const suites = ['p2m', 'hpt'].filter((s) => fs.existsSync(path.join(__dirname, `${s}.js`)));
-let ok = true;
-const all = {};
-for (const s of suites) {
-  const r = require(`./${s}`).main();
-  all[s] = r.rows;
-  ok = ok && r.ok;
+const suites = [['p2m.js'], ['hpt.js', '--check']];
+let failed = 0;
+for (const [script, ...args] of suites) {
+  const r = spawnSync(process.execPath, [path.join(__dirname, script), ...args], { stdio: 'inherit' });
+  if (r.status !== 0) failed++;
 }
-fs.mkdirSync(path.join(__dirname, 'out'), { recursive: true });
-fs.writeFileSync(path.join(__dirname, 'out', 'results.json'), JSON.stringify(all, null, 2) + '\n');
-console.log(`\n${ok ? 'all targets met' : 'some targets missed'}; details in bench/out/results.json`);
-process.exitCode = ok ? 0 : 1;
+console.log(`\n${failed ? `${failed} suite(s) missed a target` : 'all targets met'}`);
+process.exitCode = failed ? 1 : 0;

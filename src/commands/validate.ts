@@ -12,6 +12,8 @@ import type { Machine } from '../machine/machine';
 import { CheckError, DombuildError } from '../util/errors';
 import { formatSize, hex } from '../util/size';
 import type { Domain } from '../xen/domain';
+import { p2mOf } from '../xen/shadow_p2m';
+import type { P2mTable } from '../p2m/table';
 import type { System } from '../xen/system';
 import { formatValidation, validationJson } from '../format/validate';
 import { json } from '../format/table';
@@ -113,10 +115,19 @@ export function validateSystem(sys: System): ValidationReport {
 
   // The device tree, as the guest would read it.
   const facts = treeFacts(d, rep);
-  const table = d.p2m();
   const tableBytes = d.p2mEntries * 4;
+  // The table that translates dom0's pfns: its own in its RMA, or (a legacy,
+  // shadow dom0) the one Xen keeps.
+  let table: P2mTable | undefined;
+  try {
+    table = p2mOf(sys, d);
+  } catch (e) {
+    rep.fail('p2m-entries-owned', `dom0's p2m table cannot be read: ${(e as Error).message}`);
+  }
 
-  if (facts.p2m) {
+  if (d.shadow) {
+    for (const n of ['p2m-where-devtree-says', 'p2m-reserved', 'p2m-inside-rma']) rep.skip(n, 'dom0 is a shadow domain (legacy translation): Xen keeps its table');
+  } else if (facts.p2m) {
     rep.checked('p2m-where-devtree-says');
     if (facts.p2m.gpa !== d.p2mGpa || facts.p2m.bytes !== tableBytes) {
       rep.fail('p2m-where-devtree-says', `/xen/p2m says <${hex(facts.p2m.gpa)} ${hex(facts.p2m.bytes)}> but dom0's table is at guest ${hex(d.p2mGpa)}, ${hex(tableBytes)} bytes`);
@@ -138,7 +149,7 @@ export function validateSystem(sys: System): ValidationReport {
   }
 
   checkRma(d, m, rep);
-  checkEntries(d, m, rep);
+  if (table) checkEntries(d, table, m, rep);
 
   // The hash table.
   rep.checked('htab-size');
@@ -157,7 +168,7 @@ export function validateSystem(sys: System): ValidationReport {
   if (booted && htabBytes !== undefined) {
     const t = domainHtab(sys, d);
     if (t.bytes !== htabBytes) rep.fail('htab-size', `the saved table is ${formatSize(t.bytes)} but arch.htab is ${formatSize(htabBytes)}`);
-    const res = checkHtab({ table: t, domid: d.domid, machine: m, p2m: table, totPages: d.totPages, guest: guest ? { hidxOf: (pfn) => hidxOf(guest.rec, guest.hidx, pfn) } : undefined });
+    const res = checkHtab({ table: t, domid: d.domid, machine: m, p2m: table ?? d.p2m(), totPages: d.totPages, guest: guest ? { hidxOf: (pfn) => hidxOf(guest.rec, guest.hidx, pfn) } : undefined });
     rep.findings('hpte-avpn', res.avpn, res.checked);
     rep.findings('hpte-rpn', res.rpn, res.checked);
     foreign = res.foreign;
@@ -203,7 +214,9 @@ function treeFacts(d: Domain, rep: Report): TreeFacts {
   try {
     const xen = findNode(tree.root, '/xen');
     const prop = xen && getProp(xen, 'p2m');
-    if (!prop) rep.fail('devtree-readable', 'no /xen/p2m property');
+    if (!prop) {
+      if (!d.shadow) rep.fail('devtree-readable', 'no /xen/p2m property');
+    }
     else if (prop.value.length !== 16) rep.fail('devtree-readable', `/xen/p2m is ${prop.value.length} bytes, not two u64`);
     else facts.p2m = { gpa: Number(dec.u64(prop.value, 0)), bytes: Number(dec.u64(prop.value, 1)) };
     const rma = machineRamFromTree(tree).find((r) => r.address === 0n);
@@ -246,11 +259,10 @@ function notOwnedBy(m: Machine, mfn: number, count: number, owner: number): { mf
   return undefined;
 }
 
-function checkEntries(d: Domain, m: Machine, rep: Report): void {
-  const table = d.p2m();
-  const used = Math.min(d.totPages, d.p2mEntries);
+function checkEntries(d: Domain, table: P2mTable, m: Machine, rep: Report): void {
+  const used = Math.min(d.totPages, table.entries);
   const valid: { pfn: number; mfn: number; count: number }[] = [];
-  for (const r of table.runs(0, d.p2mEntries)) {
+  for (const r of table.runs(0, table.entries)) {
     const inUse = r.pfn < used;
     if (r.mfn === INVALID_MFN) {
       if (inUse) {
@@ -272,7 +284,7 @@ function checkEntries(d: Domain, m: Machine, rep: Report): void {
     }
   }
   rep.checked('p2m-entries-owned', used);
-  rep.checked('p2m-unused-invalid', d.p2mEntries - used);
+  rep.checked('p2m-unused-invalid', table.entries - used);
   // None twice: sort the valid runs by machine frame and look for overlaps.
   valid.sort((a, b) => a.mfn - b.mfn);
   rep.checked('p2m-entries-unique', valid.reduce((n, r) => n + r.count, 0));

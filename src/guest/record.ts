@@ -21,14 +21,16 @@ export interface GuestRecord {
     /** hidx bytes per pfn, or per 16 MiB extent when every extent is one 16 MiB page. */
     hidxPerPfn: boolean;
   };
-  timing: { insertMs: number; bootMs: number };
+  /** How long the boot took: reported by construct, never saved (the state stays a function of its inputs). */
+  timing?: { insertMs: number; bootMs: number };
 }
 
 export const guestKey = (domid: number): string => `guest.dom${domid}`;
 export const hidxKey = (domid: number): string => `guest.dom${domid}.hidx`;
 
 export function saveGuestRecord(sys: System, rec: GuestRecord, hidx: Uint8Array): void {
-  sys.extra.set(guestKey(rec.domid), Buffer.from(JSON.stringify(rec), 'utf8'));
+  const { timing: _timing, ...saved } = rec;
+  sys.extra.set(guestKey(rec.domid), Buffer.from(JSON.stringify(saved), 'utf8'));
   sys.extra.set(hidxKey(rec.domid), hidx);
 }
 

@@ -41,7 +41,7 @@ export function itWith(tool: 'dtc' | 'fdtget'): jest.It {
 
 let tmpDir: string | undefined;
 export function tmpFile(name: string, data: Uint8Array): string {
-  tmpDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'devtree-test-'));
+  tmpDir ??= fs.mkdtempSync(path.join(process.env.PPCDB_TEST_ROOT ?? os.tmpdir(), 'devtree-test-'));
   const file = path.join(tmpDir, name);
   fs.writeFileSync(file, data);
   return file;

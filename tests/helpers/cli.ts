@@ -25,8 +25,10 @@ export async function cli(args: string[], opts: { cwd: string; env?: Record<stri
   return { code, out: bytes.toString('utf8'), err: err.join(''), bytes };
 }
 
+/** A scratch directory under the run's root (removed at the end of the run; PPCDB_KEEP_TEST_DIRS=1 keeps it). */
 export function tempDir(tag: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `ppcdb-${tag}-`));
+  const root = process.env.PPCDB_TEST_ROOT ?? os.tmpdir();
+  return fs.mkdtempSync(path.join(root, `ppcdb-${tag}-`));
 }
 
 /** Whether a command-line tool is on PATH. */

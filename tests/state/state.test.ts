@@ -81,6 +81,15 @@ describe('saved state', () => {
     expect(fs.readdirSync(path.join(dir, 's')).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('is a function of its inputs: the same construct gives the same bytes', async () => {
+    const a = tempDir('det');
+    const b = tempDir('det');
+    for (const d of [a, b]) expect((await cli(['construct', '--mem', '1G', '--linear-page', '4K', '--initrd-size', '1M'], { cwd: d })).code).toBe(0);
+    for (const f of ['state.bin', 'dom0.dtb', 'dom0-p2m.bin']) {
+      expect(fs.readFileSync(path.join(a, '.ppc-dombuild', f)).equals(fs.readFileSync(path.join(b, '.ppc-dombuild', f)))).toBe(true);
+    }
+  });
+
   it('finds the state through PPC_DOMBUILD_STATE', async () => {
     const r = await cli(['inspect', 'p2m', '--json'], { cwd: '/', env: { PPC_DOMBUILD_STATE: path.join(dir, 's') } });
     expect(r.code).toBe(0);
