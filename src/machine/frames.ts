@@ -65,6 +65,12 @@ export class FrameTable {
     return r && mfn < r.mfn + r.count ? r : undefined;
   }
 
+  /** The first frame after mfn that starts an owned run (MAX_SAFE_INTEGER when none): where ownership can next change. */
+  nextOwnedStart(mfn: number): number {
+    const r = this.runs[this.indexAfter(mfn)];
+    return r ? r.mfn : Number.MAX_SAFE_INTEGER;
+  }
+
   ownerOf(mfn: number): Owner | undefined {
     return this.lookup(mfn)?.owner;
   }

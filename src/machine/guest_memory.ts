@@ -37,16 +37,11 @@ export class GuestMemory {
   }
 
   read(offset: number, length: number): Uint8Array {
-    this.check(offset, length);
     const out = new Uint8Array(length);
-    let done = 0;
-    while (done < length) {
-      const at = offset + done;
-      const within = at % CHUNK_SIZE;
-      const n = Math.min(length - done, CHUNK_SIZE - within);
-      const c = this.chunks[Math.floor(at / CHUNK_SIZE)];
-      if (c) out.set(c.subarray(within, within + n), done);
-      done += n;
+    let at = 0;
+    for (const piece of this.slices(offset, length)) {
+      out.set(piece, at);
+      at += piece.length;
     }
     return out;
   }

@@ -298,15 +298,7 @@ function auditProposal(b: Built, keep: number): SchemeAudit {
 
 /** The next frame after `mfn` where ownership or the IO hole could change, for unowned frames. */
 function nextBoundary(m: Machine, mfn: number): number {
-  const runs = m.frames.all();
-  let lo = 0;
-  let hi = runs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (runs[mid].mfn <= mfn) lo = mid + 1;
-    else hi = mid;
-  }
-  const cuts = [lo < runs.length ? runs[lo].mfn : Number.MAX_SAFE_INTEGER];
+  const cuts = [m.frames.nextOwnedStart(mfn)];
   if (mfn < IO_HOLE_START_MFN) cuts.push(IO_HOLE_START_MFN);
   else if (mfn < IO_HOLE_END_MFN) cuts.push(IO_HOLE_END_MFN);
   return Math.min(...cuts);

@@ -139,11 +139,8 @@ export function constructDom0(machine: Machine, opt: Dom0Options, trace: Tracer 
   trace({ step: 9, title: 'allocate_extents', facts: [['extents', String(extents)], ['memory', formatSize(dom0.totPages * PAGE_SIZE)], ['first extent', extents ? hex(dom0.extents[0] * PAGE_SIZE) : 'none'], ['guest_physmap_add_page', 'not called: entries written straight into the table']] });
 
   // 10. Hash table from the Xen heap.
-  const htabBytes = htabBytesFor(mem);
-  const htabOrder = Math.log2(htabBytes / PAGE_SIZE);
-  const htabMfn = machine.allocXenBlock(htabOrder, 'htab dom0', 'dom0 hash table');
-  dom0.arch.htab = { mfn: htabMfn, order: htabOrder };
-  trace({ step: 10, title: 'hash table from the Xen heap', facts: [['size', formatSize(htabBytes)], ['PTEGs', String(htabBytes / 128)], ['machine', hex(htabMfn * PAGE_SIZE)], ['ibm,pft-size', `<0 ${Math.log2(htabBytes)}>`]] });
+  const htabBytes = allocateHtab(machine, dom0, mem);
+  trace({ step: 10, title: 'hash table from the Xen heap', facts: [['size', formatSize(htabBytes)], ['PTEGs', String(htabBytes / 128)], ['machine', hex(dom0.arch.htab!.mfn * PAGE_SIZE)], ['ibm,pft-size', `<0 ${Math.log2(htabBytes)}>`]] });
 
   // 11. The device tree, written into the RMA's device tree slot.
   const initrdRegion = layout.initrd;
@@ -168,31 +165,52 @@ export function constructDom0(machine: Machine, opt: Dom0Options, trace: Tracer 
       { address: layout.sharedInfo.start, size: PAGE_SIZE },
     ],
   });
-  const blob = writeFdt(tree);
-  const slot = layout.devtree.end - layout.devtree.start;
-  if (blob.length > slot) throw new FitError(`dom0's device tree is ${formatSize(blob.length)} but its slot is ${formatSize(slot)}`, 'use a machine profile with a larger devtreeSlot');
-  dom0.memory.write(layout.devtree.start, blob);
+  const blob = writeDevtree(dom0, layout, tree);
   trace({ step: 11, title: 'device tree (FDT v17) into the RMA', facts: [['at', hex(layout.devtree.start)], ['bytes', String(blob.length)], ['/xen/p2m', `<${hex(dom0.p2mGpa)} ${hex(table.bytes)}>`], ['reservations', '4 (p2m table, firmware, device tree, shared_info)']] });
 
   // 12. Images and vcpu0.
-  dom0.memory.write(layout.kernel.start, opt.kernel.bytes);
-  dom0.images = { kernel: { source: opt.kernel.source, bytes: opt.kernel.size } };
-  if (opt.initrd && layout.initrd) {
-    dom0.memory.write(layout.initrd.start, opt.initrd.bytes);
-    dom0.images.initrd = { source: opt.initrd.source, bytes: opt.initrd.size };
-  }
-  dom0.bootargs = opt.bootargs;
+  loadImages(dom0, layout, opt);
   const g = dom0.vcpu0.gprs;
-  g[1] = BigInt(layout.stackPointer);
-  g[3] = BigInt(layout.initrd?.start ?? 0);
-  g[4] = BigInt(opt.initrd?.size ?? 0);
-  g[5] = BigInt(layout.firmware.start);
-  dom0.vcpu0.pc = kernelEntry(opt.kernel.bytes);
-  dom0.vcpu0.msr = MSR_SF;
   trace({ step: 12, title: 'load images, set vcpu0', facts: [['kernel', `${hex(layout.kernel.start)}, ${formatSize(opt.kernel.size)} (${opt.kernel.source})`], ['initrd', opt.initrd ? `${hex(layout.initrd!.start)}, ${formatSize(opt.initrd.size)}` : 'none'], ['pc', hex(dom0.vcpu0.pc)], ['msr', hex(dom0.vcpu0.msr)], ['r1', hex(g[1])], ['r5 (OF entry)', hex(g[5])]] });
 
   return {
     dom0,
     report: { memBytes: mem, maxPages, platformLimitBytes: platformLimit, maxMemSource, htabBytes, devtreeBytes: blob.length, extentsAllocated: extents, notes },
   };
+}
+
+/** Step 10: the hash table, 1/64 of memory from the Xen heap; returns its size. */
+export function allocateHtab(machine: Machine, d: Domain, memBytes: number): number {
+  const bytes = htabBytesFor(memBytes);
+  const order = Math.log2(bytes / PAGE_SIZE);
+  const mfn = machine.allocXenBlock(order, `htab dom${d.domid}`, `dom${d.domid} hash table`);
+  d.arch.htab = { mfn, order };
+  return bytes;
+}
+
+/** Step 11's last part: the blob into the RMA's device tree slot, which it must fit. */
+export function writeDevtree(d: Domain, layout: RmaLayout, tree: DeviceTree): Uint8Array {
+  const blob = writeFdt(tree);
+  const slot = layout.devtree.end - layout.devtree.start;
+  if (blob.length > slot) throw new FitError(`dom${d.domid}'s device tree is ${formatSize(blob.length)} but its slot is ${formatSize(slot)}`, 'use a machine profile with a larger devtreeSlot');
+  d.memory.write(layout.devtree.start, blob);
+  return blob;
+}
+
+/** Step 12: kernel at 0, initrd after it, vcpu0 as Xen leaves it (r1 stack, r3/r4 initrd, r5 OF entry, 64-bit MSR). */
+export function loadImages(d: Domain, layout: RmaLayout, opt: Pick<Dom0Options, 'kernel' | 'initrd' | 'bootargs'>): void {
+  d.memory.write(layout.kernel.start, opt.kernel.bytes);
+  d.images = { kernel: { source: opt.kernel.source, bytes: opt.kernel.size } };
+  if (opt.initrd && layout.initrd) {
+    d.memory.write(layout.initrd.start, opt.initrd.bytes);
+    d.images.initrd = { source: opt.initrd.source, bytes: opt.initrd.size };
+  }
+  d.bootargs = opt.bootargs;
+  const g = d.vcpu0.gprs;
+  g[1] = BigInt(layout.stackPointer);
+  g[3] = BigInt(layout.initrd?.start ?? 0);
+  g[4] = BigInt(opt.initrd?.size ?? 0);
+  g[5] = BigInt(layout.firmware.start);
+  d.vcpu0.pc = kernelEntry(opt.kernel.bytes);
+  d.vcpu0.msr = MSR_SF;
 }

@@ -1,7 +1,5 @@
 import { fixupDom0Tree } from '../../devtree/ofd_fixup';
-import { writeFdt } from '../../devtree/fdt_wr';
 import { findNode, removeProp } from '../../devtree/tree';
-import { htabBytesFor } from '../../hpt/size';
 import { EXTENT_SIZE, PAGE_SIZE } from '../../machine/constants';
 import { rmlsOf, rmorOf } from '../../machine/cpu';
 import type { Machine } from '../../machine/machine';
@@ -9,8 +7,7 @@ import { layoutRma, RmaLayout } from '../../rma/layout';
 import { FitError, UsageError } from '../../util/errors';
 import { alignUp, formatSize, hex } from '../../util/size';
 import { Domain } from '../domain';
-import { Dom0Options, Dom0Report, MIN_DOM0_BYTES, Tracer, XEN_VERSION } from '../domain_build';
-import { kernelEntry } from '../images';
+import { allocateHtab, Dom0Options, Dom0Report, loadImages, MIN_DOM0_BYTES, Tracer, writeDevtree, XEN_VERSION } from '../domain_build';
 import { allocateExtents, allocateRma, guestPhysmapAddPage } from '../mm';
 import { allocXenP2m, installXenP2m, XenP2mAlloc } from '../shadow_p2m';
 import type { System } from '../system';
@@ -78,10 +75,7 @@ export function constructDom0Legacy(machine: Machine, opt: Dom0Options, trace: T
   const extents = allocateExtents(machine, dom0, mem / PAGE_SIZE, (pfn, mfn, count) => xenP2m.table.fillRun(pfn, mfn, count));
   trace({ step: 9, title: 'allocate_extents', facts: [['extents', String(extents)], ['memory', formatSize(dom0.totPages * PAGE_SIZE)], ['guest_physmap_add_page', 'updated Xen p2m']] });
 
-  const htabBytes = htabBytesFor(mem);
-  const htabOrder = Math.log2(htabBytes / PAGE_SIZE);
-  const htabMfn = machine.allocXenBlock(htabOrder, 'htab dom0', 'dom0 hash table');
-  dom0.arch.htab = { mfn: htabMfn, order: htabOrder };
+  const htabBytes = allocateHtab(machine, dom0, mem);
   trace({ step: 10, title: 'hash table from the Xen heap', facts: [['size', formatSize(htabBytes)], ['ibm,pft-size', `<0 ${Math.log2(htabBytes)}>`]] });
 
   const tree = fixupDom0Tree(opt.firmwareTree, {
@@ -99,26 +93,10 @@ export function constructDom0Legacy(machine: Machine, opt: Dom0Options, trace: T
   });
   // Before the proposal there is no /xen/p2m: the guest never sees a table.
   removeProp(findNode(tree.root, '/xen')!, 'p2m');
-  const blob = writeFdt(tree);
-  const slot = layout.devtree.end - layout.devtree.start;
-  if (blob.length > slot) throw new FitError(`dom0's device tree is ${formatSize(blob.length)} but its slot is ${formatSize(slot)}`, 'use a machine profile with a larger devtreeSlot');
-  dom0.memory.write(layout.devtree.start, blob);
+  const blob = writeDevtree(dom0, layout, tree);
   trace({ step: 11, title: 'device tree (FDT v17) into the RMA', facts: [['at', hex(layout.devtree.start)], ['bytes', String(blob.length)], ['/xen/p2m', 'none (legacy)']] });
 
-  dom0.memory.write(layout.kernel.start, opt.kernel.bytes);
-  dom0.images = { kernel: { source: opt.kernel.source, bytes: opt.kernel.size } };
-  if (opt.initrd && layout.initrd) {
-    dom0.memory.write(layout.initrd.start, opt.initrd.bytes);
-    dom0.images.initrd = { source: opt.initrd.source, bytes: opt.initrd.size };
-  }
-  dom0.bootargs = opt.bootargs;
-  const g = dom0.vcpu0.gprs;
-  g[1] = BigInt(layout.stackPointer);
-  g[3] = BigInt(layout.initrd?.start ?? 0);
-  g[4] = BigInt(opt.initrd?.size ?? 0);
-  g[5] = BigInt(layout.firmware.start);
-  dom0.vcpu0.pc = kernelEntry(opt.kernel.bytes);
-  dom0.vcpu0.msr = MSR_SF;
+  loadImages(dom0, layout, opt);
   trace({ step: 12, title: 'load images, set vcpu0', facts: [['pc', hex(dom0.vcpu0.pc)]] });
 
   const report: Dom0Report = {

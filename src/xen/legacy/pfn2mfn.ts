@@ -78,7 +78,6 @@ export interface LegacyRead {
 
 export function legacyView(m: Machine, d: Domain, extras: { grantMfn?: number } = {}): LegacyView {
   const last = m.ram[m.ram.length - 1];
-  const runs = m.frames.all();
   return {
     domid: d.domid,
     privileged: d.privileged,
@@ -90,16 +89,7 @@ export function legacyView(m: Machine, d: Domain, extras: { grantMfn?: number } 
     ownerOf: (mfn) => m.frames.ownerOf(mfn),
     ownerRunEnd: (mfn) => {
       const r = m.frames.lookup(mfn);
-      if (r) return r.mfn + r.count;
-      // The next owned run's start, by binary search over the sorted runs.
-      let lo = 0;
-      let hi = runs.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (runs[mid].mfn <= mfn) lo = mid + 1;
-        else hi = mid;
-      }
-      return lo < runs.length ? runs[lo].mfn : Number.MAX_SAFE_INTEGER;
+      return r ? r.mfn + r.count : m.frames.nextOwnedStart(mfn);
     },
   };
 }
