@@ -69,6 +69,9 @@ describe('construct --firmware-dtb', () => {
     expect(fdtget(dtb, `/cpus/${cpu[0]}`, 'ibm,pft-size')).toEqual([0, Math.log2(j.dom0.htab.bytes)]);
     expect(u64s(fdtget(dtb, '/memory@0', 'reg'))).toEqual([0, 64 * MiB]);
     expect(u64s(fdtget(dtb, '/memory@4000000', 'reg'))).toEqual([64 * MiB, 4 * GiB - 64 * MiB]);
+    const v = await cli(['validate'], { cwd: dir });
+    expect(v.err).toBe('');
+    expect(v.code).toBe(0);
   });
 
   it('--ram overrides the tree\'s memory; a broken blob exits 2 with its offset', async () => {

@@ -3,6 +3,9 @@
  * FdtFormatError (never anything else) at the byte offset of the problem.
  */
 import { FdtFormatError, readFdt } from '../../src/devtree/fdt_ro';
+import * as fs from 'fs';
+import * as path from 'path';
+import { cli, tempDir } from '../helpers/cli';
 import { Tok, assemble, setU32, setU64 } from './helpers';
 
 const str = (s: string): number[] => [...s].map((c) => c.charCodeAt(0)).concat(0);
@@ -175,5 +178,19 @@ describe('strict FDT reader: one broken blob per rule', () => {
 
   it('accepts later versions that are still compatible with 17', () => {
     expect(readFdt(setU32(blob, H.version, 18)).version).toBe(18);
+  });
+});
+
+describe('construct --firmware-dtb with each broken blob', () => {
+  // As a user meets them: exit 2, one line on stderr naming the file and the byte offset.
+  const dir = tempDir('broken');
+  it.each(cases.map((c) => [c.rule, c] as const))('%s: exit 2 with the offset', async (_rule, c) => {
+    const file = path.join(dir, 'fw.dtb');
+    fs.writeFileSync(file, c.blob());
+    const r = await cli(['construct', '--firmware-dtb', file, '--ram', '2G'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    expect(r.err).toContain(`fw.dtb: bad FDT at 0x${c.offset.toString(16)}: `);
   });
 });
