@@ -3,19 +3,12 @@ import { PAGE_SIZE } from '../machine/constants';
 import { UsageError } from '../util/errors';
 import { json } from '../format/table';
 import { hex } from '../format/units';
+import { parsePfn } from './args';
 import { commit, parseDomid } from './domu';
 import { paint, type Io } from './io';
 import { loadState, stateDir } from './state_store';
 
 export interface ForeignFlags { domid?: string; pfn?: string; from?: string; state?: string; json?: boolean }
-
-export function parsePfn(text: string | undefined): number {
-  if (text === undefined) throw new UsageError('--pfn is required');
-  const s = text.trim();
-  const v = /^0x[0-9a-f]+$/i.test(s) ? parseInt(s, 16) : /^\d+$/.test(s) ? Number(s) : NaN;
-  if (!Number.isSafeInteger(v)) throw new UsageError(`--pfn '${text}' is not a page frame number`, 'decimal or 0x hex, e.g. 0x4000');
-  return v;
-}
 
 function out(io: Io, f: ForeignFlags, verb: 'mapped' | 'unmapped', r: MapResult): void {
   const m = r.mapping;
@@ -30,26 +23,22 @@ function out(io: Io, f: ForeignFlags, verb: 'mapped' | 'unmapped', r: MapResult)
 
 /** map-foreign --domid N --pfn P [--from C]: C (default dom0) maps N's frame with H_ENTER; Xen takes a page reference. */
 export function runMapForeign(io: Io, f: ForeignFlags): number {
-  const domid = parseDomid(f.domid);
-  const pfn = parsePfn(f.pfn);
-  const from = f.from === undefined ? 0 : parseDomid(f.from, '--from');
-  const dir = stateDir(io, f.state);
-  const sys = loadState(dir);
-  const r = mapForeign(sys, from, domid, pfn);
-  commit(dir, sys);
-  out(io, f, 'mapped', r);
-  return 0;
+  return runForeign(io, f, 'mapped');
 }
 
 /** unmap-foreign --domid N --pfn P [--from C]: H_REMOVE; Xen drops the page reference. */
 export function runUnmapForeign(io: Io, f: ForeignFlags): number {
+  return runForeign(io, f, 'unmapped');
+}
+
+function runForeign(io: Io, f: ForeignFlags, verb: 'mapped' | 'unmapped'): number {
   const domid = parseDomid(f.domid);
   const pfn = parsePfn(f.pfn);
   const from = f.from === undefined ? 0 : parseDomid(f.from, '--from');
   const dir = stateDir(io, f.state);
   const sys = loadState(dir);
-  const r = unmapForeign(sys, from, domid, pfn);
+  const r = verb === 'mapped' ? mapForeign(sys, from, domid, pfn) : unmapForeign(sys, from, domid, pfn);
   commit(dir, sys);
-  out(io, f, 'unmapped', r);
+  out(io, f, verb, r);
   return 0;
 }

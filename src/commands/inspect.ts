@@ -17,6 +17,7 @@ import { formatP2mInfo, formatRuns, hexDump, runJson } from '../format/p2m';
 import { formatRma, rmaJson, rmaSvg } from '../format/rma';
 import { json } from '../format/table';
 import { formatSize, hex } from '../format/units';
+import { parsePfn } from './args';
 import { paint, type Io } from './io';
 import { dom0Blob, loadState, stateDir, writeAtomic } from './state_store';
 
@@ -32,14 +33,6 @@ function domain(sys: System, f: InspectFlags): Domain {
   const d = sys.domains.get(id);
   if (!d) throw new UsageError(`no domain ${id} in this state`, `domains: ${[...sys.domains.keys()].join(', ')}`);
   return d;
-}
-
-/** A pfn: decimal or 0x hex. */
-function parsePfn(text: string, what: string): number {
-  const s = text.trim();
-  const v = /^0x[0-9a-f]+$/i.test(s) ? parseInt(s, 16) : /^\d+$/.test(s) ? Number(s) : NaN;
-  if (!Number.isSafeInteger(v)) throw new UsageError(`${what} '${text}' is not a page frame number`, 'give it in decimal or as 0x hex, e.g. 0x4000');
-  return v;
 }
 
 export interface P2mFlags extends InspectFlags { pfn?: string; range?: string; raw?: boolean }

@@ -6,7 +6,7 @@ import { rmlsOf, rmorOf } from '../machine/cpu';
 import type { Machine } from '../machine/machine';
 import { htabBytesFor } from '../hpt/size';
 import { P2mTable } from '../p2m/table';
-import { layoutRma, P2mPlacement, placementCapacity, placementName, RmaLayout } from '../rma/layout';
+import { layoutRma, P2mPlacement, placementCapacity, placementName, RmaLayout, RmaLayoutInput } from '../rma/layout';
 import { FitError } from '../util/errors';
 import { alignDown, alignUp, formatSize, hex, MiB } from '../util/size';
 import { Domain } from './domain';
@@ -67,15 +67,7 @@ export function constructDom0(machine: Machine, opt: Dom0Options, trace: Tracer 
   trace({ step: 1, title: 'size dom0', facts: [['memory', formatSize(mem)], ['pages', String(mem / PAGE_SIZE)], ['source', opt.mem === undefined ? 'default (RAM/16, at least 192 MiB)' : '--mem']] });
 
   // The table must cover the platform's limit: machine RAM, capped by what the placement can hold.
-  const layoutBase = {
-    rmaSize: opt.rmaSize,
-    ofAt: opt.ofAt,
-    firmwareImage: machine.profile.firmwareImage,
-    devtreeSlot: machine.profile.devtreeSlot,
-    kernelSize: opt.kernel.size,
-    initrdSize: opt.initrd?.size ?? 0,
-    placement: opt.placement,
-  };
+  const layoutBase = rmaLayoutInput(machine, opt, opt.placement);
   const capacity = placementCapacity(layoutBase);
   if (capacity === 0) layoutRma({ ...layoutBase, entries: 1 }); // names the overlap
   const platformLimit = alignDown(capacity * PAGE_SIZE, EXTENT_SIZE);
@@ -213,4 +205,17 @@ export function loadImages(d: Domain, layout: RmaLayout, opt: Pick<Dom0Options, 
   g[5] = BigInt(layout.firmware.start);
   d.vcpu0.pc = kernelEntry(opt.kernel.bytes);
   d.vcpu0.msr = MSR_SF;
+}
+
+/** What the RMA layout needs from the machine and the options (everything but the table's entries). */
+export function rmaLayoutInput(machine: Machine, opt: Pick<Dom0Options, 'rmaSize' | 'ofAt' | 'kernel' | 'initrd'>, placement: P2mPlacement): Omit<RmaLayoutInput, 'entries'> {
+  return {
+    rmaSize: opt.rmaSize,
+    ofAt: opt.ofAt,
+    firmwareImage: machine.profile.firmwareImage,
+    devtreeSlot: machine.profile.devtreeSlot,
+    kernelSize: opt.kernel.size,
+    initrdSize: opt.initrd?.size ?? 0,
+    placement,
+  };
 }

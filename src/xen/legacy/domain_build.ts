@@ -7,7 +7,7 @@ import { layoutRma, RmaLayout } from '../../rma/layout';
 import { FitError, UsageError } from '../../util/errors';
 import { alignUp, formatSize, hex } from '../../util/size';
 import { Domain } from '../domain';
-import { allocateHtab, Dom0Options, Dom0Report, loadImages, MIN_DOM0_BYTES, Tracer, writeDevtree, XEN_VERSION } from '../domain_build';
+import { allocateHtab, Dom0Options, Dom0Report, loadImages, MIN_DOM0_BYTES, rmaLayoutInput, Tracer, writeDevtree, XEN_VERSION } from '../domain_build';
 import { allocateExtents, allocateRma, guestPhysmapAddPage } from '../mm';
 import { allocXenP2m, installXenP2m, XenP2mAlloc } from '../shadow_p2m';
 import type { System } from '../system';
@@ -40,16 +40,7 @@ export function constructDom0Legacy(machine: Machine, opt: Dom0Options, trace: T
   const maxPages = mem / PAGE_SIZE;
   trace({ step: 1, title: 'size dom0 (legacy)', facts: [['memory', formatSize(mem)], ['pages', String(maxPages)]] });
 
-  const layout: RmaLayout = layoutRma({
-    rmaSize: opt.rmaSize,
-    ofAt: opt.ofAt,
-    firmwareImage: machine.profile.firmwareImage,
-    devtreeSlot: machine.profile.devtreeSlot,
-    kernelSize: opt.kernel.size,
-    initrdSize: opt.initrd?.size ?? 0,
-    placement: { kind: 'after-of' },
-    entries: 0,
-  });
+  const layout: RmaLayout = layoutRma({ ...rmaLayoutInput(machine, opt, { kind: 'after-of' }), entries: 0 });
 
   const xenP2m = allocXenP2m(machine, 0, maxPages);
   let rma;
