@@ -39,12 +39,16 @@ export function runAuditCommand(io: Io, f: AuditFlags): number {
   }
   const common = { domus, domuMem, rmaSize };
   if (f.sweep) {
+    const t0 = performance.now();
     const r = runSweep(machine, common);
-    io.out(f.json ? json(sweepJson(r)) : formatSweep(paint(io), r));
+    const ms = performance.now() - t0;
+    io.out(f.json ? json(sweepJson(r, ms)) : formatSweep(paint(io), r, ms));
     return r.points.some((pt) => Object.values(pt.proposal).some((n) => n > 0)) ? 1 : 0;
   }
   const mem = f.mem !== undefined ? parsePositiveSize(f.mem, '--mem') : AUDIT_DEFAULT_MEM;
+  const t0 = performance.now();
   const r = runAudit(machine, { ...common, dom0Mem: mem });
-  io.out(f.json ? json(auditJson(r)) : formatAudit(paint(io), r));
+  const ms = performance.now() - t0;
+  io.out(f.json ? json(auditJson(r, ms)) : formatAudit(paint(io), r));
   return r.schemes.proposal.misread > 0 ? 1 : 0;
 }

@@ -6,7 +6,7 @@ import { formatSize, hex } from './units';
 
 const CLASS_TEXT: Record<NumberClass, string> = { 'dom0-pfn': 'dom0 pfns', 'domu-frame': 'domU frames', 'io-frame': 'IO frames' };
 
-export function auditJson(r: AuditResult): object {
+export function auditJson(r: AuditResult, ms: number): object {
   return {
     machine: r.machine,
     ramBytes: r.ramBytes,
@@ -23,7 +23,7 @@ export function auditJson(r: AuditResult): object {
         runs: a.runs,
       }];
     })),
-    ms: Math.round(r.ms),
+    ms: Math.round(ms),
   };
 }
 
@@ -63,20 +63,20 @@ export function formatAudit(p: Paint, r: AuditResult): string {
   return out;
 }
 
-export function sweepJson(r: SweepResult): object {
+export function sweepJson(r: SweepResult, ms: number): object {
   return {
     machine: r.machine,
     largestBytes: r.largestBytes,
     points: r.points,
     starts: r.starts.map((s) => ({ ...s, text: KIND_TEXT[s.kind], from: s.fromBytes === null ? null : sizeText(s.fromBytes) })),
     builds: r.builds,
-    ms: Math.round(r.ms),
+    ms: Math.round(ms),
   };
 }
 
-export function formatSweep(p: Paint, r: SweepResult): string {
+export function formatSweep(p: Paint, r: SweepResult, ms: number): string {
   const seen = KINDS.filter((k) => r.points.some((pt) => pt.legacy[k] > 0 || pt.proposal[k] > 0));
-  let out = `${p.bold('audit --sweep')} on ${r.machine}: dom0 from 1 GiB to ${formatSize(r.largestBytes)} (${r.builds} builds, ${Math.round(r.ms)} ms)\n`;
+  let out = `${p.bold('audit --sweep')} on ${r.machine}: dom0 from 1 GiB to ${formatSize(r.largestBytes)} (${r.builds} builds, ${Math.round(ms)} ms)\n`;
   const head = ['dom0', ...seen.map((k) => `legacy: ${KIND_TEXT[k]}`), 'proposal'];
   out += renderTable(p, head, r.points.map((pt) => [
     formatSize(pt.memBytes),

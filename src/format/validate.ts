@@ -1,5 +1,5 @@
 import type { Paint } from '../commands/io';
-import type { ValidationReport } from '../commands/validate';
+import type { ValidationReport } from '../xen/validate';
 import { renderTable } from './table';
 
 export function formatValidation(p: Paint, r: ValidationReport): string {

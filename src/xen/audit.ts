@@ -101,7 +101,6 @@ export interface AuditResult {
   domusSkipped: number;
   ioFrames: number;
   schemes: Record<Scheme, SchemeAudit>;
-  ms: number;
 }
 
 const EXAMPLES = 3;
@@ -306,7 +305,6 @@ function nextBoundary(m: Machine, mfn: number): number {
 
 /** Build the machine both ways and classify every number. */
 export function runAudit(m: AuditMachine, o: AuditOptions): AuditResult {
-  const t0 = performance.now();
   const largest = largestDom0(m, o);
   if (Math.ceil(o.dom0Mem / EXTENT_SIZE) * EXTENT_SIZE > largest) {
     throw new FitError(`a dom0 of ${formatSize(o.dom0Mem)} cannot be built both ways on ${m.profile.name} (${formatSize(m.profile.ram)} RAM): the largest is ${formatSize(largest)} (the proposal's table in a ${formatSize(o.rmaSize)} RMA, the domain heap, and a hash table from the Xen heap all have to fit)`, 'a smaller --mem, or another --machine / --ram');
@@ -330,7 +328,6 @@ export function runAudit(m: AuditMachine, o: AuditOptions): AuditResult {
     domusSkipped: proposal.skipped,
     ioFrames: IO_HOLE_END_MFN - IO_HOLE_START_MFN,
     schemes: { legacy: auditLegacy(legacy, keep), proposal: auditProposal(proposal, keep) },
-    ms: performance.now() - t0,
   };
 }
 
@@ -369,7 +366,6 @@ export interface SweepResult {
   starts: SweepStart[];
   largestBytes: number;
   builds: number;
-  ms: number;
 }
 
 /**
@@ -378,7 +374,6 @@ export interface SweepResult {
  * bisection between the last clean grid size and the first dirty one.
  */
 export function runSweep(m: AuditMachine, o: Omit<AuditOptions, 'dom0Mem'>, sizes?: number[]): SweepResult {
-  const t0 = performance.now();
   const largest = largestDom0(m, o);
   const grid = sizes ?? gridSizes(largest, o.rmaSize);
   let builds = 0;
@@ -426,7 +421,7 @@ export function runSweep(m: AuditMachine, o: Omit<AuditOptions, 'dom0Mem'>, size
       starts.push({ scheme, kind, fromBytes: hi, count: at(hi)[scheme][kind] });
     }
   }
-  return { machine: m.profile.name, points, starts, largestBytes: built.length ? built[built.length - 1] : largest, builds, ms: performance.now() - t0 };
+  return { machine: m.profile.name, points, starts, largestBytes: built.length ? built[built.length - 1] : largest, builds };
 }
 
 const zero = (): Record<MisreadKind, number> => Object.fromEntries(KINDS.map((k) => [k, 0])) as Record<MisreadKind, number>;
