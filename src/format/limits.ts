@@ -47,6 +47,10 @@ export function formatLimits(p: Paint, v: LimitsView): string {
     formatSize(t.rmaSize), hex(t.p2mStart), t.capacityEntries, formatSize(t.maxDomainBytes),
     ...(v.mem !== undefined ? [t.maxDomainBytes >= v.mem ? p.green('yes') : p.red('no')] : []),
   ]), ['right', 'right', 'right', 'right', 'left']);
+  const mfnCap = 2 ** (8 * f.entrySize) - 1; // INVALID_MFN is the all-ones entry
+  if (v.table.some((t) => t.capacityEntries > mfnCap)) {
+    out += `${p.yellow('note:')} ${f.entrySize}-byte entries name at most ${mfnCap} machine frames (${formatSize((mfnCap + 1) * 4096)} of machine memory): rows past that are capped by the entry width, not by the RMA\n`;
+  }
   if (v.mem !== undefined) {
     out += v.broken
       ? `${p.red('does not fit:')} a ${formatSize(v.mem)} dom0 breaks the ${figureText(f, v.broken)}\n`

@@ -151,6 +151,9 @@ describe('the 32 GiB limit, end to end', () => {
     expect(j.layout.capacityBytes).toBe(32 * GiB - 4 * MiB);
     expect(j.layout.maxDomainBytes).toBe(32 * GiB - 16 * MiB);
     expect(j.byRmaSize).toHaveLength(6);
+    // The 256 GiB RMA's table could hold more entries than u32 mfns can name.
+    expect(r.out).toMatch(/4-byte entries name at most 4294967295 machine frames \(16 TiB/);
+    expect((await cli(['limits', '--entry-size', '8'], { cwd: '/' })).out).not.toMatch(/name at most/);
   });
 
   it('limits --mem: exit 1 naming the figure, and the minimum RMA', async () => {
