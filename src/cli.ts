@@ -61,8 +61,9 @@ function program(io: Io, setCode: (c: number) => void): Command {
     .addOption(jsonOpt())
     .action(act(runInspectP2m));
   inspect.command('rma')
-    .description("dom0's RMA layout, as a table and a picture")
+    .description("a domain's RMA layout (dom0's by default), as a table and a picture")
     .option('--svg <file>', 'also write an SVG memory map')
+    .option('--domid <n>', 'domain', '0')
     .addOption(stateOpt())
     .addOption(jsonOpt())
     .action(act(runInspectRma));

@@ -7,7 +7,7 @@ import { frameOwner, ownedRuns, p2mInfo } from '../p2m/inspect';
 import { UsageError } from '../util/errors';
 import { parseSize } from '../util/size';
 import type { Domain } from '../xen/domain';
-import { p2mOf } from '../xen/shadow_p2m';
+import { p2mOf, readExtra } from '../xen/shadow_p2m';
 import type { System } from '../xen/system';
 import { formatXenP2mInfo } from '../format/domains';
 import { domuBlob } from '../xen/domu_build';
@@ -15,6 +15,7 @@ import { devtreeJson } from '../format/devtree';
 import { formatMachine, machineJson } from '../format/machine';
 import { formatP2mInfo, formatRuns, hexDump, runJson } from '../format/p2m';
 import { formatRma, rmaJson, rmaSvg } from '../format/rma';
+import { dom0RmaMap, domuRmaMap } from '../rma/regions';
 import { json } from '../format/table';
 import { formatSize, hex } from '../format/units';
 import { parsePfn } from './args';
@@ -86,10 +87,14 @@ export interface RmaFlags extends InspectFlags { svg?: string }
 export function runInspectRma(io: Io, f: RmaFlags): number {
   const sys = load(io, f);
   const d = domain(sys, f);
-  if (!d.layout) throw new UsageError(`dom${d.domid} has no RMA layout`);
+  const domu = readExtra(sys, d.domid)?.domu;
+  const map = d.layout ? dom0RmaMap(d.layout) : domu ? domuRmaMap(domu) : undefined;
+  if (!map) throw new UsageError(`dom${d.domid} has no RMA layout in this state`);
+  const who = `dom${d.domid}`;
   const maddr = d.rma.mfn * PAGE_SIZE;
-  if (f.svg) writeAtomic(path.resolve(io.cwd, f.svg), Buffer.from(rmaSvg(d.layout, maddr)));
-  io.out(f.json ? json(rmaJson(d.layout, maddr)) : formatRma(paint(io), d.layout, maddr) + (f.svg ? `wrote ${f.svg}\n` : ''));
+  const extra = d.layout ? { stackPointer: d.layout.stackPointer, capacityEntries: d.layout.capacityEntries } : {};
+  if (f.svg) writeAtomic(path.resolve(io.cwd, f.svg), Buffer.from(rmaSvg(who, map, maddr)));
+  io.out(f.json ? json({ domid: d.domid, ...rmaJson(map, maddr, extra) }) : formatRma(paint(io), who, map, maddr) + (f.svg ? `wrote ${f.svg}\n` : ''));
   return 0;
 }
 

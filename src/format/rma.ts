@@ -1,31 +1,34 @@
 import type { Paint } from '../commands/io';
-import type { Region, RmaLayout } from '../rma/layout';
-import { regionsWithGaps } from '../rma/regions';
+import type { Region } from '../rma/layout';
+import { regionsWithGaps, RmaMap } from '../rma/regions';
 import { renderTable } from './table';
 import { formatSize, hex } from './units';
 
-const LETTER: Record<string, string> = { kernel: 'K', initrd: 'I', firmware: 'F', 'device tree': 'D', 'p2m table': 'P', shared_info: 'S', free: '.' };
-const COLOUR: Record<string, string> = { kernel: '#4e79a7', initrd: '#76b7b2', firmware: '#e15759', 'device tree': '#f28e2b', 'p2m table': '#59a14f', shared_info: '#b07aa1', free: '#eeeeee' };
+const LETTER: Record<string, string> = { kernel: 'K', initrd: 'I', firmware: 'F', 'device tree': 'D', 'p2m table': 'P', xenstore: 'X', console: 'C', shared_info: 'S', free: '.' };
+const COLOUR: Record<string, string> = { kernel: '#4e79a7', initrd: '#76b7b2', firmware: '#e15759', 'device tree': '#f28e2b', 'p2m table': '#59a14f', xenstore: '#edc948', console: '#9c755f', shared_info: '#b07aa1', free: '#eeeeee' };
 
-export function rmaJson(L: RmaLayout, rmaMaddr: number): object {
-  return { rmaBytes: L.rmaSize, maddr: rmaMaddr, regions: regionsWithGaps(L).map((r) => ({ ...r, bytes: r.end - r.start })), stackPointer: L.stackPointer, capacityEntries: L.capacityEntries };
+/** `extra`: what only some layouts have (dom0's stack pointer and table capacity). */
+export function rmaJson(map: RmaMap, rmaMaddr: number, extra: object = {}): object {
+  return { rmaBytes: map.rmaSize, maddr: rmaMaddr, regions: regionsWithGaps(map).map((r) => ({ ...r, bytes: r.end - r.start })), ...extra };
 }
 
-export function formatRma(p: Paint, L: RmaLayout, rmaMaddr: number, width = 64): string {
+export function formatRma(p: Paint, who: string, L: RmaMap, rmaMaddr: number, width = 64): string {
   const regions = regionsWithGaps(L);
-  let out = `dom0 RMA: ${formatSize(L.rmaSize)} at machine ${hex(rmaMaddr)}\n`;
+  const shown = new Set(regions.map((r) => r.name));
+  let out = `${who} RMA: ${formatSize(L.rmaSize)} at machine ${hex(rmaMaddr)}\n`;
   out += renderTable(p, ['region', 'guest start', 'guest end', 'size', 'machine start'], regions.map((r) => [r.name, hex(r.start), hex(r.end), formatSize(r.end - r.start), hex(rmaMaddr + r.start)]), ['left', 'right', 'right', 'right', 'right']);
   out += `\n${bar(p, regions, L.rmaSize, width)}\n`;
   out += `0${' '.repeat(width - 1 - formatSize(L.rmaSize).length)}${formatSize(L.rmaSize)}\n`;
-  out += Object.entries(LETTER).map(([n, c]) => `${c} ${n}`).join('  ') + '\n';
+  out += Object.entries(LETTER).filter(([n]) => shown.has(n)).map(([n, c]) => `${c} ${n}`).join('  ') + '\n';
   return out;
 }
 
-/** One character per RMA/width bytes; a region too small for a cell still shows in the cell it starts in. */
+/** One character per RMA/width bytes; a region too small for a cell still shows in a cell it touches. */
 function bar(p: Paint, regions: Region[], size: number, width: number): string {
   const cells = new Array<string>(width).fill('.');
   const names = new Array<string>(width).fill('free');
-  for (const r of regions) {
+  // Large regions first, so a small one (firmware, a special page) keeps the cell it falls in.
+  for (const r of [...regions].sort((a, b) => (b.end - b.start) - (a.end - a.start))) {
     if (r.name === 'free') continue;
     const a = Math.floor((r.start / size) * width);
     const b = Math.max(a + 1, Math.ceil((r.end / size) * width));
@@ -34,12 +37,12 @@ function bar(p: Paint, regions: Region[], size: number, width: number): string {
       names[i] = r.name;
     }
   }
-  const colourOf = (n: string): ((s: string) => string) => ({ kernel: p.blue, initrd: p.cyan, firmware: p.red, 'device tree': p.yellow, 'p2m table': p.green, shared_info: p.magenta } as Record<string, (s: string) => string>)[n] ?? p.dim;
+  const colourOf = (n: string): ((s: string) => string) => ({ kernel: p.blue, initrd: p.cyan, firmware: p.red, 'device tree': p.yellow, 'p2m table': p.green, xenstore: p.yellow, console: p.cyan, shared_info: p.magenta } as Record<string, (s: string) => string>)[n] ?? p.dim;
   return '[' + cells.map((c, i) => colourOf(names[i])(c)).join('') + ']';
 }
 
 /** An SVG memory map of the RMA, low addresses at the top, sizes to scale with a floor so small regions stay readable. */
-export function rmaSvg(L: RmaLayout, rmaMaddr: number): string {
+export function rmaSvg(who: string, L: RmaMap, rmaMaddr: number): string {
   const regions = regionsWithGaps(L);
   const W = 640;
   const H = 720;
@@ -59,6 +62,6 @@ export function rmaSvg(L: RmaLayout, rmaMaddr: number): string {
     return g;
   });
   return `<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="monospace">\n` +
-    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="14">dom0 RMA, ${esc(formatSize(L.rmaSize))} at machine ${hex(rmaMaddr)}</text>\n` +
+    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="14">${esc(who)} RMA, ${esc(formatSize(L.rmaSize))} at machine ${hex(rmaMaddr)}</text>\n` +
     parts.join('\n') + `\n<text x="${barX - 8}" y="${(y + 4).toFixed(1)}" text-anchor="end" font-size="11">${hex(L.rmaSize)}</text>\n</svg>\n`;
 }

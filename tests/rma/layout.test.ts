@@ -1,5 +1,5 @@
 import { layoutRma, placementCapacity, RmaLayoutInput } from '../../src/rma/layout';
-import { regionsWithGaps } from '../../src/rma/regions';
+import { dom0RmaMap, regionsWithGaps } from '../../src/rma/regions';
 import { FitError, UsageError } from '../../src/util/errors';
 import { KiB, MiB } from '../../src/util/size';
 
@@ -45,7 +45,7 @@ describe('layoutRma', () => {
   });
 
   it('regionsWithGaps covers the RMA exactly once', () => {
-    const rs = regionsWithGaps(layoutRma({ ...base, initrdSize: MiB }));
+    const rs = regionsWithGaps(dom0RmaMap(layoutRma({ ...base, initrdSize: MiB })));
     expect(rs[0].start).toBe(0);
     expect(rs[rs.length - 1].end).toBe(64 * MiB);
     for (let i = 1; i < rs.length; i++) expect(rs[i].start).toBe(rs[i - 1].end);
