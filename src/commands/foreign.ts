@@ -1,6 +1,5 @@
 import { mapForeign, MapResult, unmapForeign } from '../guest/foreign';
 import { PAGE_SIZE } from '../machine/constants';
-import { UsageError } from '../util/errors';
 import { json } from '../format/table';
 import { hex } from '../format/units';
 import { parsePfn } from './args';

@@ -5,7 +5,6 @@ import { findNode } from '../devtree/tree';
 import { INVALID_MFN, PAGE_SIZE } from '../machine/constants';
 import { frameOwner, ownedRuns, p2mInfo } from '../p2m/inspect';
 import { UsageError } from '../util/errors';
-import { parseSize } from '../util/size';
 import type { Domain } from '../xen/domain';
 import { p2mOf, readExtra } from '../xen/shadow_p2m';
 import type { System } from '../xen/system';
@@ -17,7 +16,7 @@ import { formatP2mInfo, formatRuns, hexDump, runJson } from '../format/p2m';
 import { formatRma, rmaJson, rmaSvg } from '../format/rma';
 import { dom0RmaMap, domuRmaMap } from '../rma/regions';
 import { json } from '../format/table';
-import { formatSize, hex } from '../format/units';
+import { hex } from '../format/units';
 import { parsePfn } from './args';
 import { paint, type Io } from './io';
 import { dom0Blob, loadState, stateDir, writeAtomic } from './state_store';
@@ -120,4 +119,3 @@ export function runInspectMachine(io: Io, f: InspectFlags): number {
   return 0;
 }
 
-export { formatSize };

@@ -81,11 +81,6 @@ export class BuddyHeap {
     this.insert(order, mfn);
   }
 
-  /** Is this frame inside a free block? */
-  isFree(mfn: number): boolean {
-    return this.overlapsFree(mfn, 0);
-  }
-
   /** Does any free block share a frame with [mfn, mfn + 2^order)? */
   overlapsFree(mfn: number, order: number): boolean {
     const end = mfn + 2 ** order;

@@ -16,6 +16,3 @@ export const IO_HOLE_END_MFN = IO_HOLE_END / PAGE_SIZE;
 export const INVALID_MFN = 0xffffffff;
 /** 0xC000000000000000: where Linux maps physical memory (its linear map). */
 export const KERNEL_BASE = 0xc000000000000000n;
-
-export const pagesOf = (bytes: number): number => Math.floor(bytes / PAGE_SIZE);
-export const bytesOf = (pages: number): number => pages * PAGE_SIZE;

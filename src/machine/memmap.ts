@@ -20,10 +20,6 @@ export function isIoHoleMfn(mfn: number): boolean {
   return mfn >= IO_HOLE_START_MFN && mfn < IO_HOLE_END_MFN;
 }
 
-export function isRamMfn(ram: FrameRange[], mfn: number): boolean {
-  return ram.some((r) => mfn >= r.mfn && mfn < r.mfn + r.count);
-}
-
 /** The first machine address past RAM (what a `beyond RAM` check compares with). */
 export function ramEnd(ram: FrameRange[]): number {
   const last = ram[ram.length - 1];

@@ -104,13 +104,6 @@ export class P2mTable {
     return n;
   }
 
-  /** Call fn(pfn, mfn) for each entry in [from, to). */
-  scan(from: number, to: number, fn: (pfn: number, mfn: number) => void): void {
-    this.spans(from, to, (words, start, n, pfn) => {
-      for (let i = 0; i < n; i++) fn(pfn + i, HOST_LE ? bswap(words[start + i]) : words[start + i]);
-    });
-  }
-
   /** The word views covering [from, to), clamped to the table, without allocating chunks. */
   private spans(from: number, to: number, fn: (words: Uint32Array, start: number, n: number, pfn: number) => void): void {
     from = Math.max(0, from);

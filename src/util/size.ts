@@ -68,7 +68,3 @@ export function alignDown(v: number, a: number): number {
 export function isPowerOfTwo(v: number): boolean {
   return v > 0 && Number.isInteger(Math.log2(v)) && 2 ** Math.log2(v) === v;
 }
-
-export function log2(v: number): number {
-  return Math.round(Math.log2(v));
-}

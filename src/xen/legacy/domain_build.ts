@@ -12,7 +12,6 @@ import { allocateExtents, allocateRma, guestPhysmapAddPage } from '../mm';
 import { allocXenP2m, installXenP2m, XenP2mAlloc } from '../shadow_p2m';
 import type { System } from '../system';
 
-const MSR_SF = 1n << 63n;
 
 export interface LegacyDom0 {
   dom0: Domain;
