@@ -1,19 +1,16 @@
 import { Command, CommanderError, Option } from 'commander';
 import { DombuildError, EXIT_USAGE } from './util/errors';
 import { processIo, paint, type Io } from './commands/io';
-import { runConstruct } from './commands/construct';
-import { runInspectDevtree, runInspectMachine, runInspectP2m, runInspectRma } from './commands/inspect';
-import { runLimits } from './commands/limits';
-import { runInspectHpt } from './commands/inspect_hpt';
-import { runValidate } from './commands/validate';
-import { addDomainCommands } from './commands/list';
 
-const VERSION = '0.1.0';
+// One version, the package's (dist/cli.js and src/cli.ts both sit one level below it).
+const VERSION: string = require('../package.json').version;
 
 /** Build the command tree; `act` wraps each action so its exit code is kept. */
 function program(io: Io, setCode: (c: number) => void): Command {
-  const act = <T>(fn: (io: Io, flags: T) => number) => (...args: unknown[]): void => {
+  // Each command's module is loaded when that command runs, not at start-up.
+  const act = <T>(load: () => Promise<(io: Io, flags: T) => number>) => async (...args: unknown[]): Promise<void> => {
     const cmd = args[args.length - 1] as Command;
+    const fn = await load();
     setCode(fn(io, cmd.optsWithGlobals() as T));
   };
   const stateOpt = (): Option => new Option('--state <dir>', 'state directory (default ./.ppc-dombuild, or $PPC_DOMBUILD_STATE)');
@@ -48,7 +45,7 @@ function program(io: Io, setCode: (c: number) => void): Command {
     .option('--linear-fallback', 'map a 16 MiB extent that is not one aligned machine run with 4 KiB pages instead of refusing')
     .option('--no-boot', "stop after Xen's part: do not boot dom0's kernel (no hash table entries)")
     .option('--translation <scheme>', "proposal (dom0 keeps its p2m in its RMA, passes mfns) or legacy (Xen keeps it, dom0 passes pfns; Xen's part only)", 'proposal')
-    .action(act(runConstruct));
+    .action(act(async () => (await import('./commands/construct')).runConstruct));
 
   const inspect = prog.command('inspect').description('show the built state');
   inspect.command('p2m')
@@ -59,14 +56,14 @@ function program(io: Io, setCode: (c: number) => void): Command {
     .option('--domid <n>', 'domain', '0')
     .addOption(stateOpt())
     .addOption(jsonOpt())
-    .action(act(runInspectP2m));
+    .action(act(async () => (await import('./commands/inspect')).runInspectP2m));
   inspect.command('rma')
     .description("a domain's RMA layout (dom0's by default), as a table and a picture")
     .option('--svg <file>', 'also write an SVG memory map')
     .option('--domid <n>', 'domain', '0')
     .addOption(stateOpt())
     .addOption(jsonOpt())
-    .action(act(runInspectRma));
+    .action(act(async () => (await import('./commands/inspect')).runInspectRma));
   inspect.command('devtree')
     .description("dom0's device tree as DTS (as `dtc -I dtb -O dts` prints it)")
     .option('--dtb <file>', 'write the blob')
@@ -74,12 +71,12 @@ function program(io: Io, setCode: (c: number) => void): Command {
     .option('--domid <n>', "a domU's tree instead of dom0's")
     .addOption(stateOpt())
     .addOption(jsonOpt())
-    .action(act(runInspectDevtree));
+    .action(act(async () => (await import('./commands/inspect')).runInspectDevtree));
   inspect.command('machine')
     .description('RAM ranges, heap free per order, who owns what')
     .addOption(stateOpt())
     .addOption(jsonOpt())
-    .action(act(runInspectMachine));
+    .action(act(async () => (await import('./commands/inspect')).runInspectMachine));
   inspect.command('hpt')
     .description("dom0's hashed page table: size, counts, PTEG occupancy; one PTEG decoded; or an address walked to its HPTE")
     .option('--pteg <n>', 'decode the 8 slots of PTEG n (EA, VSID, pfn, mfn, owner, flags)')
@@ -87,13 +84,13 @@ function program(io: Io, setCode: (c: number) => void): Command {
     .option('--domid <n>', 'domain', '0')
     .addOption(stateOpt())
     .addOption(jsonOpt())
-    .action(act(runInspectHpt));
+    .action(act(async () => (await import('./commands/inspect_hpt')).runInspectHpt));
 
   prog.command('validate')
     .description('check every invariant of the built state: exit 0 when all hold, 1 (after the report) when any is broken')
     .addOption(stateOpt())
     .addOption(jsonOpt())
-    .action(act(runValidate));
+    .action(act(async () => (await import('./commands/validate')).runValidate));
 
   prog.command('limits')
     .description('the 32 GiB math: how large a dom0 a p2m table in the RMA allows')
@@ -103,8 +100,69 @@ function program(io: Io, setCode: (c: number) => void): Command {
     .option('--entry-size <n>', '4 (u32 mfns) or 8', '4')
     .option('--mem <size>', 'check a dom0 of this size: exit 1 if it does not fit')
     .addOption(jsonOpt())
-    .action(act(runLimits));
-  addDomainCommands(prog, act, stateOpt, jsonOpt);
+    .action(act(async () => (await import('./commands/limits')).runLimits));
+  prog.command('create-domu')
+    .description('create a shadow domain (domU) beside dom0: Xen keeps its p2m; RMA from the domain heap, 16 MiB extents, its own device tree')
+    .requiredOption('--mem <size>', 'domU memory, rounded up to 16 MiB extents')
+    .option('--max-mem <size>', "what Xen's table for it covers (a balloon can grow it that far); default --mem")
+    .option('--rma <size>', 'RMA size: 64M, 128M, 256M, 1G, 16G or 256G', '64M')
+    .option('--bootargs <args>', 'kernel command line for its /chosen')
+    .addOption(stateOpt())
+    .addOption(jsonOpt())
+    .action(act(async () => (await import('./commands/domu')).runCreateDomu));
+  prog.command('destroy-domu')
+    .description('destroy a domU: its frames back to the domain heap, its Xen p2m and hash table to the Xen heap; refused while its frames are mapped by another domain')
+    .requiredOption('--domid <n>', 'the domU')
+    .addOption(stateOpt())
+    .addOption(jsonOpt())
+    .action(act(async () => (await import('./commands/domu')).runDestroyDomu));
+  prog.command('list')
+    .description('every domain: memory, RMA, where its p2m table is and who keeps it')
+    .addOption(stateOpt())
+    .addOption(jsonOpt())
+    .action(act(async () => (await import('./commands/list')).runList));
+  prog.command('audit')
+    .description('build the machine the legacy way and the proposal\'s, in memory, and classify every number Xen can be handed (the saved state is not touched)')
+    .option('--mem <size>', 'dom0 size (default 4G)')
+    .option('--domus <n>', 'domUs built beside dom0', '2')
+    .option('--domu-mem <size>', 'each domU\'s memory', '128M')
+    .option('--rma <size>', "dom0's RMA size", '64M')
+    .option('--machine <name|file>', 'machine profile (default js21)')
+    .option('--ram <size>', "override the machine's RAM")
+    .option('--state <dir>', 'audit the machine this saved state was built on (read only)')
+    .option('--sweep', 'try dom0 sizes from 1 GiB up and show where each failure starts')
+    .addOption(jsonOpt())
+    .action(act(async () => (await import('./commands/audit')).runAuditCommand));
+  prog.command('xencomm')
+    .description("the xencomm descriptor dom0 hands Xen for a buffer: one machine address per page, from dom0's own p2m")
+    .requiredOption('--paddr <addr>', "the buffer's guest-physical address")
+    .requiredOption('--len <size>', "the buffer's length")
+    .addOption(stateOpt())
+    .addOption(jsonOpt())
+    .action(act(async () => (await import('./commands/xencomm')).runXencomm));
+  prog.command('map-foreign')
+    .description("dom0 maps another domain's frame: learns its mfn from Xen, H_ENTER with the machine address; Xen holds a page reference")
+    .requiredOption('--domid <n>', 'whose frame')
+    .requiredOption('--pfn <n>', 'its pfn there (decimal or 0x hex)')
+    .option('--from <n>', 'the mapping domain (default 0; a non-privileged one gets H_PRIVILEGE)')
+    .addOption(stateOpt())
+    .addOption(jsonOpt())
+    .action(act(async () => (await import('./commands/foreign')).runMapForeign));
+  prog.command('unmap-foreign')
+    .description('remove a foreign mapping with H_REMOVE; Xen drops the page reference')
+    .requiredOption('--domid <n>', 'whose frame')
+    .requiredOption('--pfn <n>', 'its pfn there')
+    .option('--from <n>', 'the mapping domain (default 0)')
+    .addOption(stateOpt())
+    .addOption(jsonOpt())
+    .action(act(async () => (await import('./commands/foreign')).runUnmapForeign));
+  prog.command('balloon')
+    .description("shrink or grow a domain: released pages lose their HPTEs and entries, then go to the heap; new pages come from the heap into the table")
+    .requiredOption('--target <size>', 'the size to balloon to')
+    .option('--domid <n>', 'the domain (default 0)')
+    .addOption(stateOpt())
+    .addOption(jsonOpt())
+    .action(act(async () => (await import('./commands/balloon')).runBalloon));
   return prog;
 }
 

@@ -3,9 +3,9 @@ import { UsageError } from '../util/errors';
 import { parsePositiveSize } from '../util/size';
 import { balloonJson, formatBalloon } from '../format/balloon';
 import { json } from '../format/table';
-import { commit, parseDomid } from './domu';
+import { parseDomid } from './args';
 import { paint, type Io } from './io';
-import { loadState, stateDir } from './state_store';
+import { loadState, saveState, stateDir } from './state_store';
 
 export interface BalloonFlags { target?: string; domid?: string; state?: string; json?: boolean }
 
@@ -17,7 +17,7 @@ export function runBalloon(io: Io, f: BalloonFlags): number {
   const dir = stateDir(io, f.state);
   const sys = loadState(dir);
   const r = balloon(sys, domid, target);
-  commit(dir, sys);
+  saveState(dir, sys);
   io.out(f.json ? json(balloonJson(r)) : formatBalloon(paint(io), r));
   return 0;
 }

@@ -13,7 +13,6 @@ import { System } from '../xen/system';
 import { formatConstruct, formatTraceEvent, constructJson } from '../format/construct';
 import { bootDom0Guest, parseLinearPage } from '../guest/boot';
 import type { GuestRecord } from '../guest/record';
-import { forgetHtabs } from '../hpt/store';
 import { formatGuestBoot, guestBootJson } from '../format/hpt';
 import { progressBar } from './progress';
 import { json } from '../format/table';
@@ -85,7 +84,6 @@ export function runConstruct(io: Io, f: ConstructFlags): number {
   let guest: GuestRecord | undefined;
   if (f.boot !== false && translation !== 'legacy') {
     guest = bootDom0Guest(sys, dom0, { linearPageShift, linearFallback: !!f.linearFallback, progress: progressBar(io, 'bolting the linear map') });
-    forgetHtabs(sys); // saved in sys.extra; let the live table go before the state is encoded
   }
   const dir = stateDir(io, f.state);
   const files = saveState(dir, sys);

@@ -1,21 +1,15 @@
-import { persistHtabs } from '../hpt/store';
 import { UsageError } from '../util/errors';
 import { parsePositiveSize } from '../util/size';
 import { createDomU, destroyDomU } from '../xen/domu_build';
-import type { System } from '../xen/system';
 import { domuJson, formatCreateDomu, formatDestroy } from '../format/domains';
 import { json } from '../format/table';
 import { paint, type Io } from './io';
+import { parseDomid } from './args';
 import { loadState, saveState, stateDir } from './state_store';
 
 export interface CreateDomuFlags { mem?: string; maxMem?: string; rma?: string; bootargs?: string; state?: string; json?: boolean }
 
 /** Save after a change: hash tables in use go back into the state first. */
-export function commit(dir: string, sys: System): { state: string } {
-  persistHtabs(sys);
-  return saveState(dir, sys);
-}
-
 export function runCreateDomu(io: Io, f: CreateDomuFlags): number {
   if (f.mem === undefined) throw new UsageError('create-domu needs --mem', 'e.g. --mem 512M');
   const mem = parsePositiveSize(f.mem, '--mem');
@@ -24,27 +18,19 @@ export function runCreateDomu(io: Io, f: CreateDomuFlags): number {
   const dir = stateDir(io, f.state);
   const sys = loadState(dir);
   const { report } = createDomU(sys, { mem, maxMem, rmaSize, bootargs: f.bootargs });
-  const files = commit(dir, sys);
+  const files = saveState(dir, sys);
   io.out(f.json ? json(domuJson(report, { state: files.state })) : formatCreateDomu(paint(io), report, files.state));
   return 0;
 }
 
 export interface DestroyFlags { domid?: string; state?: string; json?: boolean }
 
-export function parseDomid(text: string | undefined, what = '--domid'): number {
-  if (text === undefined) throw new UsageError(`${what} is required`);
-  const s = text.trim();
-  const v = /^\d+$/.test(s) ? Number(s) : NaN;
-  if (!Number.isSafeInteger(v)) throw new UsageError(`${what} '${text}' is not a domain id`, 'give a number, e.g. 1 (see `ppc-dombuild list`)');
-  return v;
-}
-
 export function runDestroyDomu(io: Io, f: DestroyFlags): number {
   const domid = parseDomid(f.domid);
   const dir = stateDir(io, f.state);
   const sys = loadState(dir);
   const r = destroyDomU(sys, domid);
-  commit(dir, sys);
+  saveState(dir, sys);
   io.out(f.json ? json(r) : formatDestroy(paint(io), r));
   return 0;
 }

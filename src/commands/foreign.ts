@@ -2,10 +2,9 @@ import { mapForeign, MapResult, unmapForeign } from '../guest/foreign';
 import { PAGE_SIZE } from '../machine/constants';
 import { json } from '../format/table';
 import { hex } from '../format/units';
-import { parsePfn } from './args';
-import { commit, parseDomid } from './domu';
+import { parseDomid, parsePfn } from './args';
 import { paint, type Io } from './io';
-import { loadState, stateDir } from './state_store';
+import { loadState, saveState, stateDir } from './state_store';
 
 export interface ForeignFlags { domid?: string; pfn?: string; from?: string; state?: string; json?: boolean }
 
@@ -37,7 +36,7 @@ function runForeign(io: Io, f: ForeignFlags, verb: 'mapped' | 'unmapped'): numbe
   const dir = stateDir(io, f.state);
   const sys = loadState(dir);
   const r = verb === 'mapped' ? mapForeign(sys, from, domid, pfn) : unmapForeign(sys, from, domid, pfn);
-  commit(dir, sys);
+  saveState(dir, sys);
   out(io, f, verb, r);
   return 0;
 }

@@ -17,7 +17,7 @@ import { formatRma, rmaJson, rmaSvg } from '../format/rma';
 import { dom0RmaMap, domuRmaMap } from '../rma/regions';
 import { json } from '../format/table';
 import { hex } from '../format/units';
-import { parsePfn } from './args';
+import { domainOf, parsePfn } from './args';
 import { paint, type Io } from './io';
 import { dom0Blob, loadState, stateDir, writeAtomic } from './state_store';
 
@@ -28,11 +28,7 @@ function load(io: Io, f: InspectFlags): System {
 }
 
 function domain(sys: System, f: InspectFlags): Domain {
-  const id = f.domid === undefined ? 0 : Number(f.domid);
-  if (!Number.isInteger(id) || id < 0) throw new UsageError(`--domid ${f.domid} is not a domain id`);
-  const d = sys.domains.get(id);
-  if (!d) throw new UsageError(`no domain ${id} in this state`, `domains: ${[...sys.domains.keys()].join(', ')}`);
-  return d;
+  return domainOf(sys, f.domid);
 }
 
 export interface P2mFlags extends InspectFlags { pfn?: string; range?: string; raw?: boolean }

@@ -11,6 +11,7 @@ import type { Domain } from '../xen/domain';
 import type { System } from '../xen/system';
 import { eaWalkJson, formatEaWalk, formatHtabSummary, formatPteg, htabSummaryJson, ptegJson, EaWalkView, PtegRow, HtabSummaryView } from '../format/hpt';
 import { json } from '../format/table';
+import { domainOf } from './args';
 import { paint, type Io } from './io';
 import { loadState, stateDir } from './state_store';
 
@@ -27,12 +28,9 @@ function parseBig(text: string, what: string, max: bigint): bigint {
   return v;
 }
 
-function domainOf(sys: System, f: HptFlags): Domain {
-  const id = f.domid === undefined ? 0 : Number(f.domid);
-  if (!Number.isInteger(id) || id < 0) throw new UsageError(`--domid ${f.domid} is not a domain id`);
-  const d = sys.domains.get(id);
-  if (!d) throw new UsageError(`no domain ${id} in this state`, `domains: ${[...sys.domains.keys()].join(', ')}`);
-  if (!d.arch.htab) throw new UsageError(`dom${id} has no hash table`);
+function domainWithHtab(sys: System, f: HptFlags): Domain {
+  const d = domainOf(sys, f.domid);
+  if (!d.arch.htab) throw new UsageError(`dom${d.domid} has no hash table`);
   return d;
 }
 
@@ -40,7 +38,7 @@ function domainOf(sys: System, f: HptFlags): Domain {
 export function runInspectHpt(io: Io, f: HptFlags): number {
   if (f.pteg !== undefined && f.ea !== undefined) throw new UsageError('--pteg and --ea both given', 'give one of them');
   const sys = loadState(stateDir(io, f.state));
-  const d = domainOf(sys, f);
+  const d = domainWithHtab(sys, f);
   const booted = hasHtab(sys, d.domid);
   const t = domainHtab(sys, d);
   const guest = loadGuestRecord(sys, d.domid);

@@ -1,5 +1,4 @@
 import { KERNEL_BASE } from '../hpt/constants';
-import { persistHtabs } from '../hpt/store';
 import { P2mTable } from '../p2m/table';
 import type { Domain } from '../xen/domain';
 import { xenHcalls } from '../xen/hcalls/xen';
@@ -61,7 +60,6 @@ export function bootDom0Guest(sys: System, d: Domain, opt: GuestBootOptions): Gu
     timing: { insertMs: round3(lin.insertMs), bootMs: round3(performance.now() - t0) },
   };
   saveGuestRecord(sys, rec, lin.hidx);
-  persistHtabs(sys);
   return rec;
 }
 

@@ -12,6 +12,7 @@ import {
   KERNEL_ESID,
   SEGMENT_BYTES,
 } from './constants';
+import { hpteConsistent, hptePageIndex, vsidOfV } from './hash';
 import { esidOfVsid, joinEa } from './vsid';
 import type { HashTable } from './table';
 
@@ -70,7 +71,7 @@ export function checkHtab(inp: HtabCheckInput): HtabCheckResult {
   const linearBytes = totPages * PAGE_SIZE;
   t.forEachValid((slot, vHi, vLo, rHi, rLo) => {
     res.checked++;
-    const vsid = vHi * TWO20 + (vLo >>> 12);
+    const vsid = vsidOfV(vHi, vLo);
     let esid = esids.get(vsid);
     if (esid === undefined) {
       esid = esidOfVsid(vsid);
@@ -81,24 +82,13 @@ export function checkHtab(inp: HtabCheckInput): HtabCheckResult {
     const large = (vLo & HPTE_V_LARGE) !== 0;
     const bolted = (vLo & HPTE_V_BOLTED) !== 0;
     const primary = secondary ? group ^ mask : group;
-    const vsidLo = (vsid % TWO32) | 0;
-    const low5 = (vLo >>> 7) & 0x1f;
-    let idx: number;
-    let ok: boolean;
-    let offset: number;
-    if (large) {
-      idx = low5 >>> 1;
-      ok = (low5 & 1) === 0 && ((vsidLo ^ idx) & mask) === primary;
-      offset = idx * 2 ** 24;
-    } else {
-      idx = (low5 << 11) | ((primary ^ vsidLo) & 0x7ff);
-      ok = ((vsidLo ^ idx) & mask) === primary;
-      offset = idx * PAGE_SIZE;
-    }
+    const idx = hptePageIndex(primary, vLo, vsid);
+    const ok = hpteConsistent(primary, vLo, vsid, idx, mask);
+    const offset = idx * (large ? 2 ** 24 : PAGE_SIZE);
     const paddr = esid >= KERNEL_ESID ? (esid - KERNEL_ESID) * SEGMENT_BYTES + offset : -1;
     const inLinear = paddr >= 0 && paddr < linearBytes;
     const where = (): string => `slot ${hex(slot)} (ea ${hex(joinEa(esid!, offset))}, VSID ${hex(vsid)})`;
-    if (!ok) res.avpn.add(`${where()}: its AVPN says page index ${hex(idx)}, which hashes to PTEG ${hex(((vsidLo ^ idx) & mask) >>> 0)}, not this ${secondary ? 'secondary' : 'primary'} group ${hex(group)}`);
+    if (!ok) res.avpn.add(`${where()}: its AVPN says page index ${hex(idx)}, which hashes to PTEG ${hex((((vsid % TWO32) ^ idx) & mask) >>> 0)}, not this ${secondary ? 'secondary' : 'primary'} group ${hex(group)}`);
     else if (bolted && !inLinear) res.avpn.add(`${where()}: a bolted entry outside dom${domid}'s linear map [0xc000000000000000, +${hex(linearBytes)})`);
 
     const rpn = (rHi & HPTE_R_RPN_HI_MASK) * TWO20 + (rLo >>> 12);

@@ -17,11 +17,10 @@ import {
   SHIFT_16M,
   SHIFT_4K,
 } from './constants';
-import { vsidOfV } from './hash';
+import { hpteConsistent, hptePageIndex, vsidOfV } from './hash';
 import type { HashTable } from './table';
 import { esidOfVsid, joinEa, linearPaddr } from './vsid';
 
-const TWO32 = 2 ** 32;
 
 /** One HPTE taken apart, with the effective address its position and AVPN stand for. */
 export interface DecodedHpte {
@@ -88,20 +87,9 @@ export class HpteDecoder {
     const large = (vLo & HPTE_V_LARGE) !== 0;
     const primary = secondary ? group ^ mask : group;
     const vsid = vsidOfV(vHi, vLo);
-    const vsidLo = (vsid % TWO32) | 0;
-    const low5 = (vLo >>> 7) & 0x1f;
-    let pageIndex: number;
-    let consistent: boolean;
-    let shift: PageShift;
-    if (large) {
-      shift = SHIFT_16M;
-      pageIndex = low5 >>> 1;
-      consistent = (low5 & 1) === 0 && ((vsidLo ^ pageIndex) & mask) === primary;
-    } else {
-      shift = SHIFT_4K;
-      pageIndex = (low5 << 11) | ((primary ^ vsidLo) & 0x7ff);
-      consistent = ((vsidLo ^ pageIndex) & mask) === primary;
-    }
+    const shift: PageShift = large ? SHIFT_16M : SHIFT_4K;
+    const pageIndex = hptePageIndex(primary, vLo, vsid);
+    const consistent = hpteConsistent(primary, vLo, vsid, pageIndex, mask);
     const offset = pageIndex * 2 ** shift;
     const esid = this.esidOf(vsid);
     return {

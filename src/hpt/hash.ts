@@ -36,6 +36,24 @@ export function avpnWords(vsid: number, offset: number, shift: PageShift): { hi:
   return { hi: Math.floor(vsid / 2 ** 20), lo: ((vsid % 2 ** 20) * 4096 + low5 * 2 ** HPTE_V_AVPN_SHIFT) >>> 0 };
 }
 
+/**
+ * The hash inverted: which page of its segment an HPTE stands for, from its
+ * primary group and its v word. The AVPN keeps the page index's top 5 bits
+ * (4 KiB pages) or all 4 (16 MiB); a 4 KiB page's low 11 bits come from the
+ * group, which is (VSID ^ index) & mask.
+ */
+export function hptePageIndex(primary: number, vLo: number, vsid: number): number {
+  const low5 = (vLo >>> 7) & 0x1f;
+  if (vLo & HPTE_V_LARGE) return low5 >>> 1;
+  return (low5 << 11) | ((primary ^ (vsid % TWO32)) & 0x7ff);
+}
+
+/** Does that page index hash to the primary group (and a 16 MiB page's in-page AVPN bit stay clear)? */
+export function hpteConsistent(primary: number, vLo: number, vsid: number, pageIndex: number, mask: number): boolean {
+  if (vLo & HPTE_V_LARGE && (vLo >>> 7) & 1) return false;
+  return (((vsid % TWO32) ^ pageIndex) & mask) === primary;
+}
+
 /** The VSID an HPTE's v word names: AVPN >> 5 = v >> 12. */
 export function vsidOfV(vHi: number, vLo: number): number {
   return vHi * 2 ** 20 + (vLo >>> 12);

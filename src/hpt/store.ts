@@ -1,14 +1,15 @@
 import { PAGE_SIZE } from '../machine/constants';
 import { StateError } from '../util/errors';
 import type { Domain } from '../xen/domain';
-import type { System } from '../xen/system';
+import { perSystem, type System } from '../xen/system';
 import { decodeHtab, encodeHtab, HtabFormatError } from './codec';
 import { HashTable } from './table';
 
 /** The System.extra key a domain's hash table is saved under. */
 export const htabKey = (domid: number): string => `htab.dom${domid}`;
 
-const live = new WeakMap<System, Map<number, HashTable>>();
+/** The tables in use in this process, per System. */
+const liveTables = perSystem<HashTable>();
 
 /** Bytes of the hash table Xen gave a domain (d->arch.htab), or undefined when it has none. */
 export function htabBytesOf(d: Domain): number | undefined {
@@ -22,11 +23,7 @@ export function htabBytesOf(d: Domain): number | undefined {
  * size. Changes stay in memory until persistHtabs().
  */
 export function domainHtab(sys: System, d: Domain): HashTable {
-  let tables = live.get(sys);
-  if (!tables) {
-    tables = new Map();
-    live.set(sys, tables);
-  }
+  const tables = liveTables(sys);
   let t = tables.get(d.domid);
   if (t) return t;
   const saved = sys.extra.get(htabKey(d.domid));
@@ -48,25 +45,26 @@ export function domainHtab(sys: System, d: Domain): HashTable {
 
 /** Is a table saved (or in use) for this domain? */
 export function hasHtab(sys: System, domid: number): boolean {
-  return !!live.get(sys)?.has(domid) || sys.extra.has(htabKey(domid));
+  return liveTables(sys).has(domid) || sys.extra.has(htabKey(domid));
 }
 
-/** Put every table in use back into System.extra (sparse), ready for saveState. */
+/** Put every table in use back into System.extra (sparse); encodeState does this before it encodes. */
 export function persistHtabs(sys: System): void {
-  for (const [domid, t] of live.get(sys) ?? []) sys.extra.set(htabKey(domid), encodeHtab(t));
+  for (const [domid, t] of liveTables(sys)) sys.extra.set(htabKey(domid), encodeHtab(t));
 }
 
 /** Replace a domain's table (tests corrupting a state, or a later stage resizing it). */
 export function setDomainHtab(sys: System, domid: number, t: HashTable): void {
-  let tables = live.get(sys);
-  if (!tables) {
-    tables = new Map();
-    live.set(sys, tables);
-  }
-  tables.set(domid, t);
+  liveTables(sys).set(domid, t);
 }
 
 /** Drop the in-memory tables (after persisting), so their storage can be collected. */
 export function forgetHtabs(sys: System): void {
-  live.delete(sys);
+  liveTables(sys).clear();
+}
+
+/** A destroyed domain's table: gone from this process and from the state. */
+export function dropHtab(sys: System, domid: number): void {
+  liveTables(sys).delete(domid);
+  sys.extra.delete(htabKey(domid));
 }

@@ -1,4 +1,5 @@
 import { readFdt } from '../devtree/fdt_ro';
+import { persistHtabs } from '../hpt/store';
 import { BuddyHeap } from '../machine/buddy';
 import { FrameTable, OwnedRun } from '../machine/frames';
 import { CHUNK_SIZE, GuestMemory } from '../machine/guest_memory';
@@ -16,6 +17,7 @@ const FORMAT = 'ppc-dombuild-state';
 /** The whole System as one container: JSON for the structure, sections for bytes. */
 /** Pieces to write back to back: see encodeContainer. */
 export function encodeState(sys: System): Uint8Array[] {
+  persistHtabs(sys); // hash tables changed in this process go in with the rest
   const m = sys.machine;
   const sections = new Map<string, Uint8Array | Uint8Array[]>();
   sections.set('firmware.dtb', sys.firmwareBlob);

@@ -2,7 +2,7 @@ import { writeFdt } from '../devtree/fdt_wr';
 import { bootCpuNode } from '../devtree/ofd_fixup';
 import { addChild, cloneNode, DeviceTree, emptyTree, enc, getProp, newNode } from '../devtree/tree';
 import { htabBytesFor } from '../hpt/size';
-import { forgetHtabs, htabKey, persistHtabs } from '../hpt/store';
+import { dropHtab } from '../hpt/store';
 import { EXTENT_SIZE, INVALID_MFN, MAX_ORDER, PAGE_SIZE } from '../machine/constants';
 import { rmlsOf } from '../machine/cpu';
 import type { Machine } from '../machine/machine';
@@ -292,9 +292,8 @@ export function destroyDomU(sys: System, domid: number): DestroyReport {
   for (const run of [...m.frames.all()].filter((x) => x.owner === domid)) freeFrameRun(m, run.mfn, run.count);
   if (d.arch.htab) m.freeXenBlock(d.arch.htab.mfn, d.arch.htab.order);
   freeXenP2m(sys, domid);
-  persistHtabs(sys);
-  forgetHtabs(sys);
-  for (const k of [htabKey(domid), extraKey(domid), guestKey(domid), hidxKey(domid)]) sys.extra.delete(k);
+  dropHtab(sys, domid);
+  for (const k of [extraKey(domid), guestKey(domid), hidxKey(domid)]) sys.extra.delete(k);
   sys.domains.delete(domid);
   return { domid, framesFreed: m.domHeap.freeCount - domBefore, xenFramesFreed: m.xenHeap.freeCount - xenBefore, domHeapFree: m.domHeap.freeCount, xenHeapFree: m.xenHeap.freeCount };
 }

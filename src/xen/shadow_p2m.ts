@@ -5,7 +5,7 @@ import { P2mTable } from '../p2m/table';
 import { alignUp } from '../util/size';
 import type { Domain } from './domain';
 import { registerShadowP2m } from './hcalls/xen';
-import type { System } from './system';
+import { perSystem, type System } from './system';
 
 /**
  * How Xen reads the frame numbers a domain hands it:
@@ -46,16 +46,7 @@ export const extraKey = (domid: number): string => `xen.dom${domid}`;
 export const xenP2mKey = (domid: number): string => `xen.dom${domid}.p2m`;
 
 /** Tables in use in this process, backed by one contiguous buffer each (shared with System.extra). */
-const live = new WeakMap<System, Map<number, P2mTable>>();
-
-function liveMap(sys: System): Map<number, P2mTable> {
-  let m = live.get(sys);
-  if (!m) {
-    m = new Map();
-    live.set(sys, m);
-  }
-  return m;
-}
+const liveMap = perSystem<P2mTable>();
 
 export function readExtra(sys: System, domid: number): DomainExtra | undefined {
   const raw = sys.extra.get(extraKey(domid));

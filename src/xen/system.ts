@@ -35,3 +35,20 @@ export class System {
     return d;
   }
 }
+
+/**
+ * Per-System state a subsystem keeps in this process only (live tables
+ * decoded from the state, hooks): one map per System, made on first use and
+ * gone with the System.
+ */
+export function perSystem<T>(): (sys: System) => Map<number, T> {
+  const maps = new WeakMap<System, Map<number, T>>();
+  return (sys) => {
+    let m = maps.get(sys);
+    if (!m) {
+      m = new Map();
+      maps.set(sys, m);
+    }
+    return m;
+  };
+}

@@ -1,9 +1,9 @@
 import { domainHtab } from '../../hpt/store';
 import type { Domain } from '../domain';
-import type { System } from '../system';
+import { perSystem, type System } from '../system';
 import { HtabHcalls, ShadowP2m } from './htab';
 
-const shadowP2ms = new WeakMap<System, Map<number, ShadowP2m>>();
+const shadowP2ms = perSystem<ShadowP2m>();
 
 /**
  * Give Xen the p2m of a shadow domain (domU): H_ENTER translates that
@@ -11,15 +11,10 @@ const shadowP2ms = new WeakMap<System, Map<number, ShadowP2m>>();
  * this is where it plugs in.
  */
 export function registerShadowP2m(sys: System, domid: number, p2m: ShadowP2m): void {
-  let m = shadowP2ms.get(sys);
-  if (!m) {
-    m = new Map();
-    shadowP2ms.set(sys, m);
-  }
-  m.set(domid, p2m);
+  shadowP2ms(sys).set(domid, p2m);
 }
 
 /** Xen's hash table hypercalls over a System: each domain's table comes from (and goes back to) its state. */
 export function xenHcalls(sys: System): HtabHcalls {
-  return new HtabHcalls(sys.machine, (d: Domain) => domainHtab(sys, d), (d: Domain) => shadowP2ms.get(sys)?.get(d.domid));
+  return new HtabHcalls(sys.machine, (d: Domain) => domainHtab(sys, d), (d: Domain) => shadowP2ms(sys).get(d.domid));
 }
