@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { DombuildError, EXIT_USAGE } from './util/errors';
 import { processIo, paint, type Io } from './commands/io';
+import { hintText } from './commands/hints';
 
 // One version, the package's (dist/cli.js and src/cli.ts both sit one level below it).
 const VERSION: string = require('../package.json').version;
@@ -180,7 +181,8 @@ export async function run(argv: string[], io: Io = processIo()): Promise<number>
     }
     const p = paint(io, io.stderrTTY);
     if (e instanceof DombuildError) {
-      io.err(`${p.red('ppc-dombuild:')} ${e.message}${e.hint ? ` (${e.hint})` : ''}\n`);
+      const hint = hintText(e);
+      io.err(`${p.red('ppc-dombuild:')} ${e.message}${hint ? ` (${hint})` : ''}\n`);
       return e.exitCode;
     }
     io.err(`${p.red('ppc-dombuild: internal error:')} ${(e as Error).stack ?? String(e)}\n`);

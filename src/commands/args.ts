@@ -1,4 +1,6 @@
+import type { P2mPlacement } from '../rma/layout';
 import { UsageError } from '../util/errors';
+import { parseSize } from '../util/size';
 import type { Domain } from '../xen/domain';
 import type { System } from '../xen/system';
 
@@ -26,4 +28,27 @@ export function domainOf(sys: System, text: string | undefined, what = '--domid'
   const d = sys.domains.get(id);
   if (!d) throw new UsageError(`no domain ${id} in this state`, `domains: ${[...sys.domains.keys()].join(', ')}`);
   return d;
+}
+
+/** --p2m-placement: after-of, end, or a guest-physical address. */
+export function parsePlacement(text: string): P2mPlacement {
+  if (text === 'after-of') return { kind: 'after-of' };
+  if (text === 'end') return { kind: 'end' };
+  return { kind: 'at', address: parseSize(text, '--p2m-placement (after-of, end or an address)') };
+}
+
+/** --linear-page: 16M (default) or 4K, in any size spelling (16MiB, 0x1000000, 4096...); returns the page shift. */
+export function parseLinearPage(text: string | undefined): 12 | 24 {
+  if (text === undefined) return 24;
+  const bytes = parseSize(text, '--linear-page');
+  if (bytes === 4096) return 12;
+  if (bytes === 16 * 1024 * 1024) return 24;
+  throw new UsageError(`--linear-page ${text}: the PPC970 has 4 KiB and 16 MiB pages only`, 'give 4K or 16M');
+}
+
+/** --translation: proposal (default) or legacy. */
+export function parseTranslation(text: string | undefined): 'proposal' | 'legacy' {
+  const t = text ?? 'proposal';
+  if (t === 'proposal' || t === 'legacy') return t;
+  throw new UsageError(`--translation '${text}' is not proposal or legacy`, ['translation-names']);
 }

@@ -1,7 +1,9 @@
 import { DEFAULT_RMA_SIZE, rmlsOf } from '../machine/cpu';
 import { UsageError } from '../util/errors';
 import { MiB, GiB, parsePositiveSize } from '../util/size';
-import { AuditMachine, runAudit, runSweep } from '../xen/audit';
+import { runAudit } from '../builder/audit';
+import { runSweep } from '../builder/audit_sweep';
+import type { AuditMachine } from '../xen/audit';
 import { auditJson, formatAudit, formatSweep, sweepJson } from '../format/audit';
 import { json } from '../format/table';
 import { paint, type Io } from './io';

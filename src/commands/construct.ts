@@ -2,16 +2,18 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { DEFAULT_RMA_SIZE } from '../machine/cpu';
 import { Machine } from '../machine/machine';
-import { DEFAULT_OF_AT, parsePlacement, placementName } from '../rma/layout';
+import { DEFAULT_OF_AT, placementName } from '../rma/layout';
+import { parseLinearPage, parsePlacement, parseTranslation } from './args';
 import { DeviceTreeError } from '../devtree/tree';
 import { UsageError } from '../util/errors';
 import { parsePositiveSize, parseSize } from '../util/size';
-import { constructDom0, TraceEvent } from '../xen/domain_build';
-import { constructDom0Legacy, LegacyDom0, parseTranslation } from '../xen/legacy/domain_build';
-import { BootImage, DEFAULT_KERNEL_SIZE, syntheticInitrd, syntheticKernel } from '../xen/images';
+import { constructDom0 } from '../builder/domain_build';
+import type { TraceEvent } from '../builder/report';
+import { constructDom0Legacy } from '../builder/legacy_domain_build';
+import { BootImage, DEFAULT_KERNEL_SIZE, syntheticInitrd, syntheticKernel } from '../builder/images';
 import { System } from '../xen/system';
 import { formatConstruct, formatTraceEvent, constructJson } from '../format/construct';
-import { bootDom0Guest, parseLinearPage } from '../guest/boot';
+import { bootDom0Guest } from '../guest/boot';
 import type { GuestRecord } from '../guest/record';
 import { formatGuestBoot, guestBootJson } from '../format/hpt';
 import { progressBar } from './progress';
@@ -51,7 +53,7 @@ export function runConstruct(io: Io, f: ConstructFlags): number {
   const mem = f.mem !== undefined ? parsePositiveSize(f.mem, '--mem') : undefined;
   const maxMem = f.maxMem !== undefined ? parsePositiveSize(f.maxMem, '--max-mem') : undefined;
   const rmaSize = f.rma !== undefined ? parsePositiveSize(f.rma, '--rma') : DEFAULT_RMA_SIZE;
-  const placement = parsePlacement(f.p2mPlacement ?? 'after-of', (s) => parseSize(s, '--p2m-placement (after-of, end or an address)'));
+  const placement = parsePlacement(f.p2mPlacement ?? 'after-of');
   const ofAt = f.ofAt !== undefined ? parseSize(f.ofAt, '--of-at') : DEFAULT_OF_AT;
   const ram = f.ram !== undefined ? parsePositiveSize(f.ram, '--ram') : undefined;
   const kernel: BootImage = f.kernel ? readImage(io, f.kernel, '--kernel') : syntheticKernel(f.kernelSize !== undefined ? parsePositiveSize(f.kernelSize, '--kernel-size') : DEFAULT_KERNEL_SIZE);
@@ -64,7 +66,8 @@ export function runConstruct(io: Io, f: ConstructFlags): number {
   if (translation === 'legacy' && (f.linearPage !== undefined || f.linearFallback)) throw new UsageError('--linear-page / --linear-fallback with --translation legacy', "the simulated kernel boots through the proposal's /xen/p2m: a legacy dom0 is built without booting it");
 
   const sel = selectMachine(io.cwd, f.machine, ram, f.firmwareDtb);
-  const machine = Machine.boot(sel.profile);
+  // The System exists before dom0 is built, as Xen's construct_dom0 is handed a domain that exists.
+  const sys = new System(Machine.boot(sel.profile), sel.firmwareTree, sel.firmwareBlob);
   const p = paint(io, io.stderrTTY);
   const events: TraceEvent[] = [];
   const tracer = (ev: TraceEvent): void => {
@@ -72,23 +75,24 @@ export function runConstruct(io: Io, f: ConstructFlags): number {
     if (f.trace) io.err(formatTraceEvent(p, ev));
   };
   const dom0Opts = { mem, maxMem, rmaSize, placement, ofAt, kernel, initrd, bootargs, firmwareTree: sel.firmwareTree };
-  const built = withTreeErrors(sel.source, () => (translation === 'legacy' ? constructDom0Legacy(machine, dom0Opts, tracer) : constructDom0(machine, dom0Opts, tracer)));
+  const built = withTreeErrors(sel.source, () => (translation === 'legacy' ? constructDom0Legacy(sys, dom0Opts, tracer) : constructDom0(sys, dom0Opts, tracer)));
   const { dom0, report } = built;
-  const sys = new System(machine, sel.firmwareTree, sel.firmwareBlob, {
+  sys.build = {
     machineSource: sel.source,
     options: { mem: mem ?? null, maxMem: maxMem ?? null, rma: rmaSize, p2mPlacement: placementName(placement), ofAt, ram: ram ?? null, bootargs, translation },
     report,
-  });
-  sys.domains.set(0, dom0);
-  if (translation === 'legacy') (built as LegacyDom0).install(sys); // Xen's table for dom0 goes into the state
+  };
   let guest: GuestRecord | undefined;
+  let bootMs: number | undefined;
   if (f.boot !== false && translation !== 'legacy') {
+    const t0 = performance.now();
     guest = bootDom0Guest(sys, dom0, { linearPageShift, linearFallback: !!f.linearFallback, progress: progressBar(io, 'bolting the linear map') });
+    bootMs = performance.now() - t0;
   }
   const dir = stateDir(io, f.state);
   const files = saveState(dir, sys);
-  if (f.json) io.out(json(guest ? { ...constructJson(sys, files), guest: guestBootJson(guest) } : constructJson(sys, files)));
-  else io.out(formatConstruct(paint(io), sys, files) + (guest ? formatGuestBoot(paint(io), guest) : ''));
+  if (f.json) io.out(json(guest ? { ...constructJson(sys, files), guest: guestBootJson(guest, bootMs) } : constructJson(sys, files)));
+  else io.out(formatConstruct(paint(io), sys, files) + (guest ? formatGuestBoot(paint(io), guest, bootMs) : ''));
   return 0;
 }
 

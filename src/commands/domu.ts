@@ -1,6 +1,6 @@
 import { UsageError } from '../util/errors';
 import { parsePositiveSize } from '../util/size';
-import { createDomU, destroyDomU } from '../xen/domu_build';
+import { createDomU, destroyDomU } from '../builder/domu_build';
 import { domuJson, formatCreateDomu, formatDestroy } from '../format/domains';
 import { json } from '../format/table';
 import { paint, type Io } from './io';

@@ -6,10 +6,10 @@ import { INVALID_MFN, PAGE_SIZE } from '../machine/constants';
 import { frameOwner, ownedRuns, p2mInfo } from '../p2m/inspect';
 import { UsageError } from '../util/errors';
 import type { Domain } from '../xen/domain';
-import { p2mOf, readExtra } from '../xen/shadow_p2m';
+import { p2mOf } from '../xen/shadow_p2m';
 import type { System } from '../xen/system';
 import { formatXenP2mInfo } from '../format/domains';
-import { domuBlob } from '../xen/domu_build';
+import { domuBlob } from '../builder/domu_build';
 import { devtreeJson } from '../format/devtree';
 import { formatMachine, machineJson } from '../format/machine';
 import { formatP2mInfo, formatRuns, hexDump, runJson } from '../format/p2m';
@@ -37,7 +37,7 @@ export function runInspectP2m(io: Io, f: P2mFlags): number {
   const sys = load(io, f);
   const d = domain(sys, f);
   // Through the accessor: the guest's own table, or Xen's for a shadow domain.
-  const table = p2mOf(sys, d);
+  const table = p2mOf(d);
   const entries = table.entries;
   let from = 0;
   let to = entries;
@@ -64,15 +64,15 @@ export function runInspectP2m(io: Io, f: P2mFlags): number {
   if (f.pfn !== undefined) {
     const mfn = table.get(from);
     const own = frameOwner(sys.machine, mfn);
-    const entryGpa = d.shadow ? null : d.p2mGpa + from * 4;
-    const doc = { domid: d.domid, pfn: from, paddr: from * PAGE_SIZE, mfn: mfn === INVALID_MFN ? null : mfn, maddr: mfn === INVALID_MFN ? null : mfn * PAGE_SIZE, entryGpa, ...(d.shadow ? { entryMaddr: d.arch.p2m + from * 4, keeper: 'xen' } : {}), ...own };
-    const where = entryGpa === null ? `entry in Xen's p2m at machine ${hex(d.arch.p2m + from * 4)}` : `entry at guest ${hex(entryGpa)}`;
+    const entryPaddr = d.shadow ? null : d.p2mPaddr + from * 4;
+    const doc = { domid: d.domid, pfn: from, paddr: from * PAGE_SIZE, mfn: mfn === INVALID_MFN ? null : mfn, maddr: mfn === INVALID_MFN ? null : mfn * PAGE_SIZE, entryPaddr, ...(d.shadow ? { entryMaddr: d.arch.p2m + from * 4, keeper: 'xen' } : {}), ...own };
+    const where = entryPaddr === null ? `entry in Xen's p2m at machine ${hex(d.arch.p2m + from * 4)}` : `entry at guest ${hex(entryPaddr)}`;
     io.out(f.json ? json(doc) : `pfn ${hex(from)} (paddr ${hex(from * PAGE_SIZE)}) -> ${mfn === INVALID_MFN ? 'INVALID_MFN' : `mfn ${hex(mfn)} (maddr ${hex(mfn * PAGE_SIZE)})`}, ${own.owner} ${own.use}; ${where}\n`);
     return 0;
   }
   const runs = ownedRuns(sys.machine, d, from, to, table);
   const info = p2mInfo(d, runs, table);
-  if (f.json) io.out(json({ table: d.shadow ? { ...info, gpa: null, keeper: 'xen' } : { ...info, keeper: 'guest' }, from, to, runs: runs.map(runJson) }));
+  if (f.json) io.out(json({ table: d.shadow ? { ...info, paddr: null, keeper: 'xen' } : { ...info, keeper: 'guest' }, from, to, runs: runs.map(runJson) }));
   else io.out((d.shadow ? formatXenP2mInfo(paint(io), info) : formatP2mInfo(paint(io), info)) + formatRuns(paint(io), runs));
   return 0;
 }
@@ -82,7 +82,7 @@ export interface RmaFlags extends InspectFlags { svg?: string }
 export function runInspectRma(io: Io, f: RmaFlags): number {
   const sys = load(io, f);
   const d = domain(sys, f);
-  const domu = readExtra(sys, d.domid)?.domu;
+  const domu = d.domu?.layout;
   const map = d.layout ? dom0RmaMap(d.layout) : domu ? domuRmaMap(domu) : undefined;
   if (!map) throw new UsageError(`dom${d.domid} has no RMA layout in this state`);
   const who = `dom${d.domid}`;

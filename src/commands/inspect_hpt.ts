@@ -1,11 +1,10 @@
 import { INVALID_MFN, PAGE_SIZE } from '../machine/constants';
 import { frameOwner } from '../p2m/inspect';
-import { SHIFT_16M, SHIFT_4K, HPTE_V_AVPN_SHIFT, HPTE_V_LARGE, HPTE_V_SECONDARY, HPTE_V_VALID, HPTES_PER_GROUP, KERNEL_BASE, PageShift } from '../hpt/constants';
+import { SHIFT_16M, SHIFT_4K, HPTES_PER_GROUP, KERNEL_BASE, PageShift } from '../hpt/constants';
 import { HpteDecoder } from '../hpt/decode';
-import { walkEa } from '../hpt/hash';
-import { domainHtab, hasHtab } from '../hpt/store';
+import { lookupEa } from '../hpt/walk';
 import type { HashTable } from '../hpt/table';
-import { loadGuestRecord, hidxOf, GuestRecord } from '../guest/record';
+import { hidxOf, GuestRecord } from '../guest/record';
 import { UsageError } from '../util/errors';
 import type { Domain } from '../xen/domain';
 import type { System } from '../xen/system';
@@ -39,9 +38,9 @@ export function runInspectHpt(io: Io, f: HptFlags): number {
   if (f.pteg !== undefined && f.ea !== undefined) throw new UsageError('--pteg and --ea both given', 'give one of them');
   const sys = loadState(stateDir(io, f.state));
   const d = domainWithHtab(sys, f);
-  const booted = hasHtab(sys, d.domid);
-  const t = domainHtab(sys, d);
-  const guest = loadGuestRecord(sys, d.domid);
+  const booted = d.htabInUse;
+  const t = d.htab;
+  const guest = d.guest;
   const p = paint(io);
   if (f.pteg !== undefined) {
     const n = Number(parseBig(f.pteg, '--pteg', BigInt(Number.MAX_SAFE_INTEGER)));
@@ -81,7 +80,7 @@ export function ptegRows(sys: System, d: Domain, t: HashTable, n: number): PtegR
   return rows;
 }
 
-/** Walk an effective address to its HPTE: ESID, VSID, va, hash, both groups, the slot, the frame. */
+/** An effective address walked to its HPTE (src/hpt/walk.ts), with what the domain's table and the guest say of it. */
 export function walk(sys: System, d: Domain, t: HashTable, ea: bigint, rec?: GuestRecord, hidx?: Uint8Array): EaWalkView {
   const inLinear = ea >= KERNEL_BASE && ea - KERNEL_BASE < BigInt(d.p2mEntries) * BigInt(PAGE_SIZE);
   const paddr = inLinear ? Number(ea - KERNEL_BASE) : undefined;
@@ -92,16 +91,9 @@ export function walk(sys: System, d: Domain, t: HashTable, ea: bigint, rec?: Gue
     const extent = pfn - (pfn % 4096);
     shift = rec.linear.pageShift === SHIFT_16M && !rec.linear.fallbackExtents.includes(extent) ? SHIFT_16M : SHIFT_4K;
   }
-  const w = walkEa(ea, shift, t.ptegs);
-  const wantV = w.avpn;
-  const found = findHpte(t, w.primary, w.secondary, wantV, shift);
-  let mfn: number | undefined;
-  let owner: { owner: string; use: string } | undefined;
-  if (found) {
-    const rpn = (t.rHi(found.slot) & 0x3fffff) * 2 ** 20 + (t.rLo(found.slot) >>> 12);
-    mfn = shift === SHIFT_16M ? rpn + Math.floor((w.offset % 2 ** 24) / PAGE_SIZE) : rpn;
-    owner = frameOwner(sys.machine, mfn);
-  }
+  const { walk: w, slot, secondary, mfn } = lookupEa(t, ea, shift);
+  const found = slot === undefined ? undefined : { slot, secondary: !!secondary };
+  const owner = mfn === undefined ? undefined : frameOwner(sys.machine, mfn);
   const p2mMfn = pfn === undefined ? undefined : d.p2m().get(pfn);
   const recorded = rec && hidx && pfn !== undefined && pfn < rec.linear.bytes / PAGE_SIZE ? hidxOf(rec, hidx, pfn) : undefined;
   return {
@@ -122,19 +114,3 @@ export function walk(sys: System, d: Domain, t: HashTable, ea: bigint, rec?: Gue
   };
 }
 
-/** The valid HPTE for a page: its AVPN (and LARGE bit) in either group, with H telling which. */
-function findHpte(t: HashTable, primary: number, secondary: number, want: bigint, shift: PageShift): { slot: number; secondary: boolean } | undefined {
-  const wantHi = Number(want >> 32n);
-  const wantLo = Number(want & 0xffffffffn);
-  const cmpMask = ~((1 << HPTE_V_AVPN_SHIFT) - 1);
-  for (const [group, h] of [[primary, 0], [secondary, HPTE_V_SECONDARY]] as const) {
-    for (let i = 0; i < HPTES_PER_GROUP; i++) {
-      const slot = group * HPTES_PER_GROUP + i;
-      const vLo = t.vLo(slot);
-      if ((vLo & HPTE_V_VALID) === 0 || (vLo & HPTE_V_SECONDARY) !== h) continue;
-      if (((vLo & HPTE_V_LARGE) !== 0) !== (shift === SHIFT_16M)) continue;
-      if (t.vHi(slot) === wantHi && (vLo & cmpMask) === (wantLo & cmpMask)) return { slot, secondary: h !== 0 };
-    }
-  }
-  return undefined;
-}

@@ -1,4 +1,7 @@
 import chalk from 'chalk';
+import type { Paint } from '../format/paint';
+
+export type { Paint } from '../format/paint';
 
 /**
  * What a command may touch of the outside world. The CLI passes the real
@@ -31,7 +34,6 @@ export function colorEnabled(io: Io, tty = io.stdoutTTY): boolean {
   return tty && io.env.NO_COLOR === undefined && io.env.TERM !== 'dumb';
 }
 
-export type Paint = chalk.Chalk;
 
 export function paint(io: Io, tty = io.stdoutTTY): Paint {
   return new chalk.Instance({ level: colorEnabled(io, tty) ? 1 : 0 });

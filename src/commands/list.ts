@@ -1,6 +1,6 @@
 import { PAGE_SIZE } from '../machine/constants';
-import { liveForeignRefs } from '../xen/domu_build';
-import { p2mOf, readExtra, tableLocation, translationOf } from '../xen/shadow_p2m';
+import { liveForeignRefs } from '../builder/domu_build';
+import { p2mOf, tableLocation } from '../xen/shadow_p2m';
 import type { System } from '../xen/system';
 import { DomainRow, formatList, listJson, ListView } from '../format/domains';
 import { json } from '../format/table';
@@ -12,14 +12,14 @@ export interface ListFlags { state?: string; json?: boolean }
 export function listView(sys: System): ListView {
   const m = sys.machine;
   const domains: DomainRow[] = [...sys.domains.values()].sort((a, b) => a.domid - b.domid).map((d) => {
-    const table = p2mOf(sys, d);
-    const loc = tableLocation(sys, d);
+    const table = p2mOf(d);
+    const loc = tableLocation(d);
     const used = table.countValid();
     return {
       domid: d.domid,
       privileged: d.privileged,
       shadow: d.shadow,
-      translation: translationOf(sys, d),
+      translation: d.translation,
       memBytes: used * PAGE_SIZE,
       pages: used,
       maxBytes: d.maxPages * PAGE_SIZE,
@@ -28,7 +28,7 @@ export function listView(sys: System): ListView {
       table: { ...loc, used },
       htab: d.arch.htab ? { bytes: 2 ** d.arch.htab.order * PAGE_SIZE, maddr: d.arch.htab.mfn * PAGE_SIZE } : null,
       foreignRefs: liveForeignRefs(m, d.domid).reduce((n, [, c]) => n + c, 0),
-      ...(readExtra(sys, d.domid)?.domu ? { layout: readExtra(sys, d.domid)!.domu } : {}),
+      ...(d.domu ? { layout: d.domu.layout } : {}),
     };
   });
   return { domains, heaps: { domHeapFreeBytes: m.domHeap.freeCount * PAGE_SIZE, xenHeapFreeBytes: m.xenHeap.freeCount * PAGE_SIZE } };

@@ -42,7 +42,7 @@ export function saveState(dir: string, sys: System): { state: string; dtb: strin
   const dtb = path.join(dir, DTB_EXPORT);
   writeAtomic(dtb, dom0Blob(sys), false);
   const p2m = path.join(dir, P2M_EXPORT);
-  writeAtomic(p2m, d.memory.slices(d.p2mGpa, d.p2mEntries * 4), false);
+  writeAtomic(p2m, d.memory.slices(d.p2mPaddr, d.p2mEntries * 4), false);
   return { state, dtb, p2m };
 }
 

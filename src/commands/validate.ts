@@ -1,5 +1,5 @@
 import { CheckError } from '../util/errors';
-import { validateSystem } from '../xen/validate';
+import { validateBuilt } from '../builder/validate';
 import { formatValidation, validationJson } from '../format/validate';
 import { json } from '../format/table';
 import { paint, type Io } from './io';
@@ -10,7 +10,7 @@ export interface ValidateFlags { state?: string; json?: boolean }
 /** `validate`: the report on stdout; exit 0 when every invariant holds, else 1 (after the report). */
 export function runValidate(io: Io, f: ValidateFlags): number {
   const sys = loadState(stateDir(io, f.state));
-  const report = validateSystem(sys);
+  const report = validateBuilt(sys);
   io.out(f.json ? json(validationJson(report)) : formatValidation(paint(io), report));
   if (!report.ok) {
     const broken = report.invariants.filter((r) => r.status === 'broken').map((r) => r.name);

@@ -1,7 +1,6 @@
 import { xencommDescriptor } from '../guest/xencomm';
 import { UsageError } from '../util/errors';
 import { parsePositiveSize, parseSize } from '../util/size';
-import { translationOf } from '../xen/shadow_p2m';
 import { formatXencomm, xencommJson } from '../format/xencomm';
 import { json } from '../format/table';
 import { paint, type Io } from './io';
@@ -15,7 +14,7 @@ export function runXencomm(io: Io, f: XencommFlags): number {
   const len = parsePositiveSize(f.len, '--len');
   const sys = loadState(stateDir(io, f.state));
   const d = sys.dom0();
-  if (translationOf(sys, d) !== 'proposal') throw new UsageError('dom0 was built with --translation legacy: it has no p2m table of its own to translate xencomm buffers with', 'rebuild with `ppc-dombuild construct` (the proposal is the default)');
+  if (d.translation !== 'proposal') throw new UsageError('dom0 was built with --translation legacy: it has no p2m table of its own to translate xencomm buffers with', 'rebuild with `ppc-dombuild construct` (the proposal is the default)');
   const x = xencommDescriptor(d, d.p2m(), paddr, len);
   io.out(f.json ? json(xencommJson(x)) : formatXencomm(paint(io), x));
   return 0;

@@ -1,6 +1,7 @@
-import type { Paint } from '../commands/io';
+import type { Paint } from './paint';
 import { PAGE_SIZE } from '../machine/constants';
-import { AuditResult, CLASSES, KIND_TEXT, KINDS, MisreadKind, NumberClass, SCHEMES, SweepResult } from '../xen/audit';
+import { AuditResult, CLASSES, KIND_TEXT, KINDS, MisreadKind, NumberClass, SCHEMES } from '../xen/audit';
+import type { SweepResult } from '../builder/audit_sweep';
 import { renderTable } from './table';
 import { formatSize, hex } from './units';
 
@@ -76,7 +77,7 @@ export function sweepJson(r: SweepResult, ms: number): object {
 
 export function formatSweep(p: Paint, r: SweepResult, ms: number): string {
   const seen = KINDS.filter((k) => r.points.some((pt) => pt.legacy[k] > 0 || pt.proposal[k] > 0));
-  let out = `${p.bold('audit --sweep')} on ${r.machine}: dom0 from 1 GiB to ${formatSize(r.largestBytes)} (${r.builds} builds, ${Math.round(ms)} ms)\n`;
+  let out = `${p.bold('audit sweep')} on ${r.machine}: dom0 from 1 GiB to ${formatSize(r.largestBytes)} (${r.builds} builds, ${Math.round(ms)} ms)\n`;
   const head = ['dom0', ...seen.map((k) => `legacy: ${KIND_TEXT[k]}`), 'proposal'];
   out += renderTable(p, head, r.points.map((pt) => [
     formatSize(pt.memBytes),

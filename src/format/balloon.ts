@@ -1,4 +1,4 @@
-import type { Paint } from '../commands/io';
+import type { Paint } from './paint';
 import type { BalloonReport } from '../guest/balloon';
 import { PAGE_SIZE } from '../machine/constants';
 import { renderFacts } from './table';

@@ -1,9 +1,9 @@
 import { PAGE_SIZE } from '../machine/constants';
 import { rmlsOf, rmorOf } from '../machine/cpu';
 import { p2mInfo } from '../p2m/inspect';
-import type { TraceEvent } from '../xen/domain_build';
-import type { System } from '../xen/system';
-import type { Paint } from '../commands/io';
+import type { TraceEvent } from '../builder/report';
+import type { BuildRecord, System } from '../xen/system';
+import type { Paint } from './paint';
 import { renderFacts } from './table';
 import { formatSize, hex } from './units';
 
@@ -14,10 +14,11 @@ export function formatTraceEvent(p: Paint, ev: TraceEvent): string {
 
 export function constructJson(sys: System, files: { state: string; dtb: string; p2m: string }): object {
   const d = sys.dom0();
-  const r = sys.build.report;
+  const b = buildOf(sys);
+  const r = b.report;
   const info = p2mInfo(d);
   return {
-    machine: { name: sys.machine.profile.name, source: sys.build.machineSource, ramBytes: sys.machine.profile.ram },
+    machine: { name: sys.machine.profile.name, source: b.machineSource, ramBytes: sys.machine.profile.ram },
     dom0: {
       domid: 0,
       memBytes: d.totPages * PAGE_SIZE,
@@ -29,7 +30,7 @@ export function constructJson(sys: System, files: { state: string; dtb: string; 
       rma: { bytes: d.rmaBytes, maddr: d.rma.mfn * PAGE_SIZE, firstMfn: d.rma.mfn, rmls: rmlsOf(d.rmaBytes), rmor: rmorOf(d.rma.mfn * PAGE_SIZE) },
       p2m: info,
       htab: { bytes: r.htabBytes, maddr: d.arch.htab!.mfn * PAGE_SIZE, pftSizeLog2: Math.log2(r.htabBytes) },
-      devtree: { gpa: d.layout!.devtree.start, bytes: r.devtreeBytes },
+      devtree: { paddr: d.layout!.devtree.start, bytes: r.devtreeBytes },
       vcpu0: { pc: d.vcpu0.pc, msr: d.vcpu0.msr, r1: d.vcpu0.gprs[1], r3: d.vcpu0.gprs[3], r4: d.vcpu0.gprs[4], r5: d.vcpu0.gprs[5] },
     },
     notes: r.notes,
@@ -39,13 +40,14 @@ export function constructJson(sys: System, files: { state: string; dtb: string; 
 
 export function formatConstruct(p: Paint, sys: System, files: { state: string; dtb: string; p2m: string }): string {
   const d = sys.dom0();
-  const r = sys.build.report;
+  const b = buildOf(sys);
+  const r = b.report;
   const L = d.layout!;
   let out = `${p.green('built dom0')} on ${sys.machine.profile.name} (${formatSize(sys.machine.profile.ram)} RAM)\n`;
   out += renderFacts(p, [
     ['memory', `${formatSize(d.totPages * PAGE_SIZE)} (${d.totPages} pages, RMA + ${d.extents.length} extents)`],
     ['RMA', `${formatSize(d.rmaBytes)} at machine ${hex(d.rma.mfn * PAGE_SIZE)} (RMLS ${rmlsOf(d.rmaBytes)}, RMOR ${hex(rmorOf(d.rma.mfn * PAGE_SIZE))})`],
-    ['p2m table', `guest ${hex(d.p2mGpa)}, machine ${hex(d.arch.p2m)}, ${formatSize(d.p2mEntries * 4)}`],
+    ['p2m table', `guest ${hex(d.p2mPaddr)}, machine ${hex(d.arch.p2m)}, ${formatSize(d.p2mEntries * 4)}`],
     ['covers', `${d.maxPages} entries = ${formatSize(d.maxPages * PAGE_SIZE)} (${r.maxMemSource})`],
     ['platform limit', `${formatSize(r.platformLimitBytes)} for this placement`],
     ['hash table', `${formatSize(r.htabBytes)} at machine ${hex(d.arch.htab!.mfn * PAGE_SIZE)} (ibm,pft-size <0 ${Math.log2(r.htabBytes)}>)`],
@@ -55,4 +57,9 @@ export function formatConstruct(p: Paint, sys: System, files: { state: string; d
   ]);
   for (const n of r.notes) out += `${p.yellow('note:')} ${n}\n`;
   return out;
+}
+
+function buildOf(sys: System): BuildRecord {
+  if (!sys.build) throw new Error('the state has no construct record');
+  return sys.build;
 }

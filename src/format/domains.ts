@@ -1,8 +1,9 @@
-import type { Paint } from '../commands/io';
+import type { Paint } from './paint';
 import { PAGE_SIZE } from '../machine/constants';
 import type { P2mInfo } from '../p2m/inspect';
-import type { DestroyReport, DomuReport } from '../xen/domu_build';
-import type { TableLocation, Translation } from '../xen/shadow_p2m';
+import type { DestroyReport, DomuReport } from '../builder/domu_build';
+import type { TableLocation } from '../xen/shadow_p2m';
+import type { Translation } from '../xen/domain';
 import { renderFacts, renderTable } from './table';
 import { formatSize, hex } from './units';
 
@@ -79,7 +80,7 @@ export function formatList(p: Paint, v: ListView): string {
     formatSize(d.memBytes),
     formatSize(d.maxBytes),
     `${formatSize(d.rma.bytes)} @ ${hex(d.rma.maddr)}`,
-    d.table.keeper === 'guest' ? `guest ${hex(d.table.gpa!)} (machine ${hex(d.table.maddr)})` : `Xen heap ${hex(d.table.maddr)}`,
+    d.table.keeper === 'guest' ? `guest ${hex(d.table.paddr!)} (machine ${hex(d.table.maddr)})` : `Xen heap ${hex(d.table.maddr)}`,
     `${d.table.entries} (${d.table.used} used)`,
     MODE[d.translation],
     d.foreignRefs ? p.yellow(String(d.foreignRefs)) : '0',

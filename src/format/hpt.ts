@@ -1,4 +1,4 @@
-import type { Paint } from '../commands/io';
+import type { Paint } from './paint';
 import type { GuestRecord } from '../guest/record';
 import { INVALID_MFN } from '../machine/constants';
 import { DecodedHpte, flagText } from '../hpt/decode';
@@ -8,23 +8,23 @@ import { renderFacts, renderTable } from './table';
 import { formatSize, hex } from './units';
 
 /** What construct says about the guest's early boot. */
-export function formatGuestBoot(p: Paint, rec: GuestRecord): string {
+export function formatGuestBoot(p: Paint, rec: GuestRecord, bootMs?: number): string {
   const L = rec.linear;
   const how = [L.pages16M ? `${L.pages16M} x 16 MiB` : '', L.pages4K ? `${L.pages4K} x 4 KiB` : ''].filter(Boolean).join(' + ');
   let out = `${p.green('booted dom0\'s kernel')} (early MMU setup)\n`;
   out += renderFacts(p, [
-    ['device tree', `read from the RMA at guest ${hex(rec.devtree.gpa)} (${rec.devtree.bytes} bytes)`],
-    ['/xen/p2m', `<${hex(rec.devtree.p2mGpa)} ${hex(rec.devtree.p2mBytes)}>: inside the ${formatSize(rec.devtree.rmaBytes)} RMA and reservation [${hex(rec.devtree.reservation.address)}, ${hex(rec.devtree.reservation.address + rec.devtree.reservation.size)})`],
+    ['device tree', `read from the RMA at guest ${hex(rec.devtree.paddr)} (${rec.devtree.bytes} bytes)`],
+    ['/xen/p2m', `<${hex(rec.devtree.p2mPaddr)} ${hex(rec.devtree.p2mBytes)}>: inside the ${formatSize(rec.devtree.rmaBytes)} RMA and reservation [${hex(rec.devtree.reservation.address)}, ${hex(rec.devtree.reservation.address + rec.devtree.reservation.size)})`],
     ['linear map', `${L.base} + paddr, ${formatSize(L.bytes)} bolted as ${how || 'nothing'}`],
-    ['H_ENTER calls', `${L.inserts} (pfn -> mfn through the guest's own table)${rec.timing ? `, ${rec.timing.insertMs.toFixed(1)} ms` : ''}`],
+    ['H_ENTER calls', `${L.inserts} (pfn -> mfn through the guest's own table)${bootMs !== undefined ? `, boot ${bootMs.toFixed(1)} ms` : ''}`],
     ['hash table', `ibm,pft-size <0 ${rec.devtree.pftSizeLog2}> = ${formatSize(2 ** rec.devtree.pftSizeLog2)}`],
   ]);
-  if (L.fallbackExtents.length) out += `${p.yellow('note:')} ${L.fallbackExtents.length} extent(s) were not one aligned machine run and were mapped with 4 KiB pages (--linear-fallback), first at pfn ${hex(L.fallbackExtents[0])}\n`;
+  if (L.fallbackExtents.length) out += `${p.yellow('note:')} ${L.fallbackExtents.length} extent(s) were not one aligned machine run and were mapped with 4 KiB pages (the fallback), first at pfn ${hex(L.fallbackExtents[0])}\n`;
   return out;
 }
 
-export function guestBootJson(rec: GuestRecord): object {
-  return { devtree: rec.devtree, linear: rec.linear, timing: rec.timing };
+export function guestBootJson(rec: GuestRecord, bootMs?: number): object {
+  return { devtree: rec.devtree, linear: rec.linear, ...(bootMs !== undefined ? { timing: { bootMs: Math.round(bootMs * 1000) / 1000 } } : {}) };
 }
 
 // ---- inspect hpt ----
@@ -49,7 +49,7 @@ export function bar(n: number, max: number, width: number): string {
 
 export function formatHtabSummary(p: Paint, v: HtabSummaryView): string {
   const s = v.stats;
-  let out = `${p.bold(`dom${v.domid} hash table`)}${v.booted ? '' : p.yellow(' (empty: the guest was not booted, --no-boot)')}\n`;
+  let out = `${p.bold(`dom${v.domid} hash table`)}${v.booted ? '' : p.yellow(' (empty: the guest was not booted)')}\n`;
   out += renderFacts(p, [
     ['size', `${formatSize(s.bytes)} (ibm,pft-size <0 ${Math.log2(s.bytes)}>) at machine ${hex(v.maddr)}`],
     ['PTEGs', `${s.ptegs} (mask ${hex(s.ptegs - 1)}), ${s.slots} slots of 16 bytes`],
@@ -72,7 +72,7 @@ export function formatHtabSummary(p: Paint, v: HtabSummaryView): string {
 function guestLine(g: GuestRecord): string {
   const L = g.linear;
   const sizes = [L.pages16M ? `${L.pages16M} x 16 MiB` : '', L.pages4K ? `${L.pages4K} x 4 KiB` : ''].filter(Boolean).join(' + ');
-  return `linear map ${formatSize(L.bytes)} as ${sizes || 'nothing'}, ${L.inserts} H_ENTER${g.timing ? ` in ${g.timing.insertMs.toFixed(1)} ms` : ''}`;
+  return `linear map ${formatSize(L.bytes)} as ${sizes || 'nothing'}, ${L.inserts} H_ENTER`;
 }
 
 export function htabSummaryJson(v: HtabSummaryView): object {

@@ -1,4 +1,4 @@
-import type { Paint } from '../commands/io';
+import type { Paint } from './paint';
 import type { LimitFigures } from '../p2m/limits';
 import { renderFacts, renderTable } from './table';
 import { formatSize, hex } from './units';
@@ -41,7 +41,7 @@ export function formatLimits(p: Paint, v: LimitsView): string {
     ['shared_info kept', `${f.capacityEntries} entries x 4 KiB = ${formatSize(f.capacityBytes)}`],
     ['in whole 16 MiB extents', `${formatSize(f.maxDomainBytes)} (the largest dom0)`],
   ]);
-  if (v.ofConflict) out += `${p.yellow('note:')} with the OF area at ${hex(v.ofAt)}: ${v.ofConflict}; construct needs --of-at elsewhere (e.g. --of-at 16M)\n`;
+  if (v.ofConflict) out += `${p.yellow('note:')} with the OF area at ${hex(v.ofAt)}: ${v.ofConflict}; construct needs the OF area elsewhere (e.g. at 16 MiB)\n`;
   out += `\nby RMA size (table at ${v.table.length && v.table[0].p2mStart === f.p2mStart ? hex(f.p2mStart) : 'after the OF area'})\n`;
   out += renderTable(p, ['RMA', 'p2m start', 'entries', 'max domain', ...(v.mem !== undefined ? ['fits ' + formatSize(v.mem)] : [])], v.table.map((t) => [
     formatSize(t.rmaSize), hex(t.p2mStart), t.capacityEntries, formatSize(t.maxDomainBytes),

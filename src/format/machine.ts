@@ -1,4 +1,4 @@
-import type { Paint } from '../commands/io';
+import type { Paint } from './paint';
 import { MAX_ORDER, PAGE_SIZE } from '../machine/constants';
 import type { Machine } from '../machine/machine';
 import { renderTable } from './table';

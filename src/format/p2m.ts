@@ -1,4 +1,4 @@
-import type { Paint } from '../commands/io';
+import type { Paint } from './paint';
 import type { OwnedRun, P2mInfo } from '../p2m/inspect';
 import { INVALID_MFN, PAGE_SIZE } from '../machine/constants';
 import { renderFacts, renderTable } from './table';
@@ -6,7 +6,7 @@ import { formatSize, hex } from './units';
 
 export function formatP2mInfo(p: Paint, i: P2mInfo): string {
   return `dom${i.domid} p2m table\n` + renderFacts(p, [
-    ['guest-physical', `${hex(i.gpa)}..${hex(i.gpa + i.bytes - 1)}`],
+    ['guest-physical', `${hex(i.paddr)}..${hex(i.paddr + i.bytes - 1)}`],
     ['machine', `${hex(i.maddr)}..${hex(i.maddr + i.bytes - 1)}`],
     ['size', `${formatSize(i.bytes)} (${i.entries} entries x 4 bytes)`],
     ['covers', formatSize(i.coversBytes)],

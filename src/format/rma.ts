@@ -1,4 +1,4 @@
-import type { Paint } from '../commands/io';
+import type { Paint } from './paint';
 import type { Region } from '../rma/layout';
 import { regionsWithGaps, RmaMap } from '../rma/regions';
 import { renderTable } from './table';

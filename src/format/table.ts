@@ -1,5 +1,5 @@
 import Table from 'cli-table3';
-import type { Paint } from '../commands/io';
+import type { Paint } from './paint';
 
 /** A cli-table3 table with the project's look; colour only when the painter has it. */
 export function renderTable(p: Paint, head: string[], rows: (string | number)[][], align?: ('left' | 'right')[]): string {

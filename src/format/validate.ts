@@ -1,4 +1,4 @@
-import type { Paint } from '../commands/io';
+import type { Paint } from './paint';
 import type { ValidationReport } from '../xen/validate';
 import { renderTable } from './table';
 

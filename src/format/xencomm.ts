@@ -1,4 +1,4 @@
-import type { Paint } from '../commands/io';
+import type { Paint } from './paint';
 import { XencommDescriptor, xencommRuns, XENCOMM_ADDRS_PER_PAGE } from '../guest/xencomm';
 import { renderTable } from './table';
 import { formatSize, hex } from './units';

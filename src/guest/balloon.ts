@@ -1,20 +1,18 @@
 import { HpteDecoder } from '../hpt/decode';
 import { HPTE_R_RPN_HI_MASK, HPTE_V_BOLTED, HPTE_V_LARGE } from '../hpt/constants';
-import { domainHtab, hasHtab } from '../hpt/store';
 import { EXTENT_ORDER, EXTENT_PAGES, INVALID_MFN, PAGE_SIZE } from '../machine/constants';
 import type { P2mRun, P2mTable } from '../p2m/table';
 import { FitError, UsageError } from '../util/errors';
 import { formatSize, hex } from '../util/size';
 import type { Domain } from '../xen/domain';
-import { freeFrameRun } from '../xen/domu_build';
 import { H_AVPN, H_SUCCESS, hcallReturnName } from '../xen/hcalls/papr';
-import { guestPhysmapAddPage } from '../xen/mm';
-import { p2mOf, translationOf } from '../xen/shadow_p2m';
+import { freeFrameRun, guestPhysmapAddPage } from '../xen/mm';
+import { p2mOf } from '../xen/shadow_p2m';
 import type { System } from '../xen/system';
 import { hcallsFor, HcallRefused } from './foreign';
 import { boltLinearMap } from './linear_map';
 import { GuestMmu } from './mmu';
-import { GuestRecord, loadGuestRecord, saveGuestRecord } from './record';
+import { GuestRecord, saveGuestRecord } from './record';
 
 export interface BalloonReport {
   domid: number;
@@ -49,15 +47,14 @@ const TWO20 = 2 ** 20;
 export function balloon(sys: System, domid: number, targetBytes: number): BalloonReport {
   const d = sys.domains.get(domid);
   if (!d) throw new UsageError(`no domain ${domid} in this state`, `domains: ${[...sys.domains.keys()].join(', ')}`);
-  const tr = translationOf(sys, d);
-  if (tr === 'legacy') throw new FitError(`dom${domid} was built with --translation legacy: it cannot balloon (Xen keeps its table and has no guest_physmap_remove_page for it)`, 'rebuild with the proposal (the default)');
+  if (d.translation === 'legacy') throw new FitError(`dom${domid} was built with the legacy translation: it cannot balloon (Xen keeps its table and has no guest_physmap_remove_page for it)`, ['proposal-translation']);
   const m = sys.machine;
-  const table = p2mOf(sys, d);
+  const table = p2mOf(d);
   const cap = table.entries;
   const target = Math.ceil(targetBytes / PAGE_SIZE);
-  const where = d.shadow ? `Xen's p2m for dom${domid}` : `dom${domid}'s p2m table (guest ${hex(d.p2mGpa)} in its RMA)`;
+  const where = d.shadow ? `Xen's p2m for dom${domid}` : `dom${domid}'s p2m table (guest ${hex(d.p2mPaddr)} in its RMA)`;
   if (target > cap) {
-    throw new FitError(`dom${domid} cannot grow to ${formatSize(target * PAGE_SIZE)}: ${where} holds ${cap} entries, ${formatSize(cap * PAGE_SIZE)} at most`, d.shadow ? 'create the domU with a larger --max-mem' : 'the table covers --max-mem (construct): rebuild with a larger one, up to the placement\'s limit');
+    throw new FitError(`dom${domid} cannot grow to ${formatSize(target * PAGE_SIZE)}: ${where} holds ${cap} entries, ${formatSize(cap * PAGE_SIZE)} at most`, d.shadow ? 'create the domU with a larger maximum' : 'the table covers dom0\'s maximum as constructed: rebuild with a larger one, up to the placement\'s limit');
   }
   if (target < d.rmaPages) throw new FitError(`dom${domid} cannot shrink to ${formatSize(target * PAGE_SIZE)}: its ${formatSize(d.rmaBytes)} RMA stays (it holds the kernel, the firmware and its table)`, `a target of at least ${formatSize(d.rmaBytes)}`);
   const report: BalloonReport = {
@@ -92,14 +89,14 @@ function shrink(sys: System, d: Domain, table: P2mTable, target: number, rep: Ba
   for (const [mfn, n] of m.pageRefs) {
     if (n > 0 && meets(byMfn, mfn, 1)) {
       const r = released.find((x) => mfn >= x.mfn && mfn < x.mfn + x.count)!;
-      throw new FitError(`dom${d.domid}'s pfn ${hex(r.pfn + (mfn - r.mfn))} (mfn ${hex(mfn)}) is mapped by another domain (${n} page reference${n === 1 ? '' : 's'}): the balloon cannot release it`, 'unmap-foreign it first, or choose a larger target');
+      throw new FitError(`dom${d.domid}'s pfn ${hex(r.pfn + (mfn - r.mfn))} (mfn ${hex(mfn)}) is mapped by another domain (${n} page reference${n === 1 ? '' : 's'}): the balloon cannot release it`, ['unmap-foreign-first', 'larger-balloon-target']);
     }
   }
 
   // 1. HPTEs first: every valid entry of the domain's table that maps a released frame.
   const survivors: { start: number; end: number }[] = [];
-  if (hasHtab(sys, d.domid)) {
-    const t = domainHtab(sys, d);
+  if (d.htabInUse) {
+    const t = d.htab;
     const dec = new HpteDecoder(t);
     const hits: number[] = [];
     t.forEachValid((slot, _vHi, vLo, rHi, rLo) => {
@@ -142,7 +139,7 @@ function shrink(sys: System, d: Domain, table: P2mTable, target: number, rep: Ba
   d.extents.splice(keep);
 
   // 4. The guest's record: released pfns have no HPTE now; survivors get 4 KiB pages.
-  const g = loadGuestRecord(sys, d.domid);
+  const g = d.guest;
   if (g) {
     const hidx = perPfn(g.rec, g.hidx, Math.max(target, hidxPfns(g.rec, g.hidx)));
     hidx.fill(0, target);
@@ -159,7 +156,7 @@ function guestPhysmapRemovePage(table: P2mTable, pfn: number): void {
 function grow(sys: System, d: Domain, table: P2mTable, target: number, rep: BalloonReport): void {
   const m = sys.machine;
   const need = target - d.totPages;
-  if (need > m.domHeap.freeCount) throw new FitError(`dom${d.domid} cannot grow by ${formatSize(need * PAGE_SIZE)}: the domain heap has ${formatSize(m.domHeap.freeCount * PAGE_SIZE)} free`, 'a smaller target, or balloon another domain down first');
+  if (need > m.domHeap.freeCount) throw new FitError(`dom${d.domid} cannot grow by ${formatSize(need * PAGE_SIZE)}: the domain heap has ${formatSize(m.domHeap.freeCount * PAGE_SIZE)} free`, ['smaller-balloon-target', 'balloon-other-down']);
   const from = d.totPages;
   const xenSet = (pfn: number, mfn: number): void => table.set(pfn, mfn);
   for (let pfn = from; pfn < target;) {
@@ -178,7 +175,7 @@ function grow(sys: System, d: Domain, table: P2mTable, target: number, rep: Ball
     pfn += n;
   }
   d.totPages = target;
-  const g = loadGuestRecord(sys, d.domid);
+  const g = d.guest;
   if (g) {
     const hidx = perPfn(g.rec, g.hidx, Math.max(target, hidxPfns(g.rec, g.hidx)));
     rep.hptesInserted += bolt(sys, d, table, g.rec, hidx, [{ start: from, end: target }], g.rec.linear.pageShift);
@@ -217,8 +214,8 @@ function bolt(sys: System, d: Domain, table: P2mTable, rec: GuestRecord, hidx: U
 function recount(rec: GuestRecord, d: Domain, hidx: Uint8Array, rep: BalloonReport, sys: System): void {
   let pages4K = 0;
   let pages16M = 0;
-  if (hasHtab(sys, d.domid)) {
-    domainHtab(sys, d).forEachValid((_s, _vHi, vLo) => {
+  if (d.htabInUse) {
+    d.htab.forEachValid((_s, _vHi, vLo) => {
       if ((vLo & HPTE_V_BOLTED) === 0) return; // bolted only: the linear map
       if ((vLo & HPTE_V_LARGE) !== 0) pages16M++;
       else pages4K++;
@@ -228,11 +225,5 @@ function recount(rec: GuestRecord, d: Domain, hidx: Uint8Array, rep: BalloonRepo
   rec.linear.pages16M = pages16M;
   rec.linear.inserts += rep.hptesInserted;
   rec.linear.bytes = d.totPages * PAGE_SIZE;
-  saveGuestRecord(sys, rec, hidx.subarray(0, Math.max(d.totPages, 1)).slice());
-}
-
-/** How much a domain could still take: entries its table has past tot_pages, and the heap. */
-export function balloonRoom(sys: System, d: Domain): { capacityEntries: number; freeFrames: number } {
-  const t = p2mOf(sys, d);
-  return { capacityEntries: t.entries, freeFrames: sys.machine.domHeap.freeCount };
+  saveGuestRecord(d, rec, hidx.subarray(0, Math.max(d.totPages, 1)).slice());
 }

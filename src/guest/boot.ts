@@ -3,8 +3,6 @@ import { P2mTable } from '../p2m/table';
 import type { Domain } from '../xen/domain';
 import { xenHcalls } from '../xen/hcalls/xen';
 import type { System } from '../xen/system';
-import { UsageError } from '../util/errors';
-import { parseSize } from '../util/size';
 import { readGuestDevtree } from './devtree';
 import { boltLinearMap, ProgressFn } from './linear_map';
 import { GuestMmu } from './mmu';
@@ -25,21 +23,20 @@ export interface GuestBootOptions {
  * own p2m table through /xen/p2m and from then on translates pfn -> mfn
  * itself; then it bolts its linear mapping into the hash table through
  * H_ENTER, handing Xen machine frames. The tables and what the kernel did
- * go into the System (its `extra` blobs) for saving.
+ * are kept with the domain for saving. The caller times it, if it wants.
  */
 export function bootDom0Guest(sys: System, d: Domain, opt: GuestBootOptions): GuestRecord {
-  const t0 = performance.now();
   const facts = readGuestDevtree(d);
-  const p2m = new P2mTable(d.memory, facts.p2m.gpa, facts.p2m.entries);
+  const p2m = new P2mTable(d.memory, facts.p2m.paddr, facts.p2m.entries);
   const mmu = new GuestMmu(d, xenHcalls(sys), p2m, facts.pftSizeLog2);
   const lin = boltLinearMap(mmu, facts.memory, { pageShift: opt.linearPageShift, fallback: opt.linearFallback, progress: opt.progress });
   const rec: GuestRecord = {
     version: 1,
     domid: d.domid,
     devtree: {
-      gpa: facts.blob.gpa,
+      paddr: facts.blob.paddr,
       bytes: facts.blob.bytes,
-      p2mGpa: facts.p2m.gpa,
+      p2mPaddr: facts.p2m.paddr,
       p2mBytes: facts.p2m.bytes,
       reservation: facts.reservation,
       rmaBytes: facts.rmaBytes,
@@ -57,19 +54,8 @@ export function bootDom0Guest(sys: System, d: Domain, opt: GuestBootOptions): Gu
       inserts: lin.inserts,
       hidxPerPfn: lin.hidxPerPfn,
     },
-    timing: { insertMs: round3(lin.insertMs), bootMs: round3(performance.now() - t0) },
   };
-  saveGuestRecord(sys, rec, lin.hidx);
+  saveGuestRecord(d, rec, lin.hidx);
   return rec;
 }
 
-const round3 = (ms: number): number => Math.round(ms * 1000) / 1000;
-
-/** --linear-page: 16M (default) or 4K, in any size spelling (16MiB, 0x1000000, 4096...). */
-export function parseLinearPage(text: string | undefined): 12 | 24 {
-  if (text === undefined) return 24;
-  const bytes = parseSize(text, '--linear-page');
-  if (bytes === 4096) return 12;
-  if (bytes === 16 * 1024 * 1024) return 24;
-  throw new UsageError(`--linear-page ${text}: the PPC970 has 4 KiB and 16 MiB pages only`, 'give 4K or 16M');
-}

@@ -9,9 +9,9 @@ import { GuestBootError } from './errors';
 /** What dom0's kernel learns from its device tree in real mode. */
 export interface GuestDevtreeFacts {
   /** Where the blob sits in the RMA and its size. */
-  blob: { gpa: number; bytes: number };
+  blob: { paddr: number; bytes: number };
   /** /xen/p2m: the table's guest-physical address and size in bytes. */
-  p2m: { gpa: number; bytes: number; entries: number };
+  p2m: { paddr: number; bytes: number; entries: number };
   /** The reservation that covers the table. */
   reservation: { address: number; size: number };
   /** The RMA: the memory node at address 0. */
@@ -60,14 +60,14 @@ export function parseRmaTree(d: Domain): { tree: DeviceTree; blob: Uint8Array } 
 export function readGuestDevtree(d: Domain): GuestDevtreeFacts {
   const { tree, blob } = parseRmaTree(d);
   try {
-    return factsOf(tree, { gpa: d.layout!.devtree.start, bytes: blob.length }, d.memory.size);
+    return factsOf(tree, { paddr: d.layout!.devtree.start, bytes: blob.length }, d.memory.size);
   } catch (e) {
     if (e instanceof DeviceTreeError) throw new GuestBootError(`bad device tree: ${e.message}`);
     throw e;
   }
 }
 
-function factsOf(tree: DeviceTree, blob: { gpa: number; bytes: number }, rmaBacking: number): GuestDevtreeFacts {
+function factsOf(tree: DeviceTree, blob: { paddr: number; bytes: number }, rmaBacking: number): GuestDevtreeFacts {
   const memory = machineRamFromTree(tree).map((r) => ({ start: big(r.address, 'memory at'), size: big(r.size, 'memory size') }));
   const rma = memory.find((m) => m.start === 0);
   if (!rma) throw new GuestBootError('no memory node at address 0: cannot find the RMA');
@@ -82,14 +82,14 @@ function factsOf(tree: DeviceTree, blob: { gpa: number; bytes: number }, rmaBack
   const xen = findNode(tree.root, '/xen');
   if (!xen) throw new GuestBootError('no /xen node: not running on Xen');
   const prop = getProp(xen, 'p2m');
-  if (!prop) throw new GuestBootError('no /xen/p2m property: Xen did not publish a p2m table for this domain', 'this kernel keeps its own p2m and needs a Xen that builds it (the proposal)');
+  if (!prop) throw new GuestBootError('no /xen/p2m property: Xen did not publish a p2m table for this domain', ['proposal-xen']);
   if (prop.value.length !== 16) throw new GuestBootError(`/xen/p2m is ${prop.value.length} bytes, not two u64 (address, size)`);
-  const gpa = big(dec.u64(prop.value, 0), '/xen/p2m address');
+  const paddr = big(dec.u64(prop.value, 0), '/xen/p2m address');
   const bytes = big(dec.u64(prop.value, 1), '/xen/p2m size');
-  const where = `the p2m table [${hex(gpa)}, ${hex(gpa + bytes)}) named by /xen/p2m`;
-  if (bytes === 0 || bytes % 4 !== 0 || gpa % 4 !== 0) throw new GuestBootError(`${where} is not a whole number of aligned 4-byte entries`);
-  if (gpa + bytes > rmaBytes) throw new GuestBootError(`${where} is not inside the RMA [0x0, ${hex(rmaBytes)}): real mode cannot read it`);
-  const reservation = tree.reservations.find((r) => r.address <= BigInt(gpa) && r.address + r.size >= BigInt(gpa + bytes));
+  const where = `the p2m table [${hex(paddr)}, ${hex(paddr + bytes)}) named by /xen/p2m`;
+  if (bytes === 0 || bytes % 4 !== 0 || paddr % 4 !== 0) throw new GuestBootError(`${where} is not a whole number of aligned 4-byte entries`);
+  if (paddr + bytes > rmaBytes) throw new GuestBootError(`${where} is not inside the RMA [0x0, ${hex(rmaBytes)}): real mode cannot read it`);
+  const reservation = tree.reservations.find((r) => r.address <= BigInt(paddr) && r.address + r.size >= BigInt(paddr + bytes));
   if (!reservation) {
     throw new GuestBootError(`${where} is not inside any memory reservation: its pages would be handed out as free memory`, `reservations: ${tree.reservations.map((r) => `[${hex(r.address)}, ${hex(r.address + r.size)})`).join(', ') || 'none'}`);
   }
@@ -97,7 +97,7 @@ function factsOf(tree: DeviceTree, blob: { gpa: number; bytes: number }, rmaBack
   if (entries * PAGE_SIZE < memBytes) throw new GuestBootError(`${where} holds ${entries} entries but the memory nodes describe ${memBytes / PAGE_SIZE} pages`);
   return {
     blob,
-    p2m: { gpa, bytes, entries },
+    p2m: { paddr, bytes, entries },
     reservation: { address: Number(reservation.address), size: Number(reservation.size) },
     rmaBytes,
     memory,

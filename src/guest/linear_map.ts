@@ -32,7 +32,6 @@ export interface LinearMapResult {
   inserts: number;
   hidx: Uint8Array;
   hidxPerPfn: boolean;
-  insertMs: number;
 }
 
 /** A piece of the linear map and the page size it is bolted with. */
@@ -51,7 +50,6 @@ const PROGRESS_16M = 64;
  * primary group, and the slot it got is recorded as Linux records it.
  */
 export function boltLinearMap(mmu: GuestMmu, memory: { start: number; size: number }[], opt: LinearMapOptions): LinearMapResult {
-  const t0 = performance.now();
   const { pieces, fallbackExtents } = planPieces(mmu, memory, opt);
   const endPfn = Math.max(0, ...memory.map((m) => (m.start + m.size) / PAGE_SIZE));
   const totalPfns = pieces.reduce((n, p) => n + p.count, 0);
@@ -72,7 +70,7 @@ export function boltLinearMap(mmu: GuestMmu, memory: { start: number; size: numb
     done += p.count;
   }
   opt.progress?.(totalPfns, totalPfns);
-  return { pages4K, pages16M, fallbackExtents, inserts: pages4K + pages16M, hidx, hidxPerPfn, insertMs: performance.now() - t0 };
+  return { pages4K, pages16M, fallbackExtents, inserts: pages4K + pages16M, hidx, hidxPerPfn };
 }
 
 /** Split the memory ranges into 16 MiB pages (aligned, one machine run) and 4 KiB runs. */
@@ -126,7 +124,7 @@ function refuseLarge(mmu: GuestMmu, extent: number, pfn: number): GuestBootError
       : `pfn ${hex(pfn)} maps to mfn ${hex(mfn)}, not ${hex(first + (pfn - extent))}`;
   return new GuestBootError(
     `cannot bolt ea ${hex(linearEa(extent * PAGE_SIZE))} (pfns ${hex(extent)}..${hex(extent + EXTENT_PAGES - 1)}) with a 16 MiB page: ${what}; a 16 MiB page needs its 4096 entries to be one contiguous, 16 MiB aligned machine run`,
-    'use --linear-page 4K, or --linear-fallback to map such extents with 4 KiB pages',
+    ['linear-fallback'],
   );
 }
 
@@ -134,7 +132,7 @@ function insertFailed(mmu: GuestMmu, pfn: number, ret: number, large: boolean, g
   const ea = hex(linearEa(pfn * PAGE_SIZE));
   const size = large ? '16 MiB' : '4 KiB';
   if (ret === HPTE_INSERT_NO_FRAME) return new GuestBootError(`cannot bolt ea ${ea}: pfn ${hex(pfn)} has no frame in the p2m table (INVALID_MFN)`);
-  if (ret === HPTE_INSERT_FULL) return new GuestBootError(`cannot bolt ea ${ea} (pfn ${hex(pfn)}, ${size} page): H_ENTER found primary PTEG ${hex(group)} full, and bolted entries go in the primary group only`, 'a larger hash table');
+  if (ret === HPTE_INSERT_FULL) return new GuestBootError(`cannot bolt ea ${ea} (pfn ${hex(pfn)}, ${size} page): H_ENTER found primary PTEG ${hex(group)} full, and bolted entries go in the primary group only`, ['larger-htab']);
   return new GuestBootError(`cannot bolt ea ${ea} (pfn ${hex(pfn)} -> mfn ${hex(mmu.p2m.get(pfn))}, ${size} page): H_ENTER returned ${hcallReturnName(mmu.lastHcall)}`);
 }
 

@@ -62,7 +62,7 @@ export interface XencommDescriptor {
  * or one extent into the next.
  */
 export function xencommDescriptor(d: Domain, table: P2mTable, paddr: number, len: number): XencommDescriptor {
-  if (len <= 0) throw new UsageError('--len must be more than 0 bytes');
+  if (len <= 0) throw new UsageError('a xencomm buffer must be more than 0 bytes long');
   const end = paddr + len;
   const limit = table.entries * PAGE_SIZE;
   if (paddr < 0 || end > limit) throw new UsageError(`buffer [${hex(paddr)}, ${hex(end)}) is outside dom${d.domid}'s memory (its table covers [0x0, ${hex(limit)}))`);
@@ -72,7 +72,7 @@ export function xencommDescriptor(d: Domain, table: P2mTable, paddr: number, len
     const off = at % PAGE_SIZE;
     const bytes = Math.min(PAGE_SIZE - off, end - at);
     const mfn = table.get(pfn);
-    if (mfn === INVALID_MFN) throw new FitError(`pfn ${hex(pfn)} (paddr ${hex(pfn * PAGE_SIZE)}) of the buffer has no frame in dom${d.domid}'s table (INVALID_MFN): it was ballooned out, or never populated`, 'give a buffer inside populated memory (see `ppc-dombuild inspect p2m`)');
+    if (mfn === INVALID_MFN) throw new FitError(`pfn ${hex(pfn)} (paddr ${hex(pfn * PAGE_SIZE)}) of the buffer has no frame in dom${d.domid}'s table (INVALID_MFN): it was ballooned out, or never populated`, ['populated-buffer']);
     const inRma = pfn < d.rmaPages;
     entries.push({ index: i, paddr: at, pfn, mfn, maddr: mfn * PAGE_SIZE + off, bytes, region: inRma ? 'RMA' : 'extent', extent: inRma ? null : Math.floor((pfn - d.rmaPages) / EXTENT_PAGES) });
     at += bytes;

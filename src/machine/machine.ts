@@ -64,7 +64,7 @@ export class Machine {
   /** Allocate 2^order frames from the domain heap for a domain; FitError when the heap cannot. */
   allocDomainBlock(order: number, owner: number, use: string, what: string): number {
     const mfn = this.domHeap.alloc(order);
-    if (mfn === undefined) throw new FitError(`${what}: the domain heap has no free aligned block of ${formatSize(2 ** order * PAGE_SIZE)}; ${this.largestFreeText(this.domHeap)}`, 'give a smaller size, or a machine with more RAM (--ram)');
+    if (mfn === undefined) throw new FitError(`${what}: the domain heap has no free aligned block of ${formatSize(2 ** order * PAGE_SIZE)}; ${this.largestFreeText(this.domHeap)}`, ['more-ram']);
     this.frames.assign(mfn, 2 ** order, owner, use);
     return mfn;
   }
@@ -77,7 +77,7 @@ export class Machine {
   /** Allocate 2^order frames from the Xen heap (hash tables, shadow p2m tables). */
   allocXenBlock(order: number, use: string, what: string): number {
     const mfn = this.xenHeap.alloc(order);
-    if (mfn === undefined) throw new FitError(`${what}: the Xen heap has no free aligned block of ${formatSize(2 ** order * PAGE_SIZE)}; ${this.largestFreeText(this.xenHeap)}`, 'use a machine with more RAM: the Xen heap is 16 MiB + RAM/32');
+    if (mfn === undefined) throw new FitError(`${what}: the Xen heap has no free aligned block of ${formatSize(2 ** order * PAGE_SIZE)}; ${this.largestFreeText(this.xenHeap)}`, 'the Xen heap is 16 MiB + RAM/32');
     this.frames.assign(mfn, 2 ** order, 'xen', use);
     return mfn;
   }

@@ -1,12 +1,25 @@
 import { INVALID_MFN, PAGE_SIZE } from '../machine/constants';
 import type { Machine } from '../machine/machine';
-import type { Domain } from '../xen/domain';
 import type { P2mRun, P2mTable } from './table';
+
+/**
+ * What this module reads of a domain (struct domain has these): which
+ * domain, whether Xen keeps its table, where the guest's own table is.
+ */
+export interface TableOwner {
+  domid: number;
+  shadow: boolean;
+  p2mPaddr: number;
+  p2mEntries: number;
+  arch: { p2m: number };
+  layout?: { capacityEntries: number };
+  p2m(): P2mTable;
+}
 
 /** Where a domain's table lives and how full it is. */
 export interface P2mInfo {
   domid: number;
-  gpa: number;
+  paddr: number;
   maddr: number;
   bytes: number;
   entries: number;
@@ -18,16 +31,16 @@ export interface P2mInfo {
 
 /**
  * `runs`, when they cover the whole table, save a second pass over it.
- * `table` is the domain's table as the p2m accessor gives it (src/xen/shadow_p2m.ts
- * p2mOf: Xen's for a shadow domain); default the guest's own.
+ * `table` is the domain's table as the p2m accessor gives it (p2mOf in
+ * src/xen/shadow_p2m.ts: Xen's for a shadow domain); default the guest's own.
  */
-export function p2mInfo(d: Domain, runs?: P2mRun[], table: P2mTable = d.p2m()): P2mInfo {
+export function p2mInfo(d: TableOwner, runs?: P2mRun[], table: P2mTable = d.p2m()): P2mInfo {
   const entries = table.entries;
   const whole = runs && runs.length > 0 && runs[0].pfn === 0 && runs[runs.length - 1].pfn + runs[runs.length - 1].count === entries;
   const used = whole ? runs!.reduce((n, r) => (r.mfn === INVALID_MFN ? n : n + r.count), 0) : table.countValid();
   return {
     domid: d.domid,
-    gpa: d.shadow ? table.base : d.p2mGpa,
+    paddr: d.shadow ? table.base : d.p2mPaddr,
     maddr: d.arch.p2m,
     bytes: entries * 4,
     entries,
@@ -52,7 +65,7 @@ export function frameOwner(m: Machine, mfn: number): { owner: string; use: strin
 export interface OwnedRun extends P2mRun { owner: string; use: string }
 
 /** The table over [from, to) as runs, split where the owning allocation changes. */
-export function ownedRuns(m: Machine, d: Domain, from = 0, to = d.p2mEntries, table: P2mTable = d.p2m()): OwnedRun[] {
+export function ownedRuns(m: Machine, d: TableOwner, from = 0, to = d.p2mEntries, table: P2mTable = d.p2m()): OwnedRun[] {
   const out: OwnedRun[] = [];
   for (const r of table.runs(from, to)) {
     if (r.mfn === INVALID_MFN) {

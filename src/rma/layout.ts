@@ -25,6 +25,16 @@ export interface RmaLayoutInput {
   entrySize?: number;
 }
 
+/** Where a domU's special pages and images sit in its RMA (guest-physical, bytes). */
+export interface DomuLayout {
+  rmaSize: number;
+  kernel: { start: number; end: number };
+  devtree: { start: number; end: number };
+  xenstore: { start: number; end: number };
+  console: { start: number; end: number };
+  sharedInfo: { start: number; end: number };
+}
+
 export interface RmaLayout {
   rmaSize: number;
   kernel: Region;
@@ -39,11 +49,6 @@ export interface RmaLayout {
   capacityEntries: number;
 }
 
-export function parsePlacement(text: string, parseAddr: (s: string) => number): P2mPlacement {
-  if (text === 'after-of') return { kind: 'after-of' };
-  if (text === 'end') return { kind: 'end' };
-  return { kind: 'at', address: parseAddr(text) };
-}
 
 export function placementName(p: P2mPlacement): string {
   return p.kind === 'at' ? hex(p.address) : p.kind;
@@ -51,7 +56,7 @@ export function placementName(p: P2mPlacement): string {
 
 /** The fixed regions (everything but the table), from the OF area and images. */
 function fixedRegions(inp: RmaLayoutInput): { kernel: Region; initrd?: Region; firmware: Region; devtree: Region; sharedInfo: Region } {
-  if (inp.ofAt % PAGE_SIZE !== 0) throw new UsageError(`--of-at ${hex(inp.ofAt)} is not page aligned`);
+  if (inp.ofAt % PAGE_SIZE !== 0) throw new UsageError(`the OF area's address ${hex(inp.ofAt)} is not page aligned`, ['page-aligned-address']);
   const kernel = { name: 'kernel', start: 0, end: alignUp(inp.kernelSize, PAGE_SIZE) };
   const initrd = inp.initrdSize > 0 ? { name: 'initrd', start: kernel.end, end: kernel.end + alignUp(inp.initrdSize, PAGE_SIZE) } : undefined;
   const firmware = { name: 'firmware', start: inp.ofAt, end: inp.ofAt + alignUp(inp.firmwareImage, PAGE_SIZE) };
@@ -65,7 +70,7 @@ function fixedRegions(inp: RmaLayoutInput): { kernel: Region; initrd?: Region; f
 /** Where the table starts for a placement, before its size is known for `end`. */
 export function p2mStartFor(inp: RmaLayoutInput, tableBytes: number): number {
   if (inp.placement.kind === 'at' && inp.placement.address % PAGE_SIZE !== 0) {
-    throw new UsageError(`p2m address ${hex(inp.placement.address)} is not page aligned`, 'give a 4 KiB aligned address such as 32M');
+    throw new UsageError(`p2m address ${hex(inp.placement.address)} is not page aligned`, ['page-aligned-address']);
   }
   const f = fixedRegions(inp);
   switch (inp.placement.kind) {
@@ -90,19 +95,19 @@ export function layoutRma(inp: RmaLayoutInput): RmaLayout {
   const regions = [f.kernel, f.initrd, f.firmware, f.devtree, p2m, f.sharedInfo].filter((r): r is Region => !!r);
   for (const r of regions) {
     if (r.start < 0 || r.end > inp.rmaSize) {
-      throw new FitError(`${r.name} [${hex(r.start)}, ${hex(r.end)}) does not fit in the ${formatSize(inp.rmaSize)} RMA`, r.name === 'p2m table' ? 'a smaller --max-mem, another --p2m-placement, or a larger --rma' : 'a larger --rma, or move the OF area with --of-at');
+      throw new FitError(`${r.name} [${hex(r.start)}, ${hex(r.end)}) does not fit in the ${formatSize(inp.rmaSize)} RMA`, r.name === 'p2m table' ? ['smaller-max-mem', 'other-placement', 'larger-rma'] : ['larger-rma', 'higher-of-at']);
     }
   }
   // The SPEC's rule: kernel and initrd end below the OF area.
   for (const r of [f.kernel, f.initrd]) {
-    if (r && r.end > f.firmware.start) throw new FitError(`${r.name} [${hex(r.start)}, ${hex(r.end)}) does not end below the OF area at ${hex(f.firmware.start)}`, 'a smaller image, or a higher --of-at');
+    if (r && r.end > f.firmware.start) throw new FitError(`${r.name} [${hex(r.start)}, ${hex(r.end)}) does not end below the OF area at ${hex(f.firmware.start)}`, ['smaller-image', 'higher-of-at']);
   }
   for (let i = 0; i < regions.length; i++) {
     for (let j = i + 1; j < regions.length; j++) {
       const a = regions[i];
       const b = regions[j];
       if (a.start < b.end && b.start < a.end && a.end > a.start && b.end > b.start) {
-        throw new FitError(`${a.name} [${hex(a.start)}, ${hex(a.end)}) overlaps ${b.name} [${hex(b.start)}, ${hex(b.end)})`, 'choose another --p2m-placement or --of-at');
+        throw new FitError(`${a.name} [${hex(a.start)}, ${hex(a.end)}) overlaps ${b.name} [${hex(b.start)}, ${hex(b.end)})`, ['other-placement', 'higher-of-at']);
       }
     }
   }

@@ -1,5 +1,5 @@
 import type { Region, RmaLayout } from './layout';
-import type { DomuLayout } from '../xen/shadow_p2m';
+import type { DomuLayout } from './layout';
 
 /** An RMA as named regions, whatever kind of domain it belongs to. */
 export interface RmaMap { rmaSize: number; regions: Region[] }

@@ -14,7 +14,7 @@ import { StateError } from '../util/errors';
  *   end 32-byte SHA-256 of everything before it
  */
 export const STATE_MAGIC = 'PPCDOMB\0';
-export const STATE_VERSION = 1;
+export const STATE_VERSION = 2;
 const DIGEST = 32;
 
 export interface SectionRef { name: string; offset: number; length: number }
@@ -62,13 +62,13 @@ export function joinPieces(pieces: Uint8Array[]): Buffer {
 export function decodeContainer(buf: Uint8Array, where: string): { doc: Record<string, unknown>; sections: Map<string, Uint8Array> } {
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   const bad = (what: string): never => {
-    throw new StateError(`state ${where} is corrupt: ${what}`, 'run `ppc-dombuild construct` again to rebuild it');
+    throw new StateError(`state ${where} is corrupt: ${what}`, ['rebuild-state']);
   };
   if (b.length < 16 + DIGEST) bad(`only ${b.length} bytes (truncated)`);
   if (b.toString('latin1', 0, 8) !== STATE_MAGIC) bad('not a ppc-dombuild state file (bad magic)');
   const version = b.readUInt32BE(8);
   if (version !== STATE_VERSION) {
-    throw new StateError(`state ${where} has format version ${version}; this ppc-dombuild reads version ${STATE_VERSION}`, 'rebuild it with `ppc-dombuild construct`');
+    throw new StateError(`state ${where} has format version ${version}; this ppc-dombuild reads version ${STATE_VERSION}`, ['rebuild-state']);
   }
   const digest = createHash('sha256').update(b.subarray(0, b.length - DIGEST)).digest();
   if (!digest.equals(b.subarray(b.length - DIGEST))) bad('checksum mismatch (truncated or modified)');

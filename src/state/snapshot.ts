@@ -1,5 +1,5 @@
 import { readFdt } from '../devtree/fdt_ro';
-import { persistHtabs } from '../hpt/store';
+import { encodeHtab } from '../hpt/codec';
 import { BuddyHeap } from '../machine/buddy';
 import { FrameTable, OwnedRun } from '../machine/frames';
 import { CHUNK_SIZE, GuestMemory } from '../machine/guest_memory';
@@ -7,23 +7,32 @@ import { Machine } from '../machine/machine';
 import { ramRanges } from '../machine/memmap';
 import { checkProfile, MachineProfile } from '../machine/profile';
 import { Domain } from '../xen/domain';
-import { checkXenP2ms } from '../xen/shadow_p2m';
+import { checkXenP2ms, restoreXenP2m } from '../xen/shadow_p2m';
 import { BuildRecord, System } from '../xen/system';
 import { StateError } from '../util/errors';
 import { decodeContainer, encodeContainer } from './container';
 
 const FORMAT = 'ppc-dombuild-state';
 
-/** The whole System as one container: JSON for the structure, sections for bytes. */
-/** Pieces to write back to back: see encodeContainer. */
+/**
+ * The whole System as one container: JSON for the structure, sections for
+ * bytes (each domain's RMA chunks, hash table, Xen p2m and guest slots).
+ * Returns the pieces to write back to back (see encodeContainer); the
+ * System is not changed.
+ */
 export function encodeState(sys: System): Uint8Array[] {
-  persistHtabs(sys); // hash tables changed in this process go in with the rest
   const m = sys.machine;
   const sections = new Map<string, Uint8Array | Uint8Array[]>();
   sections.set('firmware.dtb', sys.firmwareBlob);
   const domains = [...sys.domains.values()].map((d) => {
     const used = d.memory.usedChunks();
     sections.set(`dom${d.domid}.memory`, used.map((c) => d.memory.chunks[c]!));
+    // A table never decoded in this process goes back as it was read.
+    const h = d.htabForSave();
+    if (h.live) sections.set(`dom${d.domid}.htab`, encodeHtab(h.live));
+    else if (h.saved) sections.set(`dom${d.domid}.htab`, h.saved);
+    if (d.xenP2m) sections.set(`dom${d.domid}.xenp2m`, d.xenP2m.bytes);
+    if (d.guest) sections.set(`dom${d.domid}.hidx`, d.guest.hidx);
     return {
       domid: d.domid,
       privileged: d.privileged,
@@ -34,16 +43,19 @@ export function encodeState(sys: System): Uint8Array[] {
       rmaBytes: d.memory.size,
       extents: d.extents,
       arch: d.arch,
-      p2mGpa: d.p2mGpa,
+      p2mPaddr: d.p2mPaddr,
       p2mEntries: d.p2mEntries,
       layout: d.layout,
       vcpu0: { pc: d.vcpu0.pc.toString(16), msr: d.vcpu0.msr.toString(16), gprs: d.vcpu0.gprs.map((g) => g.toString(16)) },
       bootargs: d.bootargs,
       images: d.images,
+      translation: d.translation,
+      xenP2m: d.xenP2m ? { mfn: d.xenP2m.mfn, order: d.xenP2m.order, entries: d.xenP2m.entries } : null,
+      domu: d.domu ?? null,
+      guest: d.guest?.rec ?? null,
       memoryChunks: used,
     };
   });
-  for (const [name, bytes] of sys.extra) sections.set(`x:${name}`, bytes);
   const doc = {
     format: FORMAT,
     build: sys.build,
@@ -56,6 +68,7 @@ export function encodeState(sys: System): Uint8Array[] {
       pageRefs: [...m.pageRefs],
     },
     domains,
+    foreign: sys.foreign,
   };
   return encodeContainer(doc, sections);
 }
@@ -63,7 +76,7 @@ export function encodeState(sys: System): Uint8Array[] {
 export function decodeState(buf: Uint8Array, where: string): System {
   const { doc, sections } = decodeContainer(buf, where);
   const bad = (what: string): never => {
-    throw new StateError(`state ${where} is corrupt: ${what}`, 'run `ppc-dombuild construct` again to rebuild it');
+    throw new StateError(`state ${where} is corrupt: ${what}`, ['rebuild-state']);
   };
   if (doc.format !== FORMAT) bad(`format is '${String(doc.format)}', not ${FORMAT}`);
   try {
@@ -80,7 +93,9 @@ export function decodeState(buf: Uint8Array, where: string): System {
       new Map(md.pageRefs as [number, number][]),
     );
     const fw = sections.get('firmware.dtb') ?? bad('no firmware.dtb section');
-    const sys = new System(machine, readFdt(fw), fw, doc.build as BuildRecord);
+    const sys = new System(machine, readFdt(fw), fw);
+    sys.build = doc.build as BuildRecord;
+    sys.foreign = (doc.foreign ?? []) as System['foreign'];
     for (const dd of doc.domains as Record<string, any>[]) {
       const mem = new GuestMemory(num(dd.rmaBytes));
       const bytes = sections.get(`dom${dd.domid}.memory`) ?? bad(`no memory section for dom${dd.domid}`);
@@ -96,17 +111,26 @@ export function decodeState(buf: Uint8Array, where: string): System {
       d.totPages = num(dd.totPages);
       d.extents.push(...(dd.extents as number[]).map(num));
       d.arch = dd.arch;
-      d.p2mGpa = num(dd.p2mGpa);
+      d.p2mPaddr = num(dd.p2mPaddr);
       d.p2mEntries = num(dd.p2mEntries);
       d.layout = dd.layout;
       d.vcpu0 = { pc: BigInt('0x' + dd.vcpu0.pc), msr: BigInt('0x' + dd.vcpu0.msr), gprs: (dd.vcpu0.gprs as string[]).map((g) => BigInt('0x' + g)) };
       d.bootargs = String(dd.bootargs);
       d.images = dd.images;
-      if (d.p2mGpa + d.p2mEntries * 4 > mem.size) bad(`dom${d.domid}'s p2m table runs past its RMA`);
+      if (!['proposal', 'shadow', 'legacy'].includes(dd.translation)) bad(`dom${d.domid}'s translation '${String(dd.translation)}' is not proposal, shadow or legacy`);
+      d.translation = dd.translation;
+      if (dd.xenP2m) {
+        const raw = sections.get(`dom${d.domid}.xenp2m`) ?? bad(`no Xen p2m section for dom${d.domid}`);
+        d.xenP2m = restoreXenP2m({ mfn: num(dd.xenP2m.mfn), order: num(dd.xenP2m.order), entries: num(dd.xenP2m.entries) }, raw);
+      }
+      if (dd.domu) d.domu = dd.domu;
+      if (dd.guest) d.guest = { rec: dd.guest, hidx: sections.get(`dom${d.domid}.hidx`) ?? bad(`no guest slot section for dom${d.domid}`) };
+      const htab = sections.get(`dom${d.domid}.htab`);
+      if (htab) d.restoreHtab(htab);
+      if (d.p2mPaddr + d.p2mEntries * 4 > mem.size) bad(`dom${d.domid}'s p2m table runs past its RMA`);
       sys.domains.set(d.domid, d);
     }
-    for (const [name, bytes] of sections) if (name.startsWith('x:')) sys.extra.set(name.slice(2), bytes);
-    // Shadow domains (domUs, a legacy dom0) need the table Xen keeps for them (System.extra xen.domN*).
+    // Shadow domains (domUs, a legacy dom0) need the table Xen keeps for them.
     const xenP2mProblem = checkXenP2ms(sys);
     if (xenP2mProblem) bad(xenP2mProblem);
     return sys;

@@ -21,7 +21,7 @@ export function parseSize(text: string, what = 'size'): number {
   } else {
     const m = /^(\d+)(?:([KMGT])(?:iB|B)?|B)?$/i.exec(s);
     if (!m) {
-      throw new UsageError(`${what}: '${text}' is not a size`, 'write it like 4G, 4GiB, 512M, 64MiB, 16K, 0x4000000 or plain bytes (units are binary)');
+      throw new UsageError(`${what}: '${text}' is not a size`, ['size-syntax']);
     }
     bytes = Number(m[1]) * UNITS[(m[2] ?? '').toUpperCase()];
   }
@@ -32,7 +32,7 @@ export function parseSize(text: string, what = 'size'): number {
 /** Like parseSize, but zero is refused. */
 export function parsePositiveSize(text: string, what: string): number {
   const v = parseSize(text, what);
-  if (v === 0) throw new UsageError(`${what}: '${text}' is zero`, 'give a size greater than zero, e.g. 4G');
+  if (v === 0) throw new UsageError(`${what}: '${text}' is zero`, ['nonzero-size']);
   return v;
 }
 

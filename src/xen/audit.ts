@@ -1,20 +1,13 @@
 import type { DeviceTree } from '../devtree/tree';
-import { domainHtab } from '../hpt/store';
-import { EXTENT_SIZE, INVALID_MFN, IO_HOLE_END_MFN, IO_HOLE_START_MFN, PAGE_SIZE } from '../machine/constants';
-import { Machine } from '../machine/machine';
+import { INVALID_MFN, IO_HOLE_END_MFN, IO_HOLE_START_MFN, PAGE_SIZE } from '../machine/constants';
+import type { Machine } from '../machine/machine';
 import type { MachineProfile } from '../machine/profile';
-import { DEFAULT_OF_AT, placementCapacity } from '../rma/layout';
-import { FitError } from '../util/errors';
-import { alignDown, formatSize, GiB, hex, MiB } from '../util/size';
+import { hex } from '../util/size';
 import type { Domain } from './domain';
-import { constructDom0, Dom0Options } from './domain_build';
-import { createDomU } from './domu_build';
 import { FrameKind, HtabHcalls } from './hcalls/htab';
-import { syntheticKernel } from './images';
-import { constructDom0Legacy } from './legacy/domain_build';
 import { LegacyKind, legacyReadRun, legacyView, LegacyView } from './legacy/pfn2mfn';
 import { p2mOf } from './shadow_p2m';
-import { System } from './system';
+import type { System } from './system';
 
 /** The two ways Xen can be handed frame numbers. */
 export type Scheme = 'legacy' | 'proposal';
@@ -103,7 +96,8 @@ export interface AuditResult {
   schemes: Record<Scheme, SchemeAudit>;
 }
 
-const EXAMPLES = 3;
+/** Examples kept per kind unless asked otherwise. */
+export const EXAMPLES = 3;
 
 class Tally {
   readonly classes = Object.fromEntries(CLASSES.map((c) => [c, { total: 0, correct: 0, misread: 0 }])) as Record<NumberClass, ClassCount>;
@@ -132,56 +126,12 @@ class Tally {
 }
 
 /** A built machine for one scheme: dom0 and the domUs beside it. */
-interface Built { sys: System; dom0: Domain; domus: Domain[]; skipped: number }
+export interface Built { sys: System; dom0: Domain; domus: Domain[]; skipped: number }
 
-function dom0Options(m: AuditMachine, o: AuditOptions): Dom0Options {
-  return {
-    mem: o.dom0Mem,
-    // The table covers the boot size only: room to balloon changes no number the audit reads, and costs time.
-    maxMem: o.dom0Mem,
-    rmaSize: o.rmaSize,
-    placement: { kind: 'after-of' },
-    ofAt: DEFAULT_OF_AT,
-    kernel: syntheticKernel(6 * MiB),
-    bootargs: 'console=hvc0',
-    firmwareTree: m.firmwareTree,
-  };
-}
 
-/** Build dom0 one way and then the domUs, all in memory. */
-function build(m: AuditMachine, o: AuditOptions, scheme: Scheme): Built {
-  const machine = Machine.boot({ ...m.profile });
-  const opts = dom0Options(m, o);
-  const record = { machineSource: m.profile.name, options: {}, report: undefined as never };
-  let sys: System;
-  let dom0: Domain;
-  if (scheme === 'legacy') {
-    const l = constructDom0Legacy(machine, opts);
-    sys = new System(machine, m.firmwareTree, new Uint8Array(0), { ...record, report: l.report });
-    sys.domains.set(0, l.dom0);
-    l.install(sys);
-    dom0 = l.dom0;
-  } else {
-    const p = constructDom0(machine, opts);
-    sys = new System(machine, m.firmwareTree, new Uint8Array(0), { ...record, report: p.report });
-    sys.domains.set(0, p.dom0);
-    dom0 = p.dom0;
-  }
-  const domus: Domain[] = [];
-  let skipped = 0;
-  for (let i = 0; i < o.domus; i++) {
-    try {
-      domus.push(createDomU(sys, { mem: o.domuMem, kernel: syntheticKernel(4 * MiB) }).d);
-    } catch (e) {
-      if (!(e instanceof FitError)) throw e;
-      skipped++;
-    }
-  }
-  return { sys, dom0, domus, skipped };
-}
 
 /** Every frame a domU owns, as runs (what dom0 may map of it). */
-function domuFrameRuns(sys: System, d: Domain): { mfn: number; count: number }[] {
+export function domuFrameRuns(sys: System, d: Domain): { mfn: number; count: number }[] {
   return sys.machine.frames.all().filter((r) => r.owner === d.domid).map((r) => ({ mfn: r.mfn, count: r.count }));
 }
 
@@ -200,10 +150,10 @@ const legacyReadText = (r: { kind: LegacyKind; mfn: number; fatal?: string }, n:
 };
 
 /** The legacy scheme: every number goes through the historical pfn2mfn for dom0. */
-function auditLegacy(b: Built, keep: number): SchemeAudit {
+export function auditLegacy(b: Built, keep: number): SchemeAudit {
   const t = new Tally('legacy', keep);
   const v: LegacyView = legacyView(b.sys.machine, b.dom0);
-  const table = p2mOf(b.sys, b.dom0);
+  const table = p2mOf(b.dom0);
 
   // dom0's own pfns: meant to be dom0's frames (Xen's table for it).
   for (let n = 0; n < b.dom0.totPages;) {
@@ -251,10 +201,10 @@ function auditLegacy(b: Built, keep: number): SchemeAudit {
  * `classify`) decides what each frame is. Runs are cut wherever the owner
  * changes, so one check stands for the whole run.
  */
-function auditProposal(b: Built, keep: number): SchemeAudit {
+export function auditProposal(b: Built, keep: number): SchemeAudit {
   const t = new Tally('proposal', keep);
   const m = b.sys.machine;
-  const hc = new HtabHcalls(m, (d) => domainHtab(b.sys, d));
+  const hc = new HtabHcalls(m, (d) => d.htab);
   const kindText = (k: number): string => (k === FrameKind.Own ? 'its own frame' : k === FrameKind.Io ? 'an IO frame' : k === FrameKind.Foreign ? 'a foreign frame' : `refused (${k})`);
   /** Split [mfn, mfn+count) where ownership changes and call fn for each piece. */
   const pieces = (mfn: number, count: number, fn: (mfn: number, n: number) => void): void => {
@@ -303,133 +253,5 @@ function nextBoundary(m: Machine, mfn: number): number {
   return Math.min(...cuts);
 }
 
-/** Build the machine both ways and classify every number. */
-export function runAudit(m: AuditMachine, o: AuditOptions): AuditResult {
-  const largest = largestDom0(m, o);
-  if (Math.ceil(o.dom0Mem / EXTENT_SIZE) * EXTENT_SIZE > largest) {
-    throw new FitError(`a dom0 of ${formatSize(o.dom0Mem)} cannot be built both ways on ${m.profile.name} (${formatSize(m.profile.ram)} RAM): the largest is ${formatSize(largest)} (the proposal's table in a ${formatSize(o.rmaSize)} RMA, the domain heap, and a hash table from the Xen heap all have to fit)`, 'a smaller --mem, or another --machine / --ram');
-  }
-  const keep = o.examples ?? EXAMPLES;
-  const legacy = build(m, o, 'legacy');
-  const proposal = build(m, o, 'proposal');
-  // Both builds take the same frames from the domain heap: the same machine.
-  const l0 = legacy.dom0;
-  const p0 = proposal.dom0;
-  if (l0.rma.mfn !== p0.rma.mfn || l0.extents.join() !== p0.extents.join()) throw new Error('the legacy and proposal builds placed dom0 differently');
-  const domus = proposal.domus.map((d) => {
-    const runs = domuFrameRuns(proposal.sys, d);
-    return { domid: d.domid, memBytes: d.totPages * PAGE_SIZE, frames: runs.reduce((n, r) => n + r.count, 0), firstMfn: runs[0]?.mfn ?? 0, lastMfn: runs.length ? runs[runs.length - 1].mfn + runs[runs.length - 1].count - 1 : 0 };
-  });
-  return {
-    machine: m.profile.name,
-    ramBytes: m.profile.ram,
-    dom0: { memBytes: p0.totPages * PAGE_SIZE, pages: p0.totPages, rmaMaddr: p0.rma.mfn * PAGE_SIZE, extents: p0.extents.length },
-    domus,
-    domusSkipped: proposal.skipped,
-    ioFrames: IO_HOLE_END_MFN - IO_HOLE_START_MFN,
-    schemes: { legacy: auditLegacy(legacy, keep), proposal: auditProposal(proposal, keep) },
-  };
-}
 
-/** The largest dom0 both schemes can build on this machine (whole extents; the proposal's table must fit). */
-export function largestDom0(m: AuditMachine, o: Pick<AuditOptions, 'rmaSize'>): number {
-  const cap = placementCapacity({ rmaSize: o.rmaSize, ofAt: DEFAULT_OF_AT, firmwareImage: m.profile.firmwareImage, devtreeSlot: m.profile.devtreeSlot, kernelSize: 6 * MiB, initrdSize: 0, placement: { kind: 'after-of' } });
-  const byTable = alignDown(cap * PAGE_SIZE, EXTENT_SIZE);
-  // What the domain heap can give after Xen's low memory and heap (an RMA and whole extents).
-  const machine = Machine.boot({ ...m.profile });
-  let extents = 0;
-  machine.domHeap.free.forEach((list, order) => {
-    if (order >= 12) extents += list.length * 2 ** (order - 12);
-  });
-  const byHeap = extents * EXTENT_SIZE - EXTENT_SIZE; // keep room for the RMA's alignment
-  // The hash table (1/64 of dom0, a power of two) must come from one aligned Xen-heap block.
-  const xenOrder = machine.xenHeap.largestFreeOrder();
-  const byHtab = xenOrder < 0 ? 0 : 2 ** xenOrder * PAGE_SIZE * 64;
-  return Math.max(o.rmaSize, Math.min(byTable, alignDown(byHeap, EXTENT_SIZE), byHtab));
-}
-
-/** Where one kind of misread first appears as dom0 grows, per scheme. */
-export interface SweepStart {
-  scheme: Scheme;
-  kind: MisreadKind;
-  /** The smallest dom0 size (whole extents) with a nonzero count, or null: never, up to the largest tried. */
-  fromBytes: number | null;
-  /** The count at that size. */
-  count: number;
-}
-
-export interface SweepPoint { memBytes: number; legacy: Record<MisreadKind, number>; proposal: Record<MisreadKind, number> }
-
-export interface SweepResult {
-  machine: string;
-  points: SweepPoint[];
-  starts: SweepStart[];
-  largestBytes: number;
-  builds: number;
-}
-
-/**
- * Audit dom0 sizes from 1 GiB up to the largest that fits, a grid of whole
- * GiB, then narrow each kind's first appearance down to the extent by
- * bisection between the last clean grid size and the first dirty one.
- */
-export function runSweep(m: AuditMachine, o: Omit<AuditOptions, 'dom0Mem'>, sizes?: number[]): SweepResult {
-  const largest = largestDom0(m, o);
-  const grid = sizes ?? gridSizes(largest, o.rmaSize);
-  let builds = 0;
-  const cache = new Map<number, SweepPoint | null>();
-  /** The counts at one size, or null where the machine cannot build that dom0 (Xen heap, domain heap). */
-  const tryAt = (mem: number): SweepPoint | null => {
-    let p = cache.get(mem);
-    if (p === undefined) {
-      let r: AuditResult;
-      try {
-        r = runAudit(m, { ...o, dom0Mem: mem, examples: 0 });
-      } catch (e) {
-        if (!(e instanceof FitError)) throw e;
-        cache.set(mem, null);
-        return null;
-      }
-      builds++;
-      const counts = (s: Scheme): Record<MisreadKind, number> => Object.fromEntries(KINDS.map((k) => [k, r.schemes[s].kinds[k].count])) as Record<MisreadKind, number>;
-      p = { memBytes: mem, legacy: counts('legacy'), proposal: counts('proposal') };
-      cache.set(mem, p);
-    }
-    return p;
-  };
-  const points = grid.map(tryAt).filter((p): p is SweepPoint => p !== null);
-  const built = points.map((p) => p.memBytes);
-  /** Inside the buildable range a bisection step that cannot build counts as clean (it is skipped). */
-  const at = (mem: number): SweepPoint => tryAt(mem) ?? { memBytes: mem, legacy: zero(), proposal: zero() };
-  const starts: SweepStart[] = [];
-  for (const scheme of SCHEMES) {
-    for (const kind of KINDS) {
-      const first = points.findIndex((p) => p[scheme][kind] > 0);
-      if (first < 0) {
-        starts.push({ scheme, kind, fromBytes: null, count: 0 });
-        continue;
-      }
-      let hi = built[first];
-      let lo = first > 0 ? built[first - 1] : Math.max(o.rmaSize, EXTENT_SIZE) - EXTENT_SIZE;
-      // Invariant: clean at lo (or below the smallest), dirty at hi.
-      while (hi - lo > EXTENT_SIZE) {
-        const mid = alignDown(lo + (hi - lo) / 2, EXTENT_SIZE);
-        if (mid <= lo || mid < o.rmaSize) break;
-        if (at(mid)[scheme][kind] > 0) hi = mid;
-        else lo = mid;
-      }
-      starts.push({ scheme, kind, fromBytes: hi, count: at(hi)[scheme][kind] });
-    }
-  }
-  return { machine: m.profile.name, points, starts, largestBytes: built.length ? built[built.length - 1] : largest, builds };
-}
-
-const zero = (): Record<MisreadKind, number> => Object.fromEntries(KINDS.map((k) => [k, 0])) as Record<MisreadKind, number>;
-
-function gridSizes(largest: number, rmaSize: number): number[] {
-  const out: number[] = [];
-  for (let s = GiB; s < largest; s += GiB) if (s >= rmaSize) out.push(s);
-  out.push(alignDown(largest, EXTENT_SIZE));
-  return [...new Set(out)].sort((a, b) => a - b);
-}
 

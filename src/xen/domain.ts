@@ -1,6 +1,11 @@
+import { decodeHtab, HtabFormatError } from '../hpt/codec';
+import { HashTable } from '../hpt/table';
+import { PAGE_SIZE } from '../machine/constants';
 import { GuestMemory } from '../machine/guest_memory';
 import { P2mTable } from '../p2m/table';
-import type { RmaLayout } from '../rma/layout';
+import type { DomuLayout, RmaLayout } from '../rma/layout';
+import { StateError } from '../util/errors';
+import type { GuestKernelState } from './guest_state';
 
 /** vcpu0's entry state, as construct_dom0 leaves it. */
 export interface VcpuContext {
@@ -14,23 +19,55 @@ export interface VcpuContext {
 export interface MachineBlock { mfn: number; order: number }
 
 /**
+ * How Xen reads the frame numbers a domain hands it:
+ *  - `proposal`: a non-shadow (privileged) domain keeps its own table in its
+ *    RMA and hands Xen machine frames; Xen checks them as they are.
+ *  - `shadow`: Xen keeps the domain's table (a domU); the guest hands pfns.
+ *  - `legacy`: dom0 built the pre-proposal way: Xen keeps its table too, and
+ *    its pfn2mfn guesses in the historical order (IO hole, foreign bit...).
+ */
+export type Translation = 'proposal' | 'shadow' | 'legacy';
+
+/** Xen's own p2m for a domain: a Xen-heap block of big-endian u32 entries, and the table over its bytes. */
+export interface XenP2m {
+  mfn: number;
+  order: number;
+  entries: number;
+  table: P2mTable;
+  /** The entries' bytes (entries x 4), what the state saves. */
+  bytes: Uint8Array;
+}
+
+/**
  * struct domain, for what the builder needs. A non-shadow (privileged) domain
  * keeps its own p2m in its RMA; Xen only knows the table's machine address
- * (arch.p2m). A shadow domain's table is Xen's.
+ * (arch.p2m). A shadow domain's table is Xen's (`xenP2m`).
  */
 export class Domain {
   /** Frames held in 16 MiB extents beyond the RMA, in pfn order (d->arch.extent_list). */
   readonly extents: number[] = [];
   totPages = 0;
+  /** d->arch.p2m (the table's machine address) and d->arch.htab (the hash table's block). */
   arch = { p2m: 0, htab: undefined as MachineBlock | undefined };
   /** The table's guest-physical address and entry count, for the device tree and the guest. */
-  p2mGpa = 0;
+  p2mPaddr = 0;
   p2mEntries = 0;
   layout?: RmaLayout;
   vcpu0: VcpuContext = { pc: 0n, msr: 0n, gprs: new Array<bigint>(32).fill(0n) };
   bootargs = '';
   /** Where the images came from (a file name, or "synthetic"). */
   images: { kernel: { source: string; bytes: number }; initrd?: { source: string; bytes: number } } = { kernel: { source: 'synthetic', bytes: 0 } };
+  /** How Xen reads this domain's frame numbers. */
+  translation: Translation;
+  /** Xen's p2m for a shadow domain (a domU, a legacy dom0). */
+  xenP2m?: XenP2m;
+  /** A domU's RMA layout, the event channels its tree names, and the pages it was created with. */
+  domu?: { layout: DomuLayout; evtchn: { console: number; store: number }; bootPages: number };
+  /** What the guest kernel kept from its boot (none when it was not booted). */
+  guest?: GuestKernelState;
+  /** The hash table's contents: live once used, else as saved (decoded on first use). */
+  private htabLive?: HashTable;
+  private htabSaved?: Uint8Array;
 
   constructor(
     readonly domid: number,
@@ -41,7 +78,9 @@ export class Domain {
     readonly rma: MachineBlock,
     /** The RMA's bytes as the guest sees them in real mode. */
     readonly memory: GuestMemory,
-  ) {}
+  ) {
+    this.translation = shadow ? 'shadow' : 'proposal';
+  }
 
   get rmaPages(): number {
     return 2 ** this.rma.order;
@@ -53,6 +92,56 @@ export class Domain {
 
   /** The guest's view of its p2m table (in the RMA's bytes). */
   p2m(): P2mTable {
-    return new P2mTable(this.memory, this.p2mGpa, this.p2mEntries);
+    return new P2mTable(this.memory, this.p2mPaddr, this.p2mEntries);
+  }
+
+  /** Bytes of the hash table Xen gave the domain (d->arch.htab), or undefined when it has none. */
+  get htabBytes(): number | undefined {
+    const h = this.arch.htab;
+    return h ? 2 ** h.order * PAGE_SIZE : undefined;
+  }
+
+  /**
+   * The hash table Xen keeps for this domain: the one in use, else the saved
+   * one decoded, else a new empty table of d->arch.htab's size.
+   */
+  get htab(): HashTable {
+    if (this.htabLive) return this.htabLive;
+    if (this.htabSaved) {
+      try {
+        this.htabLive = decodeHtab(this.htabSaved);
+      } catch (e) {
+        if (e instanceof HtabFormatError) throw new StateError(`dom${this.domid}'s ${e.message}`, ['rebuild-state']);
+        throw e;
+      }
+      this.htabSaved = undefined;
+      return this.htabLive;
+    }
+    const bytes = this.htabBytes;
+    if (bytes === undefined) throw new Error(`dom${this.domid} has no hash table (d->arch.htab)`);
+    this.htabLive = new HashTable(bytes);
+    return this.htabLive;
+  }
+
+  /** Does the table hold anything yet (used, or saved)? An untouched one is all invalid. */
+  get htabInUse(): boolean {
+    return this.htabLive !== undefined || this.htabSaved !== undefined;
+  }
+
+  /** The table as the state saves it: the saved bytes when it was never decoded, else undefined (encode the live one). */
+  htabForSave(): { live?: HashTable; saved?: Uint8Array } {
+    return { live: this.htabLive, saved: this.htabSaved };
+  }
+
+  /** A table loaded from a state: decoded when first used. */
+  restoreHtab(saved: Uint8Array): void {
+    this.htabSaved = saved;
+    this.htabLive = undefined;
+  }
+
+  /** A destroyed domain's table goes with it. */
+  dropHtab(): void {
+    this.htabSaved = undefined;
+    this.htabLive = undefined;
   }
 }

@@ -1,4 +1,4 @@
-import { EXTENT_ORDER, EXTENT_PAGES, PAGE_SIZE } from '../machine/constants';
+import { EXTENT_ORDER, EXTENT_PAGES, MAX_ORDER, PAGE_SIZE } from '../machine/constants';
 import { GuestMemory } from '../machine/guest_memory';
 import type { Machine } from '../machine/machine';
 import { FitError } from '../util/errors';
@@ -22,7 +22,7 @@ export function allocateRma(machine: Machine, domid: number, rmaBytes: number): 
   const order = Math.round(Math.log2(rmaBytes / PAGE_SIZE));
   const mfn = machine.domHeap.alloc(order);
   if (mfn === undefined) {
-    throw new FitError(`cannot allocate a ${formatSize(rmaBytes)} RMA for dom${domid}: the domain heap has no free ${formatSize(rmaBytes)}-aligned block; ${machine.largestFreeText(machine.domHeap)}`, 'use a smaller --rma, or a machine with more RAM');
+    throw new FitError(`cannot allocate a ${formatSize(rmaBytes)} RMA for dom${domid}: the domain heap has no free ${formatSize(rmaBytes)}-aligned block; ${machine.largestFreeText(machine.domHeap)}`, ['smaller-rma', 'more-ram']);
   }
   machine.frames.assign(mfn, 2 ** order, domid, 'rma');
   return { mfn, order, memory: new GuestMemory(rmaBytes) };
@@ -38,7 +38,7 @@ export function allocateExtents(machine: Machine, d: Domain, pages: number, reco
   const need = Math.max(0, Math.ceil((pages - d.totPages) / EXTENT_PAGES));
   const free = countFreeExtents(machine);
   if (need > free) {
-    throw new FitError(`dom${d.domid} needs ${need} more 16 MiB extents (${formatSize(need * EXTENT_PAGES * PAGE_SIZE)}) but the domain heap can supply only ${free} (${formatSize(free * EXTENT_PAGES * PAGE_SIZE)})`, 'ask for less memory, or use a machine with more RAM (--machine, --ram)');
+    throw new FitError(`dom${d.domid} needs ${need} more 16 MiB extents (${formatSize(need * EXTENT_PAGES * PAGE_SIZE)}) but the domain heap can supply only ${free} (${formatSize(free * EXTENT_PAGES * PAGE_SIZE)})`, ['smaller-dom0', 'more-ram']);
   }
   for (let i = 0; i < need; i++) {
     const mfn = machine.domHeap.alloc(EXTENT_ORDER)!;
@@ -57,4 +57,15 @@ export function countFreeExtents(machine: Machine): number {
     if (order >= EXTENT_ORDER) n += list.length * 2 ** (order - EXTENT_ORDER);
   });
   return n;
+}
+
+/** Return [mfn, mfn + count) to the domain heap as maximal aligned blocks. */
+export function freeFrameRun(m: Machine, mfn: number, count: number): void {
+  const end = mfn + count;
+  while (mfn < end) {
+    let order = MAX_ORDER;
+    while (order > 0 && (mfn % 2 ** order !== 0 || mfn + 2 ** order > end)) order--;
+    m.freeDomainBlock(mfn, order);
+    mfn += 2 ** order;
+  }
 }

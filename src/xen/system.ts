@@ -1,32 +1,63 @@
 import type { DeviceTree } from '../devtree/tree';
 import type { Machine } from '../machine/machine';
 import type { Domain } from './domain';
-import type { Dom0Report } from './domain_build';
 
 /** How the state was built, kept so later commands can say it back. */
 export interface BuildRecord {
-  /** Where the machine came from: a profile name, a file, or --firmware-dtb. */
+  /** Where the machine came from: a profile name, a file, or a firmware tree. */
   machineSource: string;
   /** The construct options as given (sizes in bytes, placement as text). */
   options: Record<string, string | number | boolean | null>;
   report: Dom0Report;
 }
 
+/** What construct_dom0 decided, beyond the domain itself (saved with the machine, said back by later commands). */
+export interface Dom0Report {
+  memBytes: number;
+  maxPages: number;
+  /** The platform's limit for this placement, in whole extents. */
+  platformLimitBytes: number;
+  /** Why max_pages is what it is. */
+  maxMemSource: 'option' | 'machine RAM' | 'placement capacity';
+  htabBytes: number;
+  devtreeBytes: number;
+  extentsAllocated: number;
+  notes: string[];
+}
+
 /**
- * Everything the simulation holds after construct: the machine (heaps and
- * frame ownership), its domains, and the firmware tree dom0's was made from.
- * Later commands load it, change it and save it again. `extra` carries the
- * parts later stages add (the hash table, shadow p2m tables) as named blobs.
+ * A foreign mapping: a privileged domain's H_ENTER of another domain's
+ * frame, which holds a reference on that page until its H_REMOVE.
+ */
+export interface ForeignMapping {
+  /** The mapping domain. */
+  caller: number;
+  /** Whose frame, and its pfn there. */
+  domid: number;
+  pfn: number;
+  mfn: number;
+  /** Effective address in the caller's ioremap region, hex. */
+  ea: string;
+  /** The HPTE slot H_ENTER returned. */
+  slot: number;
+}
+
+/**
+ * Everything the simulation holds: the machine (heaps and frame ownership),
+ * its domains, the firmware tree dom0's was made from, and the foreign
+ * mappings in force. Made before any domain is built, as Xen's
+ * construct_dom0 receives a domain that already exists; later commands load
+ * it, change it and save it again.
  */
 export class System {
   readonly domains = new Map<number, Domain>();
-  readonly extra = new Map<string, Uint8Array>();
+  foreign: ForeignMapping[] = [];
+  build?: BuildRecord;
 
   constructor(
     readonly machine: Machine,
     readonly firmwareTree: DeviceTree,
     readonly firmwareBlob: Uint8Array,
-    public build: BuildRecord,
   ) {}
 
   dom0(): Domain {
@@ -34,21 +65,4 @@ export class System {
     if (!d) throw new Error('no dom0 in this state');
     return d;
   }
-}
-
-/**
- * Per-System state a subsystem keeps in this process only (live tables
- * decoded from the state, hooks): one map per System, made on first use and
- * gone with the System.
- */
-export function perSystem<T>(): (sys: System) => Map<number, T> {
-  const maps = new WeakMap<System, Map<number, T>>();
-  return (sys) => {
-    let m = maps.get(sys);
-    if (!m) {
-      m = new Map();
-      maps.set(sys, m);
-    }
-    return m;
-  };
 }

@@ -5,11 +5,7 @@
 import { readFdt, FdtFormatError } from '../devtree/fdt_ro';
 import { bootCpuNode, machineRamFromTree } from '../devtree/ofd_fixup';
 import { dec, DeviceTree, DeviceTreeError, findNode, getProp } from '../devtree/tree';
-import { readRmaBlob } from '../guest/devtree';
-import { GuestBootError } from '../guest/errors';
-import { hidxOf, loadGuestRecord } from '../guest/record';
 import { checkHtab, Findings } from '../hpt/check';
-import { domainHtab, hasHtab, htabBytesOf } from '../hpt/store';
 import { INVALID_MFN, MAX_ORDER, PAGE_SIZE } from '../machine/constants';
 import { rmlsOf } from '../machine/cpu';
 import type { Machine } from '../machine/machine';
@@ -105,22 +101,33 @@ class Report {
   }
 }
 
-interface TreeFacts { p2m?: { gpa: number; bytes: number }; reservations: { address: bigint; size: bigint }[]; rmaBytes?: number; pftSizeLog2?: number }
+interface TreeFacts { p2m?: { paddr: number; bytes: number }; reservations: { address: bigint; size: bigint }[]; rmaBytes?: number; pftSizeLog2?: number }
+
+/**
+ * What validate needs from the guest kernel's side, joined in by the
+ * builder: its reading of the device tree blob out of the RMA (which throws
+ * a DombuildError when the blob is not there), and its record of each
+ * hashed page's slot.
+ */
+export interface GuestSide {
+  devtreeBlob(d: Domain): Uint8Array;
+  slotOf(d: Domain): ((pfn: number) => number) | undefined;
+}
 
 /** Check every invariant of a built state. Pure: reads the System, changes nothing. */
-export function validateSystem(sys: System): ValidationReport {
+export function validateSystem(sys: System, guestSide: GuestSide): ValidationReport {
   const rep = new Report();
   const d = sys.dom0();
   const m = sys.machine;
 
   // The device tree, as the guest would read it.
-  const facts = treeFacts(d, rep);
+  const facts = treeFacts(d, rep, guestSide);
   const tableBytes = d.p2mEntries * 4;
   // The table that translates dom0's pfns: its own in its RMA, or (a legacy,
   // shadow dom0) the one Xen keeps.
   let table: P2mTable | undefined;
   try {
-    table = p2mOf(sys, d);
+    table = p2mOf(d);
   } catch (e) {
     rep.fail('p2m-entries-owned', `dom0's p2m table cannot be read: ${(e as Error).message}`);
   }
@@ -129,20 +136,20 @@ export function validateSystem(sys: System): ValidationReport {
     for (const n of ['p2m-where-devtree-says', 'p2m-reserved', 'p2m-inside-rma']) rep.skip(n, 'dom0 is a shadow domain (legacy translation): Xen keeps its table');
   } else if (facts.p2m) {
     rep.checked('p2m-where-devtree-says');
-    if (facts.p2m.gpa !== d.p2mGpa || facts.p2m.bytes !== tableBytes) {
-      rep.fail('p2m-where-devtree-says', `/xen/p2m says <${hex(facts.p2m.gpa)} ${hex(facts.p2m.bytes)}> but dom0's table is at guest ${hex(d.p2mGpa)}, ${hex(tableBytes)} bytes`);
+    if (facts.p2m.paddr !== d.p2mPaddr || facts.p2m.bytes !== tableBytes) {
+      rep.fail('p2m-where-devtree-says', `/xen/p2m says <${hex(facts.p2m.paddr)} ${hex(facts.p2m.bytes)}> but dom0's table is at guest ${hex(d.p2mPaddr)}, ${hex(tableBytes)} bytes`);
     }
-    const maddr = d.rma.mfn * PAGE_SIZE + d.p2mGpa;
-    if (d.arch.p2m !== maddr) rep.fail('p2m-where-devtree-says', `arch.p2m is ${hex(d.arch.p2m)} but the table's machine address is ${hex(maddr)} (RMA at ${hex(d.rma.mfn * PAGE_SIZE)} + ${hex(d.p2mGpa)})`);
+    const maddr = d.rma.mfn * PAGE_SIZE + d.p2mPaddr;
+    if (d.arch.p2m !== maddr) rep.fail('p2m-where-devtree-says', `arch.p2m is ${hex(d.arch.p2m)} but the table's machine address is ${hex(maddr)} (RMA at ${hex(d.rma.mfn * PAGE_SIZE)} + ${hex(d.p2mPaddr)})`);
 
-    const { gpa, bytes } = facts.p2m;
+    const { paddr, bytes } = facts.p2m;
     rep.checked('p2m-reserved');
-    if (!facts.reservations.some((r) => r.address <= BigInt(gpa) && r.address + r.size >= BigInt(gpa + bytes))) {
-      rep.fail('p2m-reserved', `no reservation covers [${hex(gpa)}, ${hex(gpa + bytes)}); reservations: ${facts.reservations.map((r) => `[${hex(r.address)}, ${hex(r.address + r.size)})`).join(', ') || 'none'}`);
+    if (!facts.reservations.some((r) => r.address <= BigInt(paddr) && r.address + r.size >= BigInt(paddr + bytes))) {
+      rep.fail('p2m-reserved', `no reservation covers [${hex(paddr)}, ${hex(paddr + bytes)}); reservations: ${facts.reservations.map((r) => `[${hex(r.address)}, ${hex(r.address + r.size)})`).join(', ') || 'none'}`);
     }
     rep.checked('p2m-inside-rma');
     const rmaBytes = facts.rmaBytes ?? d.rmaBytes;
-    if (gpa + bytes > rmaBytes || gpa + bytes > d.rmaBytes) rep.fail('p2m-inside-rma', `[${hex(gpa)}, ${hex(gpa + bytes)}) runs past the ${formatSize(Math.min(rmaBytes, d.rmaBytes))} RMA`);
+    if (paddr + bytes > rmaBytes || paddr + bytes > d.rmaBytes) rep.fail('p2m-inside-rma', `[${hex(paddr)}, ${hex(paddr + bytes)}) runs past the ${formatSize(Math.min(rmaBytes, d.rmaBytes))} RMA`);
     if (facts.rmaBytes !== undefined && facts.rmaBytes !== d.rmaBytes) rep.fail('p2m-inside-rma', `/memory@0 describes ${formatSize(facts.rmaBytes)} but the RMA is ${formatSize(d.rmaBytes)}`);
   } else {
     for (const n of ['p2m-where-devtree-says', 'p2m-reserved', 'p2m-inside-rma']) rep.skip(n, 'no readable /xen/p2m');
@@ -153,7 +160,7 @@ export function validateSystem(sys: System): ValidationReport {
 
   // The hash table.
   rep.checked('htab-size');
-  const htabBytes = htabBytesOf(d);
+  const htabBytes = d.htabBytes;
   if (htabBytes === undefined) rep.fail('htab-size', 'dom0 has no hash table (arch.htab)');
   else {
     if (facts.pftSizeLog2 !== undefined && 2 ** facts.pftSizeLog2 !== htabBytes) rep.fail('htab-size', `ibm,pft-size says ${formatSize(2 ** facts.pftSizeLog2)} (<0 ${facts.pftSizeLog2}>) but Xen gave dom0 ${formatSize(htabBytes)}`);
@@ -162,17 +169,17 @@ export function validateSystem(sys: System): ValidationReport {
     const run = m.frames.lookup(h.mfn);
     if (!run || run.owner !== 'xen' || run.mfn + run.count < h.mfn + 2 ** h.order || !m.inXenHeap(h.mfn)) rep.fail('htab-size', `the table's frames ${hex(h.mfn)}+${2 ** h.order} are not a Xen-heap block Xen owns`);
   }
-  const booted = hasHtab(sys, d.domid);
-  const guest = loadGuestRecord(sys, d.domid);
+  const booted = d.htabInUse;
+  const slotOf = guestSide.slotOf(d);
   let foreign = new Map<number, number>();
   if (booted && htabBytes !== undefined) {
-    const t = domainHtab(sys, d);
+    const t = d.htab;
     if (t.bytes !== htabBytes) rep.fail('htab-size', `the saved table is ${formatSize(t.bytes)} but arch.htab is ${formatSize(htabBytes)}`);
-    const res = checkHtab({ table: t, domid: d.domid, machine: m, p2m: table ?? d.p2m(), totPages: d.totPages, guest: guest ? { hidxOf: (pfn) => hidxOf(guest.rec, guest.hidx, pfn) } : undefined });
+    const res = checkHtab({ table: t, domid: d.domid, machine: m, p2m: table ?? d.p2m(), totPages: d.totPages, guest: slotOf ? { hidxOf: slotOf } : undefined });
     rep.findings('hpte-avpn', res.avpn, res.checked);
     rep.findings('hpte-rpn', res.rpn, res.checked);
     foreign = res.foreign;
-    if (guest) {
+    if (slotOf) {
       rep.findings('linear-map', res.linear, d.totPages);
       rep.findings('guest-slot-record', res.hidx, res.checked);
     }
@@ -180,14 +187,14 @@ export function validateSystem(sys: System): ValidationReport {
     rep.skip('hpte-avpn', 'no hash table entries: the guest was not booted');
     rep.skip('hpte-rpn', 'no hash table entries: the guest was not booted');
   }
-  if (!guest) {
-    rep.skip('linear-map', 'the guest was not booted (--no-boot)');
-    rep.skip('guest-slot-record', 'the guest was not booted (--no-boot)');
+  if (!slotOf) {
+    rep.skip('linear-map', 'the guest was not booted');
+    rep.skip('guest-slot-record', 'the guest was not booted');
   }
   // Foreign mappings of the other domains' tables count too.
   for (const other of sys.domains.values()) {
-    if (other === d || !hasHtab(sys, other.domid)) continue;
-    domainHtab(sys, other).forEachValid((_slot, _vHi, _vLo, rHi, rLo) => {
+    if (other === d || !other.htabInUse) continue;
+    other.htab.forEachValid((_slot, _vHi, _vLo, rHi, rLo) => {
       const mfn = (rHi & 0x3fffff) * 2 ** 20 + (rLo >>> 12);
       const owner = m.frames.ownerOf(mfn);
       if (typeof owner === 'number' && owner !== other.domid) foreign.set(mfn, (foreign.get(mfn) ?? 0) + 1);
@@ -198,13 +205,13 @@ export function validateSystem(sys: System): ValidationReport {
   return rep.done(d.domid);
 }
 
-function treeFacts(d: Domain, rep: Report): TreeFacts {
+function treeFacts(d: Domain, rep: Report, guestSide: GuestSide): TreeFacts {
   rep.checked('devtree-readable');
   let tree: DeviceTree;
   try {
-    tree = readFdt(readRmaBlob(d));
+    tree = readFdt(guestSide.devtreeBlob(d));
   } catch (e) {
-    if (e instanceof FdtFormatError || e instanceof GuestBootError) {
+    if (e instanceof FdtFormatError || e instanceof DombuildError) {
       rep.fail('devtree-readable', e.message);
       return { reservations: [] };
     }
@@ -218,7 +225,7 @@ function treeFacts(d: Domain, rep: Report): TreeFacts {
       if (!d.shadow) rep.fail('devtree-readable', 'no /xen/p2m property');
     }
     else if (prop.value.length !== 16) rep.fail('devtree-readable', `/xen/p2m is ${prop.value.length} bytes, not two u64`);
-    else facts.p2m = { gpa: Number(dec.u64(prop.value, 0)), bytes: Number(dec.u64(prop.value, 1)) };
+    else facts.p2m = { paddr: Number(dec.u64(prop.value, 0)), bytes: Number(dec.u64(prop.value, 1)) };
     const rma = machineRamFromTree(tree).find((r) => r.address === 0n);
     if (rma) facts.rmaBytes = Number(rma.size);
     const cpu = bootCpuNode(tree);

@@ -2,7 +2,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { selectMachine } from '../../src/commands/machine_select';
 import { GiB, MiB } from '../../src/util/size';
-import { AuditMachine, KINDS, runAudit, runSweep } from '../../src/xen/audit';
+import { AuditMachine, KINDS } from '../../src/xen/audit';
+import { runAudit } from '../../src/builder/audit';
+import { runSweep } from '../../src/builder/audit_sweep';
 import { cli, tempDir } from '../helpers/cli';
 
 const js21 = (): AuditMachine => {

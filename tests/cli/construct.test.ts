@@ -128,14 +128,14 @@ describe('construct --mem 4G, then inspect (the quick start)', () => {
     const dts = execFileSync('dtc', ['-I', 'dtb', '-O', 'dts', dtb], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     expect(dts).toMatch(/p2m = </);
     const cells = execFileSync('fdtget', ['-t', 'x', dtb, '/xen', 'p2m'], { encoding: 'utf8' }).trim().split(/\s+/).map((c) => parseInt(c, 16));
-    const gpa = cells[0] * 2 ** 32 + cells[1];
+    const paddr = cells[0] * 2 ** 32 + cells[1];
     const size = cells[2] * 2 ** 32 + cells[3];
     const info = JSON.parse((await cli(['inspect', 'p2m', '--json'], { cwd: dir })).out).table;
-    expect(gpa).toBe(info.gpa);
+    expect(paddr).toBe(info.paddr);
     expect(size).toBe(info.bytes);
-    expect(gpa + size).toBeLessThanOrEqual(64 * MiB);
+    expect(paddr + size).toBeLessThanOrEqual(64 * MiB);
     const reserves = [...dts.matchAll(/\/memreserve\/\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+);/g)].map((m) => [Number(m[1]), Number(m[2])]);
-    expect(reserves.some(([a, s]) => a <= gpa && gpa + size <= a + s)).toBe(true);
+    expect(reserves.some(([a, s]) => a <= paddr && paddr + size <= a + s)).toBe(true);
   });
 });
 
@@ -176,7 +176,7 @@ describe('the 32 GiB limit, end to end', () => {
     const j = JSON.parse(ok.out);
     expect(j.dom0.memBytes).toBe(32 * GiB - 16 * MiB);
     expect(j.dom0.p2m.usedEntries).toBe((32 * GiB - 16 * MiB) / PAGE_SIZE);
-    expect(j.dom0.p2m.gpa).toBe(32 * MiB);
+    expect(j.dom0.p2m.paddr).toBe(32 * MiB);
     const over = await cli([...args, '--mem', '32G'], { cwd: dir });
     expect(over.code).toBe(1);
     expect(over.err).toMatch(/does not fit.*32 GiB - 16 MiB/);

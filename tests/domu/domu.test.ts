@@ -7,7 +7,7 @@ import { decodeState, encodeState } from '../../src/state/snapshot';
 import { StateError } from '../../src/util/errors';
 import { MiB } from '../../src/util/size';
 import { pfn2mfn } from '../../src/xen/pfn2mfn';
-import { p2mOf, readExtra, shadowPfn2mfn, xenP2mKey } from '../../src/xen/shadow_p2m';
+import { p2mOf, shadowPfn2mfn } from '../../src/xen/shadow_p2m';
 import { cli, itWith, tempDir } from '../helpers/cli';
 
 const heaps = async (cwd: string): Promise<{ dom: number; xen: number }> => {
@@ -48,7 +48,7 @@ describe('create-domu: a shadow domain beside dom0', () => {
     expect(d0.table.keeper).toBe('guest');
     expect(d1).toMatchObject({ domid: 1, privileged: false, shadow: true, translation: 'shadow', memBytes: 256 * MiB, maxBytes: 512 * MiB });
     expect(d1.table.keeper).toBe('xen');
-    expect(d1.table.gpa).toBeNull();
+    expect(d1.table.paddr).toBeNull();
     const human = await cli(['list'], { cwd: dir });
     expect(human.out).toMatch(/dom1/);
     expect(human.out).toMatch(/shadow: Xen p2m/);
@@ -62,7 +62,7 @@ describe('create-domu: a shadow domain beside dom0', () => {
     for (const r of doc.runs) expect(r.mfn === null ? 'invalid' : r.owner).toBe(r.mfn === null ? 'invalid' : 'dom1');
     const one = JSON.parse((await cli(['inspect', 'p2m', '--domid', '1', '--pfn', '0', '--json'], { cwd: dir })).out);
     expect(one.use).toBe('rma');
-    expect(one.entryGpa).toBeNull();
+    expect(one.entryPaddr).toBeNull();
     const raw = (await cli(['inspect', 'p2m', '--domid', '1', '--raw'], { cwd: dir })).bytes;
     expect(raw.length).toBe(((512 * MiB) / PAGE_SIZE) * 4);
     expect(raw.readUInt32BE(0)).toBe(one.mfn);
@@ -72,8 +72,8 @@ describe('create-domu: a shadow domain beside dom0', () => {
   it("Xen's pfn2mfn translates the domU's pfns through that table", () => {
     const sys = decodeState(fs.readFileSync(stateFile()), 'x');
     const d1 = sys.domains.get(1)!;
-    const t = p2mOf(sys, d1);
-    const xen = shadowPfn2mfn(sys, d1);
+    const t = p2mOf(d1);
+    const xen = shadowPfn2mfn(d1);
     for (const pfn of [0, 1, 0x3fff, 0x4000, 0xffff, 0x10000, 0x1ffff]) expect(pfn2mfn(d1, pfn, xen)).toBe(t.get(pfn));
     expect(pfn2mfn(d1, 0x10000, xen)).toBe(INVALID_MFN);
     // dom0 is non-shadow: its argument is already a machine frame.
@@ -84,8 +84,8 @@ describe('create-domu: a shadow domain beside dom0', () => {
     const buf = fs.readFileSync(stateFile());
     const sys = decodeState(buf, 'x');
     expect(joinPieces(encodeState(sys)).equals(buf)).toBe(true);
-    expect(readExtra(sys, 1)?.translation).toBe('shadow');
-    sys.extra.delete(xenP2mKey(1));
+    expect(sys.domains.get(1)!.translation).toBe('shadow');
+    sys.domains.get(1)!.xenP2m = undefined;
     const broken = joinPieces(encodeState(sys));
     expect(() => decodeState(broken, 'x')).toThrow(StateError);
     expect(() => decodeState(broken, 'x')).toThrow(/shadow domain but the state has no Xen p2m|Xen p2m is missing/);
@@ -119,7 +119,8 @@ describe('create-domu: a shadow domain beside dom0', () => {
     const doc = JSON.parse((await cli(['list', '--json'], { cwd: dir })).out);
     expect(doc.domains.map((d: { domid: number }) => d.domid)).toEqual([0]);
     const sys = decodeState(fs.readFileSync(stateFile()), 'x');
-    expect([...sys.extra.keys()].filter((k) => k.includes('dom1'))).toEqual([]);
+    expect(sys.domains.has(1)).toBe(false);
+    expect(sys.machine.frames.all().filter((r) => r.owner === 1 || r.use.endsWith('dom1'))).toEqual([]);
   });
 
   it('refusals: dom0, an unknown domain, a domU too large, a bad --rma', async () => {

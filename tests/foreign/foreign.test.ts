@@ -37,7 +37,7 @@ describe('foreign mappings, balloon and destroy: nothing leaks', () => {
     expect(mach.pageRefs).toEqual([{ mfn: want.mfn, refs: 1 }]);
     // The HPTE holds the machine frame.
     const sys = decodeState(fs.readFileSync(path.join(dir, '.ppc-dombuild', 'state.bin')), 'x');
-    expect(sys.extra.has('htab.dom0')).toBe(true);
+    expect(sys.dom0().htabInUse).toBe(true);
     const list = JSON.parse((await cli(['list', '--json'], { cwd: dir })).out);
     expect(list.domains[1].foreignRefs).toBe(1);
     expect((await cli(['validate'], { cwd: dir })).code).toBe(0);

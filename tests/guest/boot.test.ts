@@ -1,14 +1,14 @@
 import { readFdt } from '../../src/devtree/fdt_ro';
 import { writeFdt } from '../../src/devtree/fdt_wr';
 import { enc, findNode, removeProp, setProp } from '../../src/devtree/tree';
-import { bootDom0Guest, parseLinearPage } from '../../src/guest/boot';
+import { bootDom0Guest } from '../../src/guest/boot';
+import { parseLinearPage } from '../../src/commands/args';
 import { readRmaBlob } from '../../src/guest/devtree';
 import { GuestBootError } from '../../src/guest/errors';
-import { hidxOf, loadGuestRecord } from '../../src/guest/record';
+import { hidxOf } from '../../src/guest/record';
 import { HPTE_V_VALID, SHIFT_4K } from '../../src/hpt/constants';
 import { HpteDecoder } from '../../src/hpt/decode';
 import { walkEa } from '../../src/hpt/hash';
-import { domainHtab } from '../../src/hpt/store';
 import { EXTENT_PAGES, PAGE_SIZE } from '../../src/machine/constants';
 import { GiB, MiB } from '../../src/util/size';
 import { UsageError } from '../../src/util/errors';
@@ -25,7 +25,7 @@ function editTree(sys: System, edit: (t: ReturnType<typeof readFdt>) => void): v
 
 /** Every valid HPTE of dom0's table, decoded. */
 function hptes(sys: System) {
-  const t = domainHtab(sys, sys.dom0());
+  const t = sys.dom0().htab;
   const dec = new HpteDecoder(t);
   const out: ReturnType<HpteDecoder['decode']>[] = [];
   t.forEachValid((slot) => out.push(dec.decode(slot)));
@@ -38,11 +38,11 @@ describe("dom0's early boot through its own p2m", () => {
     const d = sys.dom0();
     const rec = bootDom0Guest(sys, d, { linearPageShift: 24, linearFallback: false });
     expect(rec.linear).toMatchObject({ pages16M: 64, pages4K: 0, inserts: 64, hidxPerPfn: false, fallbackExtents: [] });
-    expect(rec.devtree.p2mGpa).toBe(d.p2mGpa);
+    expect(rec.devtree.p2mPaddr).toBe(d.p2mPaddr);
     const all = hptes(sys);
     expect(all).toHaveLength(64);
     const table = d.p2m();
-    const g = loadGuestRecord(sys, 0)!;
+    const g = sys.dom0().guest!;
     for (const h of all) {
       expect(h.large && h.bolted && !h.secondary && h.consistent).toBe(true);
       const pfn = h.linearPaddr / PAGE_SIZE;
@@ -92,7 +92,7 @@ describe("dom0's early boot through its own p2m", () => {
     expect((err as GuestBootError).exitCode).toBe(1);
     expect((err as Error).message).toMatch(/pfn 0x5010 maps to mfn 0x[0-9a-f]+, not 0x[0-9a-f]+/);
     expect((err as Error).message).toMatch(/with a 16 MiB page/);
-    expect((err as GuestBootError).hint).toMatch(/--linear-fallback/);
+    expect((err as GuestBootError).remedies).toContain('linear-fallback');
 
     const sys2 = swappedDom0();
     const t2 = sys2.dom0().p2m();
@@ -116,9 +116,9 @@ describe("dom0's early boot through its own p2m", () => {
     expect(() => bootDom0Guest(outside, outside.dom0(), { linearPageShift: 24, linearFallback: false })).toThrow(/not inside the RMA \[0x0, 0x4000000\)/);
 
     const unreserved = buildDom0(256 * MiB);
-    const gpa = unreserved.dom0().p2mGpa;
+    const paddr = unreserved.dom0().p2mPaddr;
     editTree(unreserved, (t) => {
-      t.reservations = t.reservations.filter((r) => r.address !== BigInt(gpa));
+      t.reservations = t.reservations.filter((r) => r.address !== BigInt(paddr));
     });
     expect(() => bootDom0Guest(unreserved, unreserved.dom0(), { linearPageShift: 24, linearFallback: false })).toThrow(/not inside any memory reservation/);
   });
@@ -126,7 +126,7 @@ describe("dom0's early boot through its own p2m", () => {
   it('stops with a clear error when H_ENTER finds the primary group full', () => {
     const sys = buildDom0(256 * MiB);
     const d = sys.dom0();
-    const t = domainHtab(sys, d);
+    const t = d.htab;
     const w = walkEa(0xc000000000000000n, SHIFT_4K, t.ptegs);
     for (let i = 0; i < 8; i++) t.write(w.primary * 8 + i, 1, HPTE_V_VALID, 0, 0);
     expect(() => bootDom0Guest(sys, d, { linearPageShift: 12, linearFallback: false })).toThrow(/cannot bolt ea 0xc000000000000000 .*H_ENTER found primary PTEG 0x[0-9a-f]+ full/);

@@ -127,7 +127,7 @@ describe('construct --translation legacy', () => {
   it("Xen's legacy pfn2mfn agrees with its table below 2 GiB and reads dom0's pfns at 2 GiB as IO", () => {
     const sys = decodeState(fs.readFileSync(path.join(dir, '.ppc-dombuild', 'state.bin')), 'x');
     const d = sys.dom0();
-    const t = p2mOf(sys, d);
+    const t = p2mOf(d);
     const v = legacyView(sys.machine, d);
     for (const pfn of [0, 0x3fff, 0x4000, 0x7ffff]) expect(legacyPfn2mfn(v, pfn).mfn).toBe(t.get(pfn));
     const io = legacyPfn2mfn(v, 0x80000);

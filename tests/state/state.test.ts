@@ -23,8 +23,8 @@ describe('state container', () => {
     foreign.write('NOTSTATE', 0, 'latin1');
     expect(() => decodeContainer(foreign, 'f')).toThrow(/bad magic/);
     const v2 = Buffer.from(buf);
-    v2.writeUInt32BE(2, 8);
-    expect(() => decodeContainer(v2, 'f')).toThrow(/format version 2/);
+    v2.writeUInt32BE(1, 8); // the first format, before typed sections
+    expect(() => decodeContainer(v2, 'f')).toThrow(/format version 1/);
     const flipped = Buffer.from(buf);
     flipped[60] ^= 1;
     expect(() => decodeContainer(flipped, 'f')).toThrow(StateError);

@@ -4,9 +4,7 @@ import { readFdt } from '../../src/devtree/fdt_ro';
 import { writeFdt } from '../../src/devtree/fdt_wr';
 import { enc, findNode, setProp } from '../../src/devtree/tree';
 import { readRmaBlob } from '../../src/guest/devtree';
-import { hidxKey } from '../../src/guest/record';
 import { HpteDecoder } from '../../src/hpt/decode';
-import { domainHtab, persistHtabs } from '../../src/hpt/store';
 import { PAGE_SIZE } from '../../src/machine/constants';
 import { decodeState, encodeState } from '../../src/state/snapshot';
 import { MiB } from '../../src/util/size';
@@ -35,7 +33,7 @@ describe('construct --mem 4G --linear-page 4K && validate', () => {
   it('every pfn of dom0 has exactly one bolted HPTE (counted from the saved table, apart from validate)', () => {
     const sys = decodeState(fs.readFileSync(path.join(dir, '.ppc-dombuild', STATE)), 'test');
     const d = sys.dom0();
-    const t = domainHtab(sys, d);
+    const t = d.htab;
     const dec = new HpteDecoder(t);
     const per = new Uint8Array(d.totPages);
     let outside = 0;
@@ -64,7 +62,6 @@ describe('validate catches each broken invariant (exit 1, named)', () => {
   async function corrupt(mutate: (sys: System) => void, extra: string[] = []): Promise<CliResult> {
     const sys = decodeState(fs.readFileSync(path.join(base, STATE)), 'test');
     mutate(sys);
-    persistHtabs(sys);
     const dir = tempDir('corrupt');
     const bytes: Uint8Array | Uint8Array[] = encodeState(sys);
     fs.writeFileSync(path.join(dir, STATE), Array.isArray(bytes) ? Buffer.concat(bytes) : bytes);
@@ -90,7 +87,7 @@ describe('validate catches each broken invariant (exit 1, named)', () => {
   function someHpte(sys: System, n = 1000): number {
     let found = -1;
     let i = 0;
-    domainHtab(sys, sys.dom0()).forEachValid((slot) => {
+    sys.dom0().htab.forEachValid((slot) => {
       if (i++ === n) found = slot;
     });
     return found;
@@ -102,7 +99,7 @@ describe('validate catches each broken invariant (exit 1, named)', () => {
       sys.dom0().arch.p2m += PAGE_SIZE;
     }],
     ['p2m-reserved', (sys) => editTree(sys, (t) => {
-      t.reservations = t.reservations.filter((r) => r.address !== BigInt(sys.dom0().p2mGpa));
+      t.reservations = t.reservations.filter((r) => r.address !== BigInt(sys.dom0().p2mPaddr));
     })],
     ['p2m-inside-rma', (sys) => editTree(sys, (t) => setProp(findNode(t.root, '/xen')!, 'p2m', enc.u64(60 * MiB, sys.dom0().p2mEntries * 4)))],
     ['rma-aligned', (sys) => {
@@ -121,20 +118,21 @@ describe('validate catches each broken invariant (exit 1, named)', () => {
       sys.dom0().arch.htab!.order += 1;
     }],
     ['hpte-avpn', (sys) => {
-      const t = domainHtab(sys, sys.dom0());
+      const t = sys.dom0().htab;
       const s = someHpte(sys);
       t.write(s, t.vHi(s), t.vLo(s) ^ 0x80, t.rHi(s), t.rLo(s));
     }],
     ['hpte-rpn', (sys) => {
-      const t = domainHtab(sys, sys.dom0());
+      const t = sys.dom0().htab;
       const s = someHpte(sys);
       t.write(s, t.vHi(s), t.vLo(s), t.rHi(s), t.rLo(s) + 0x1000);
     }],
-    ['linear-map', (sys) => domainHtab(sys, sys.dom0()).clear(someHpte(sys))],
+    ['linear-map', (sys) => sys.dom0().htab.clear(someHpte(sys))],
     ['guest-slot-record', (sys) => {
-      const hidx = sys.extra.get(hidxKey(0))!.slice();
+      const g = sys.dom0().guest!;
+      const hidx = g.hidx.slice();
       hidx[1234] ^= 0x7;
-      sys.extra.set(hidxKey(0), hidx);
+      g.hidx = hidx;
     }],
     ['page-refs', (sys) => {
       sys.machine.pageRefs.set(sys.dom0().rma.mfn + 3, 1);

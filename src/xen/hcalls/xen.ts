@@ -1,20 +1,24 @@
-import { domainHtab } from '../../hpt/store';
 import type { Domain } from '../domain';
-import { perSystem, type System } from '../system';
+import { legacyTranslator, legacyView } from '../legacy/pfn2mfn';
+import { shadowPfn2mfn } from '../shadow_p2m';
+import type { System } from '../system';
 import { HtabHcalls, ShadowP2m } from './htab';
 
-const shadowP2ms = perSystem<ShadowP2m>();
-
 /**
- * Give Xen the p2m of a shadow domain (domU): H_ENTER translates that
- * domain's RPNs through it. The shadow p2m itself comes with a later issue;
- * this is where it plugs in.
+ * Xen's hash table hypercalls over a System: each domain's table is its
+ * d->arch.htab; a shadow domain's pfns go through Xen's p2m for it, a
+ * legacy dom0's through the historical pfn2mfn.
  */
-export function registerShadowP2m(sys: System, domid: number, p2m: ShadowP2m): void {
-  shadowP2ms(sys).set(domid, p2m);
-}
-
-/** Xen's hash table hypercalls over a System: each domain's table comes from (and goes back to) its state. */
 export function xenHcalls(sys: System): HtabHcalls {
-  return new HtabHcalls(sys.machine, (d: Domain) => domainHtab(sys, d), (d: Domain) => shadowP2ms(sys).get(d.domid));
+  const translators = new Map<number, ShadowP2m>();
+  const translate = (d: Domain): ShadowP2m | undefined => {
+    if (!d.shadow) return undefined;
+    let t = translators.get(d.domid);
+    if (!t) {
+      t = d.translation === 'legacy' ? legacyTranslator(legacyView(sys.machine, d)) : shadowPfn2mfn(d);
+      translators.set(d.domid, t);
+    }
+    return t;
+  };
+  return new HtabHcalls(sys.machine, (d) => d.htab, translate);
 }

@@ -2,19 +2,19 @@ import { writeFdt } from '../devtree/fdt_wr';
 import { bootCpuNode } from '../devtree/ofd_fixup';
 import { addChild, cloneNode, DeviceTree, emptyTree, enc, getProp, newNode } from '../devtree/tree';
 import { htabBytesFor } from '../hpt/size';
-import { dropHtab } from '../hpt/store';
-import { EXTENT_SIZE, INVALID_MFN, MAX_ORDER, PAGE_SIZE } from '../machine/constants';
+import { EXTENT_SIZE, INVALID_MFN, PAGE_SIZE } from '../machine/constants';
 import { rmlsOf } from '../machine/cpu';
 import type { Machine } from '../machine/machine';
-import { guestKey, hidxKey } from '../guest/record';
 import { CheckError, FitError, UsageError } from '../util/errors';
 import { alignUp, formatSize, hex, MiB } from '../util/size';
-import { Domain } from './domain';
+import { Domain } from '../xen/domain';
 import { XEN_VERSION } from './domain_build';
 import { BootImage, kernelEntry, syntheticKernel } from './images';
-import { allocateExtents, allocateRma, guestPhysmapAddPage } from './mm';
-import { createXenP2m, DomuLayout, extraKey, freeXenP2m, p2mOf, readExtra, writeExtra } from './shadow_p2m';
-import type { System } from './system';
+import { allocateExtents, allocateRma, guestPhysmapAddPage } from '../xen/mm';
+import type { DomuLayout } from '../rma/layout';
+import { allocXenP2m, freeXenP2m, installXenP2m, p2mOf } from '../xen/shadow_p2m';
+import { freeFrameRun } from '../xen/mm';
+import type { System } from '../xen/system';
 
 export const DEFAULT_DOMU_RMA = 64 * MiB;
 export const DEFAULT_DOMU_KERNEL = 4 * MiB;
@@ -63,13 +63,13 @@ export function nextDomid(sys: System): number {
  */
 export function createDomU(sys: System, opt: DomuOptions): { d: Domain; report: DomuReport } {
   const m = sys.machine;
-  if (!sys.domains.has(0)) throw new UsageError('there is no dom0 to create a domU beside', 'run `ppc-dombuild construct` first');
+  if (!sys.domains.has(0)) throw new UsageError('there is no dom0 to create a domU beside', ['construct-first']);
   const rmaSize = opt.rmaSize ?? DEFAULT_DOMU_RMA;
   rmlsOf(rmaSize);
   const mem = alignUp(Math.max(opt.mem, rmaSize), EXTENT_SIZE);
   const maxBytes = alignUp(Math.max(opt.maxMem ?? mem, mem), EXTENT_SIZE);
-  if (opt.maxMem !== undefined && opt.maxMem < opt.mem) throw new UsageError(`--max-mem ${formatSize(opt.maxMem)} is below --mem ${formatSize(opt.mem)}`);
-  if (mem > m.ramPages * PAGE_SIZE) throw new FitError(`a domU of ${formatSize(mem)} is larger than the machine's RAM (${formatSize(m.profile.ram)})`, 'a smaller --mem');
+  if (opt.maxMem !== undefined && opt.maxMem < opt.mem) throw new UsageError(`the domU's maximum ${formatSize(opt.maxMem)} is below its boot size ${formatSize(opt.mem)}`, ['larger-max-mem']);
+  if (mem > m.ramPages * PAGE_SIZE) throw new FitError(`a domU of ${formatSize(mem)} is larger than the machine's RAM (${formatSize(m.profile.ram)})`, ['smaller-domu']);
   const maxPages = maxBytes / PAGE_SIZE;
   const domid = nextDomid(sys);
   const kernel = opt.kernel ?? syntheticKernel(DEFAULT_DOMU_KERNEL);
@@ -83,11 +83,8 @@ export function createDomU(sys: System, opt: DomuOptions): { d: Domain; report: 
     const rma = allocateRma(m, domid, rmaSize);
     undo.push(() => m.freeDomainBlock(rma.mfn, rma.order));
     const d = new Domain(domid, false, true, maxPages, { mfn: rma.mfn, order: rma.order }, rma.memory);
-    const table = createXenP2m(sys, d, maxPages, 'shadow');
-    undo.push(() => {
-      freeXenP2m(sys, domid);
-      sys.extra.delete(extraKey(domid));
-    });
+    const table = installXenP2m(d, allocXenP2m(m, domid, maxPages), 'shadow');
+    undo.push(() => freeXenP2m(m, d));
     const xenSet = (pfn: number, mfn: number): void => table.set(pfn, mfn);
     for (let i = 0, n = d.rmaPages; i < n; i++) guestPhysmapAddPage(d, i, rma.mfn + i, xenSet);
     d.totPages = d.rmaPages;
@@ -116,10 +113,9 @@ export function createDomU(sys: System, opt: DomuOptions): { d: Domain; report: 
     d.vcpu0.gprs[4] = BigInt(placed.kernel.start);
     d.vcpu0.gprs[5] = 0n;
 
-    const meta = readExtra(sys, domid)!;
-    writeExtra(sys, { ...meta, domu: placed, evtchn: { console: DOMU_CONSOLE_EVTCHN, store: DOMU_STORE_EVTCHN }, bootPages: d.totPages });
+    d.domu = { layout: placed, evtchn: { console: DOMU_CONSOLE_EVTCHN, store: DOMU_STORE_EVTCHN }, bootPages: d.totPages };
     sys.domains.set(domid, d);
-    const xm = meta.xenP2m!;
+    const xm = d.xenP2m!;
     return {
       d,
       report: {
@@ -153,7 +149,7 @@ export function domuLayout(rmaSize: number, kernelSize: number, devtreeBytes: nu
   const kernel = { start: 0, end: alignUp(kernelSize, PAGE_SIZE) };
   const devtree = { start: kernel.end, end: kernel.end + alignUp(Math.max(devtreeBytes, 1), PAGE_SIZE) };
   if (devtree.end > xenstore.start) {
-    throw new FitError(`the domU kernel [${hex(kernel.start)}, ${hex(kernel.end)}) and device tree [${hex(devtree.start)}, ${hex(devtree.end)}) overlap xenstore [${hex(xenstore.start)}, ${hex(xenstore.end)}) at the top of the ${formatSize(rmaSize)} RMA`, 'a smaller kernel, or a larger --rma');
+    throw new FitError(`the domU kernel [${hex(kernel.start)}, ${hex(kernel.end)}) and device tree [${hex(devtree.start)}, ${hex(devtree.end)}) overlap xenstore [${hex(xenstore.start)}, ${hex(xenstore.end)}) at the top of the ${formatSize(rmaSize)} RMA`, ['smaller-image', 'larger-rma']);
   }
   return { rmaSize, kernel, devtree, xenstore, console, sharedInfo };
 }
@@ -229,7 +225,7 @@ export function domuTree(firmware: DeviceTree, p: DomuTreeParams): DeviceTree {
 
 /** A domU's device tree blob as it sits in its RMA. */
 export function domuBlob(sys: System, d: Domain): Uint8Array {
-  const L = readExtra(sys, d.domid)?.domu;
+  const L = d.domu?.layout;
   if (!L) throw new UsageError(`dom${d.domid} is not a domU`);
   const head = d.memory.read(L.devtree.start, 8);
   const total = ((head[4] << 24) | (head[5] << 16) | (head[6] << 8) | head[7]) >>> 0;
@@ -243,16 +239,6 @@ export function liveForeignRefs(m: Machine, domid: number): [number, number][] {
   return out.sort((a, b) => a[0] - b[0]);
 }
 
-/** Return [mfn, mfn + count) to the domain heap as maximal aligned blocks. */
-export function freeFrameRun(m: Machine, mfn: number, count: number): void {
-  const end = mfn + count;
-  while (mfn < end) {
-    let order = MAX_ORDER;
-    while (order > 0 && (mfn % 2 ** order !== 0 || mfn + 2 ** order > end)) order--;
-    m.freeDomainBlock(mfn, order);
-    mfn += 2 ** order;
-  }
-}
 
 export interface DestroyReport { domid: number; framesFreed: number; xenFramesFreed: number; domHeapFree: number; xenHeapFree: number }
 
@@ -266,15 +252,15 @@ export function destroyDomU(sys: System, domid: number): DestroyReport {
   const m = sys.machine;
   const d = sys.domains.get(domid);
   if (!d) throw new UsageError(`no domain ${domid} in this state`, `domains: ${[...sys.domains.keys()].join(', ')}`);
-  if (domid === 0 || !d.shadow || !readExtra(sys, domid)?.domu) throw new CheckError(`dom${domid} is not a domU: only domUs made by create-domu can be destroyed`);
+  if (domid === 0 || !d.shadow || !d.domu) throw new CheckError(`dom${domid} is not a domU: only domUs made by create-domu can be destroyed`);
   const refs = liveForeignRefs(m, domid);
   if (refs.length) {
     const total = refs.reduce((n, [, c]) => n + c, 0);
-    throw new CheckError(`dom${domid} has ${total} live foreign mapping${total === 1 ? '' : 's'} of its frames (first mfn ${hex(refs[0][0])}): destroy refused until they are unmapped`, `run \`ppc-dombuild unmap-foreign --domid ${domid} --pfn ...\` for each`);
+    throw new CheckError(`dom${domid} has ${total} live foreign mapping${total === 1 ? '' : 's'} of its frames (first mfn ${hex(refs[0][0])}): destroy refused until they are unmapped`, ['unmap-foreign-first']);
   }
   const domBefore = m.domHeap.freeCount;
   const xenBefore = m.xenHeap.freeCount;
-  const table = p2mOf(sys, d);
+  const table = p2mOf(d);
   for (const r of table.runs()) {
     if (r.mfn === INVALID_MFN) continue;
     // Runs follow the table; cut them where ownership changes (they are all the domain's).
@@ -291,9 +277,8 @@ export function destroyDomU(sys: System, domid: number): DestroyReport {
   // Anything else still owned (nothing, if the table is right).
   for (const run of [...m.frames.all()].filter((x) => x.owner === domid)) freeFrameRun(m, run.mfn, run.count);
   if (d.arch.htab) m.freeXenBlock(d.arch.htab.mfn, d.arch.htab.order);
-  freeXenP2m(sys, domid);
-  dropHtab(sys, domid);
-  for (const k of [extraKey(domid), guestKey(domid), hidxKey(domid)]) sys.extra.delete(k);
+  freeXenP2m(m, d);
+  d.dropHtab();
   sys.domains.delete(domid);
   return { domid, framesFreed: m.domHeap.freeCount - domBefore, xenFramesFreed: m.xenHeap.freeCount - xenBefore, domHeapFree: m.domHeap.freeCount, xenHeapFree: m.xenHeap.freeCount };
 }

@@ -1,25 +1,18 @@
-import { fixupDom0Tree } from '../../devtree/ofd_fixup';
-import { findNode, removeProp } from '../../devtree/tree';
-import { EXTENT_SIZE, PAGE_SIZE } from '../../machine/constants';
-import { rmlsOf, rmorOf } from '../../machine/cpu';
-import type { Machine } from '../../machine/machine';
-import { layoutRma, RmaLayout } from '../../rma/layout';
-import { FitError, UsageError } from '../../util/errors';
-import { alignUp, formatSize, hex } from '../../util/size';
-import { Domain } from '../domain';
-import { allocateHtab, Dom0Options, Dom0Report, loadImages, MIN_DOM0_BYTES, rmaLayoutInput, Tracer, writeDevtree, XEN_VERSION } from '../domain_build';
-import { allocateExtents, allocateRma, guestPhysmapAddPage } from '../mm';
-import { allocXenP2m, installXenP2m, XenP2mAlloc } from '../shadow_p2m';
-import type { System } from '../system';
+import { fixupDom0Tree } from '../devtree/ofd_fixup';
+import { findNode, removeProp } from '../devtree/tree';
+import { EXTENT_SIZE, PAGE_SIZE } from '../machine/constants';
+import { rmlsOf, rmorOf } from '../machine/cpu';
+import { layoutRma, RmaLayout } from '../rma/layout';
+import { FitError } from '../util/errors';
+import { alignUp, formatSize, hex } from '../util/size';
+import { Domain } from '../xen/domain';
+import { allocateHtab, Dom0Options, loadImages, MIN_DOM0_BYTES, rmaLayoutInput, writeDevtree, XEN_VERSION } from './domain_build';
+import type { Tracer } from './report';
+import { allocateExtents, allocateRma, guestPhysmapAddPage } from '../xen/mm';
+import { allocXenP2m, installXenP2m } from '../xen/shadow_p2m';
+import type { Dom0Report, System } from '../xen/system';
 
 
-export interface LegacyDom0 {
-  dom0: Domain;
-  report: Dom0Report;
-  xenP2m: XenP2mAlloc;
-  /** Record Xen's table for dom0 in the System once it exists (construct makes it after the build). */
-  install(sys: System): void;
-}
 
 /**
  * construct_dom0 the pre-proposal way (Xen/PowerPC early 2007): dom0 is
@@ -30,12 +23,13 @@ export interface LegacyDom0 {
  * no /xen/p2m and the RMA holds no table. Without a balloon the table covers
  * the boot size. Otherwise the same steps as constructDom0.
  */
-export function constructDom0Legacy(machine: Machine, opt: Dom0Options, trace: Tracer = () => {}): LegacyDom0 {
+export function constructDom0Legacy(sys: System, opt: Dom0Options, trace: Tracer = () => {}): { dom0: Domain; report: Dom0Report } {
+  const machine = sys.machine;
   const ramBytes = machine.profile.ram;
   rmlsOf(opt.rmaSize);
   let mem = opt.mem ?? Math.max(Math.floor(ramBytes / 16), MIN_DOM0_BYTES);
   mem = alignUp(Math.max(mem, opt.rmaSize), EXTENT_SIZE);
-  if (mem > Math.floor(ramBytes / EXTENT_SIZE) * EXTENT_SIZE) throw new FitError(`dom0 of ${formatSize(mem)} is larger than the machine's RAM (${formatSize(ramBytes)})`, 'a smaller --mem, or more RAM with --ram or --machine');
+  if (mem > Math.floor(ramBytes / EXTENT_SIZE) * EXTENT_SIZE) throw new FitError(`dom0 of ${formatSize(mem)} is larger than the machine's RAM (${formatSize(ramBytes)})`, ['smaller-dom0', 'more-ram']);
   const maxPages = mem / PAGE_SIZE;
   trace({ step: 1, title: 'size dom0 (legacy)', facts: [['memory', formatSize(mem)], ['pages', String(maxPages)]] });
 
@@ -52,7 +46,8 @@ export function constructDom0Legacy(machine: Machine, opt: Dom0Options, trace: T
   // Privileged, and Xen keeps its table: `shadow` in this tool's sense.
   const dom0 = new Domain(0, true, true, maxPages, { mfn: rma.mfn, order: rma.order }, rma.memory);
   dom0.layout = layout;
-  dom0.arch.p2m = xenP2m.mfn * PAGE_SIZE;
+  installXenP2m(dom0, xenP2m, 'legacy');
+  sys.domains.set(0, dom0);
   trace({ step: 2, title: 'create domain 0', facts: [['privileged', 'yes'], ['p2m', 'kept by Xen (legacy)']] });
   trace({ step: 3, title: 'guest_physmap_max_mem_pages', facts: [['entries', String(maxPages)], ['Xen heap', hex(xenP2m.mfn * PAGE_SIZE)], ['bytes', formatSize(maxPages * 4)]] });
 
@@ -97,14 +92,8 @@ export function constructDom0Legacy(machine: Machine, opt: Dom0Options, trace: T
     htabBytes,
     devtreeBytes: blob.length,
     extentsAllocated: extents,
-    notes: [`legacy translation: Xen keeps dom0's p2m (${maxPages} entries, ${formatSize(maxPages * 4)} in the Xen heap at ${hex(xenP2m.mfn * PAGE_SIZE)}); dom0 hands Xen pfns and Xen's pfn2mfn guesses (see \`ppc-dombuild audit\`)`],
+    notes: [`legacy translation: Xen keeps dom0's p2m (${maxPages} entries, ${formatSize(maxPages * 4)} in the Xen heap at ${hex(xenP2m.mfn * PAGE_SIZE)}); dom0 hands Xen pfns and Xen's pfn2mfn guesses`],
   };
-  return { dom0, report, xenP2m, install: (sys) => void installXenP2m(sys, dom0, xenP2m, 'legacy') };
+  return { dom0, report };
 }
 
-/** --translation: proposal (default) or legacy. */
-export function parseTranslation(text: string | undefined): 'proposal' | 'legacy' {
-  const t = text ?? 'proposal';
-  if (t === 'proposal' || t === 'legacy') return t;
-  throw new UsageError(`--translation '${text}' is not proposal or legacy`, 'proposal: dom0 keeps its p2m in its RMA; legacy: Xen keeps it and guesses in pfn2mfn');
-}

@@ -9,9 +9,11 @@ import { P2mTable } from '../p2m/table';
 import { layoutRma, P2mPlacement, placementCapacity, placementName, RmaLayout, RmaLayoutInput } from '../rma/layout';
 import { FitError } from '../util/errors';
 import { alignDown, alignUp, formatSize, hex, MiB } from '../util/size';
-import { Domain } from './domain';
+import { Domain } from '../xen/domain';
+import type { Dom0Report, System } from '../xen/system';
+import type { Tracer } from './report';
 import { BootImage, kernelEntry } from './images';
-import { allocateExtents, allocateRma, guestPhysmapAddPage } from './mm';
+import { allocateExtents, allocateRma, guestPhysmapAddPage } from '../xen/mm';
 
 /** CONFIG_MIN_DOM0_PAGES: dom0 gets at least 192 MiB. */
 export const MIN_DOM0_BYTES = 192 * MiB;
@@ -32,31 +34,14 @@ export interface Dom0Options {
   firmwareTree: DeviceTree;
 }
 
-/** One step of the sequence, with its figures, for --trace. */
-export interface TraceEvent { step: number; title: string; facts: [string, string][] }
-export type Tracer = (ev: TraceEvent) => void;
-
-/** What construct_dom0 decided, beyond the domain itself. */
-export interface Dom0Report {
-  memBytes: number;
-  maxPages: number;
-  /** The platform's limit for this placement, in whole extents. */
-  platformLimitBytes: number;
-  /** Why max_pages is what it is. */
-  maxMemSource: 'option' | 'machine RAM' | 'placement capacity';
-  htabBytes: number;
-  devtreeBytes: number;
-  extentsAllocated: number;
-  notes: string[];
-}
-
 /**
  * construct_dom0 as the proposal wants it (SPEC steps 1-12): Xen builds dom0's
  * p2m in dom0's own RMA, fills it as it allocates, and tells the guest where
  * it is through the device tree. Any refusal happens before the machine is
  * changed, or on a machine the caller throws away.
  */
-export function constructDom0(machine: Machine, opt: Dom0Options, trace: Tracer = () => {}): { dom0: Domain; report: Dom0Report } {
+export function constructDom0(sys: System, opt: Dom0Options, trace: Tracer = () => {}): { dom0: Domain; report: Dom0Report } {
+  const machine = sys.machine;
   const notes: string[] = [];
   const ramBytes = machine.profile.ram;
   rmlsOf(opt.rmaSize); // refuses sizes the PPC970 cannot do
@@ -64,7 +49,7 @@ export function constructDom0(machine: Machine, opt: Dom0Options, trace: Tracer 
   // 1. Size.
   let mem = opt.mem ?? Math.max(Math.floor(ramBytes / 16), MIN_DOM0_BYTES);
   mem = alignUp(Math.max(mem, opt.rmaSize), EXTENT_SIZE);
-  trace({ step: 1, title: 'size dom0', facts: [['memory', formatSize(mem)], ['pages', String(mem / PAGE_SIZE)], ['source', opt.mem === undefined ? 'default (RAM/16, at least 192 MiB)' : '--mem']] });
+  trace({ step: 1, title: 'size dom0', facts: [['memory', formatSize(mem)], ['pages', String(mem / PAGE_SIZE)], ['source', opt.mem === undefined ? 'default (RAM/16, at least 192 MiB)' : 'asked']] });
 
   // The table must cover the platform's limit: machine RAM, capped by what the placement can hold.
   const layoutBase = rmaLayoutInput(machine, opt, opt.placement);
@@ -78,7 +63,7 @@ export function constructDom0(machine: Machine, opt: Dom0Options, trace: Tracer 
     maxBytes = alignUp(opt.maxMem, EXTENT_SIZE);
     maxMemSource = 'option';
     if (maxBytes > platformLimit) {
-      throw new FitError(`--max-mem ${formatSize(maxBytes)} needs ${maxBytes / PAGE_SIZE} p2m entries but the table at ${placementName(opt.placement)} holds at most ${capacity} (max domain ${formatSize(platformLimit)} in whole extents)`, 'a smaller --max-mem, another --p2m-placement, or a larger --rma');
+      throw new FitError(`a table covering ${formatSize(maxBytes)} needs ${maxBytes / PAGE_SIZE} p2m entries but the table at ${placementName(opt.placement)} holds at most ${capacity} (max domain ${formatSize(platformLimit)} in whole extents)`, ['smaller-max-mem', 'other-placement', 'larger-rma']);
     }
   } else if (platformLimit < ramLimit) {
     maxBytes = platformLimit;
@@ -92,9 +77,9 @@ export function constructDom0(machine: Machine, opt: Dom0Options, trace: Tracer 
     const figure = mem > platformLimit
       ? `the max domain for a table at ${placementName(opt.placement)} in a ${formatSize(opt.rmaSize)} RMA is ${formatSize(platformLimit)} (${capacity} entries, floored to whole 16 MiB extents)`
       : `max-mem is ${formatSize(maxBytes)}`;
-    throw new FitError(`dom0 of ${formatSize(mem)} does not fit: ${figure}`, mem > platformLimit ? 'a smaller --mem, another --p2m-placement, or a larger --rma' : 'raise --max-mem');
+    throw new FitError(`dom0 of ${formatSize(mem)} does not fit: ${figure}`, mem > platformLimit ? ['smaller-dom0', 'other-placement', 'larger-rma'] : ['larger-max-mem']);
   }
-  if (mem > ramLimit) throw new FitError(`dom0 of ${formatSize(mem)} is larger than the machine's RAM (${formatSize(ramBytes)})`, 'a smaller --mem, or more RAM with --ram or --machine');
+  if (mem > ramLimit) throw new FitError(`dom0 of ${formatSize(mem)} is larger than the machine's RAM (${formatSize(ramBytes)})`, ['smaller-dom0', 'more-ram']);
   const maxPages = maxBytes / PAGE_SIZE;
 
   // 5 (checked early). Lay out the RMA so a bad placement changes nothing.
@@ -109,9 +94,10 @@ export function constructDom0(machine: Machine, opt: Dom0Options, trace: Tracer 
   const changed = guestPhysmapAddPage(dom0, 0, rma.mfn);
   trace({ step: 4, title: 'allocate the RMA', facts: [['size', formatSize(opt.rmaSize)], ['machine', hex(rma.mfn * PAGE_SIZE)], ['first mfn', hex(rma.mfn)], ['HID4 RMLS', String(rmlsOf(opt.rmaSize))], ['HID4 RMOR', hex(rmorOf(rma.mfn * PAGE_SIZE))], ['guest_physmap_add_page', changed ? 'updated Xen p2m' : 'no-op (non-shadow)']] });
 
-  dom0.p2mGpa = layout.p2m.start;
+  sys.domains.set(0, dom0);
+  dom0.p2mPaddr = layout.p2m.start;
   dom0.p2mEntries = maxPages;
-  const table = new P2mTable(dom0.memory, dom0.p2mGpa, maxPages);
+  const table = new P2mTable(dom0.memory, dom0.p2mPaddr, maxPages);
   trace({ step: 5, title: 'lay out the RMA', facts: [['placement', placementName(opt.placement)], ['p2m table', `${hex(layout.p2m.start)}..${hex(layout.p2m.end)}`], ['entries', String(maxPages)], ['covers', formatSize(maxBytes) + (maxMemSource === 'placement capacity' ? ' (capped by the placement)' : ` (${maxMemSource})`)], ['OF area', `${hex(layout.firmware.start)}..${hex(layout.devtree.end)}`], ['shared_info', hex(layout.sharedInfo.start)]] });
 
   // 6. The RMA's own entries. Entries past the boot size are set INVALID_MFN after
@@ -123,7 +109,7 @@ export function constructDom0(machine: Machine, opt: Dom0Options, trace: Tracer 
   // 7-8.
   dom0.arch.p2m = rma.mfn * PAGE_SIZE + layout.p2m.start;
   trace({ step: 7, title: 'd->arch.p2m = the table\'s machine address', facts: [['arch.p2m', hex(dom0.arch.p2m)]] });
-  trace({ step: 8, title: 'keep the table\'s guest-physical address for the device tree', facts: [['paddr', hex(dom0.p2mGpa)], ['bytes', formatSize(table.bytes)]] });
+  trace({ step: 8, title: 'keep the table\'s guest-physical address for the device tree', facts: [['paddr', hex(dom0.p2mPaddr)], ['bytes', formatSize(table.bytes)]] });
 
   // 9. allocate_extents, writing the table directly.
   const extents = allocateExtents(machine, dom0, mem / PAGE_SIZE, (pfn, mfn, count) => table.fillRun(pfn, mfn, count));
@@ -146,7 +132,7 @@ export function constructDom0(machine: Machine, opt: Dom0Options, trace: Tracer 
       domid: 0,
       version: XEN_VERSION,
       sharedInfo: { address: layout.sharedInfo.start, size: PAGE_SIZE },
-      p2m: { address: dom0.p2mGpa, size: table.bytes },
+      p2m: { address: dom0.p2mPaddr, size: table.bytes },
       privileged: true,
       initdomain: true,
     },
@@ -158,7 +144,7 @@ export function constructDom0(machine: Machine, opt: Dom0Options, trace: Tracer 
     ],
   });
   const blob = writeDevtree(dom0, layout, tree);
-  trace({ step: 11, title: 'device tree (FDT v17) into the RMA', facts: [['at', hex(layout.devtree.start)], ['bytes', String(blob.length)], ['/xen/p2m', `<${hex(dom0.p2mGpa)} ${hex(table.bytes)}>`], ['reservations', '4 (p2m table, firmware, device tree, shared_info)']] });
+  trace({ step: 11, title: 'device tree (FDT v17) into the RMA', facts: [['at', hex(layout.devtree.start)], ['bytes', String(blob.length)], ['/xen/p2m', `<${hex(dom0.p2mPaddr)} ${hex(table.bytes)}>`], ['reservations', '4 (p2m table, firmware, device tree, shared_info)']] });
 
   // 12. Images and vcpu0.
   loadImages(dom0, layout, opt);
@@ -184,7 +170,7 @@ export function allocateHtab(machine: Machine, d: Domain, memBytes: number): num
 export function writeDevtree(d: Domain, layout: RmaLayout, tree: DeviceTree): Uint8Array {
   const blob = writeFdt(tree);
   const slot = layout.devtree.end - layout.devtree.start;
-  if (blob.length > slot) throw new FitError(`dom${d.domid}'s device tree is ${formatSize(blob.length)} but its slot is ${formatSize(slot)}`, 'use a machine profile with a larger devtreeSlot');
+  if (blob.length > slot) throw new FitError(`dom${d.domid}'s device tree is ${formatSize(blob.length)} but its slot is ${formatSize(slot)}`, ['larger-devtree-slot']);
   d.memory.write(layout.devtree.start, blob);
   return blob;
 }

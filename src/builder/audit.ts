@@ -1,0 +1,95 @@
+import { EXTENT_SIZE, IO_HOLE_END_MFN, IO_HOLE_START_MFN, PAGE_SIZE } from '../machine/constants';
+import { Machine } from '../machine/machine';
+import { DEFAULT_OF_AT, placementCapacity } from '../rma/layout';
+import { FitError } from '../util/errors';
+import { alignDown, formatSize, MiB } from '../util/size';
+import { AuditMachine, AuditOptions, AuditResult, auditLegacy, auditProposal, Built, domuFrameRuns, EXAMPLES, Scheme } from '../xen/audit';
+import type { Domain } from '../xen/domain';
+import { System } from '../xen/system';
+import { constructDom0, Dom0Options } from './domain_build';
+import { createDomU } from './domu_build';
+import { syntheticKernel } from './images';
+import { constructDom0Legacy } from './legacy_domain_build';
+
+/**
+ * audit: build the same machine the legacy way and the proposal's, in
+ * memory, and let Xen's two readings (src/xen/audit.ts) classify every
+ * number dom0 can hand it.
+ */
+
+function dom0Options(m: AuditMachine, o: AuditOptions): Dom0Options {
+  return {
+    mem: o.dom0Mem,
+    // The table covers the boot size only: room to balloon changes no number the audit reads, and costs time.
+    maxMem: o.dom0Mem,
+    rmaSize: o.rmaSize,
+    placement: { kind: 'after-of' },
+    ofAt: DEFAULT_OF_AT,
+    kernel: syntheticKernel(6 * MiB),
+    bootargs: 'console=hvc0',
+    firmwareTree: m.firmwareTree,
+  };
+}
+
+/** Build dom0 one way and then the domUs, all in memory. */
+function build(m: AuditMachine, o: AuditOptions, scheme: Scheme): Built {
+  const sys = new System(Machine.boot({ ...m.profile }), m.firmwareTree, new Uint8Array(0));
+  const opts = dom0Options(m, o);
+  const dom0 = (scheme === 'legacy' ? constructDom0Legacy(sys, opts) : constructDom0(sys, opts)).dom0;
+  const domus: Domain[] = [];
+  let skipped = 0;
+  for (let i = 0; i < o.domus; i++) {
+    try {
+      domus.push(createDomU(sys, { mem: o.domuMem, kernel: syntheticKernel(4 * MiB) }).d);
+    } catch (e) {
+      if (!(e instanceof FitError)) throw e;
+      skipped++;
+    }
+  }
+  return { sys, dom0, domus, skipped };
+}
+
+/** Build the machine both ways and classify every number. */
+export function runAudit(m: AuditMachine, o: AuditOptions): AuditResult {
+  const largest = largestDom0(m, o);
+  if (Math.ceil(o.dom0Mem / EXTENT_SIZE) * EXTENT_SIZE > largest) {
+    throw new FitError(`a dom0 of ${formatSize(o.dom0Mem)} cannot be built both ways on ${m.profile.name} (${formatSize(m.profile.ram)} RAM): the largest is ${formatSize(largest)} (the proposal's table in a ${formatSize(o.rmaSize)} RMA, the domain heap, and a hash table from the Xen heap all have to fit)`, ['smaller-dom0', 'more-ram']);
+  }
+  const keep = o.examples ?? EXAMPLES;
+  const legacy = build(m, o, 'legacy');
+  const proposal = build(m, o, 'proposal');
+  // Both builds take the same frames from the domain heap: the same machine.
+  const l0 = legacy.dom0;
+  const p0 = proposal.dom0;
+  if (l0.rma.mfn !== p0.rma.mfn || l0.extents.join() !== p0.extents.join()) throw new Error('the legacy and proposal builds placed dom0 differently');
+  const domus = proposal.domus.map((d) => {
+    const runs = domuFrameRuns(proposal.sys, d);
+    return { domid: d.domid, memBytes: d.totPages * PAGE_SIZE, frames: runs.reduce((n, r) => n + r.count, 0), firstMfn: runs[0]?.mfn ?? 0, lastMfn: runs.length ? runs[runs.length - 1].mfn + runs[runs.length - 1].count - 1 : 0 };
+  });
+  return {
+    machine: m.profile.name,
+    ramBytes: m.profile.ram,
+    dom0: { memBytes: p0.totPages * PAGE_SIZE, pages: p0.totPages, rmaMaddr: p0.rma.mfn * PAGE_SIZE, extents: p0.extents.length },
+    domus,
+    domusSkipped: proposal.skipped,
+    ioFrames: IO_HOLE_END_MFN - IO_HOLE_START_MFN,
+    schemes: { legacy: auditLegacy(legacy, keep), proposal: auditProposal(proposal, keep) },
+  };
+}
+
+/** The largest dom0 both schemes can build on this machine (whole extents; the proposal's table must fit). */
+export function largestDom0(m: AuditMachine, o: Pick<AuditOptions, 'rmaSize'>): number {
+  const cap = placementCapacity({ rmaSize: o.rmaSize, ofAt: DEFAULT_OF_AT, firmwareImage: m.profile.firmwareImage, devtreeSlot: m.profile.devtreeSlot, kernelSize: 6 * MiB, initrdSize: 0, placement: { kind: 'after-of' } });
+  const byTable = alignDown(cap * PAGE_SIZE, EXTENT_SIZE);
+  // What the domain heap can give after Xen's low memory and heap (an RMA and whole extents).
+  const machine = Machine.boot({ ...m.profile });
+  let extents = 0;
+  machine.domHeap.free.forEach((list, order) => {
+    if (order >= 12) extents += list.length * 2 ** (order - 12);
+  });
+  const byHeap = extents * EXTENT_SIZE - EXTENT_SIZE; // keep room for the RMA's alignment
+  // The hash table (1/64 of dom0, a power of two) must come from one aligned Xen-heap block.
+  const xenOrder = machine.xenHeap.largestFreeOrder();
+  const byHtab = xenOrder < 0 ? 0 : 2 ** xenOrder * PAGE_SIZE * 64;
+  return Math.max(o.rmaSize, Math.min(byTable, alignDown(byHeap, EXTENT_SIZE), byHtab));
+}
