@@ -123,7 +123,7 @@ describe('construct --mem 4G, then inspect (the quick start)', () => {
     expect(j.owners.some((o: { use: string }) => o.use === 'htab dom0')).toBe(true);
   });
 
-  itWith('dtc')('dtc decodes the exported blob; fdtget reads /xen/p2m pointing at the table, in the RMA, reserved', async () => {
+  itWith('dtc', 'fdtget')('dtc decodes the exported blob; fdtget reads /xen/p2m pointing at the table, in the RMA, reserved', async () => {
     const dtb = path.join(st(), 'dom0.dtb');
     const dts = execFileSync('dtc', ['-I', 'dtb', '-O', 'dts', dtb], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     expect(dts).toMatch(/p2m = </);
@@ -229,11 +229,43 @@ describe('output conventions', () => {
   it('--json on every command gives one JSON document', async () => {
     const dir = tempDir('json');
     const runs = [['construct', '--mem', '512M', '--json'], ['inspect', 'p2m', '--json'], ['inspect', 'rma', '--json'], ['inspect', 'devtree', '--json'], ['inspect', 'machine', '--json'], ['limits', '--json']];
+    const docs: any[] = []; // eslint-disable-line @typescript-eslint/no-explicit-any
     for (const args of runs) {
       const r = await cli(args, { cwd: dir });
       expect(r.code).toBe(0);
-      expect(() => JSON.parse(r.out)).not.toThrow();
+      expect(r.out.trim()).toMatch(/^\{[\s\S]*\}$/); // one object, nothing before or after it
+      docs.push(JSON.parse(r.out));
     }
+    const [c, p2m, rma, dt, mach, lim] = docs;
+    // Each document carries the figures of the default machine (js21, 16 GiB) and --mem 512M, by hand:
+    // 512 MiB = 131072 pages; (512 - 64) / 16 = 28 extents beyond the 64 MiB RMA (RMLS 3);
+    // hash table (131072 >> 6) >> 8 = 8 MiB, a power of two: ibm,pft-size 23;
+    // the table after the OF area: 32 MiB + 68 KiB device tree + 64 KiB slot = 32 MiB + 132 KiB = 0x2021000,
+    // holding floor((64 MiB - 4 KiB - 0x2021000) / 4) = 8353792 entries up to shared_info.
+    expect(c.dom0).toMatchObject({ memBytes: 512 * MiB, pages: 131072, extents: 28 });
+    expect(c.dom0.rma).toMatchObject({ bytes: 64 * MiB, rmls: 3, rmor: c.dom0.rma.maddr / (64 * MiB) });
+    expect(c.dom0.rma.firstMfn * PAGE_SIZE).toBe(c.dom0.rma.maddr);
+    expect(c.dom0.htab).toMatchObject({ bytes: 8 * MiB, pftSizeLog2: 23 });
+    expect(c.dom0.p2m).toMatchObject({ paddr: 0x2021000, capacityEntries: 8353792, usedEntries: 131072 });
+    expect(c.dom0.p2m.bytes).toBe(c.dom0.p2m.entries * 4);
+    expect(c.dom0.p2m.invalidEntries).toBe(c.dom0.p2m.entries - 131072);
+    // inspect p2m: the same table; pfn 0 is the RMA's first frame (step 6: p2m[i] = rma_mfn + i).
+    expect(p2m.table).toMatchObject({ domid: 0, paddr: 0x2021000, usedEntries: 131072, keeper: 'guest' });
+    expect(p2m.runs[0]).toMatchObject({ pfn: 0, count: 16384, mfn: c.dom0.rma.firstMfn, use: 'rma' });
+    // inspect rma: 64 MiB, stack 112 bytes below r5 = 32 MiB, regions covering [0, 64 MiB) once.
+    expect(rma).toMatchObject({ domid: 0, rmaBytes: 64 * MiB, stackPointer: 32 * MiB - 112, capacityEntries: 8353792 });
+    expect(rma.regions[0].start).toBe(0);
+    expect(rma.regions[rma.regions.length - 1].end).toBe(64 * MiB);
+    // inspect devtree: FDT 17/16; the whole table (entries x 4 bytes from 0x2021000) and shared_info's
+    // page 0x3fff000 are in the reservation block.
+    expect(dt).toMatchObject({ version: 17, lastCompVersion: 16 });
+    const rsv = dt.reservations.map((r: { address: string; size: string }) => [Number(r.address), Number(r.size)]);
+    expect(rsv).toContainEqual([0x2021000, c.dom0.p2m.bytes]);
+    expect(rsv).toContainEqual([64 * MiB - 4096, 4096]);
+    // inspect machine: 16 GiB of RAM around the IO hole: [0, 2 GiB) and [4 GiB, 4 GiB + 14 GiB).
+    expect(mach.ram.map((r: { maddr: number; bytes: number }) => [r.maddr, r.bytes])).toEqual([[0, 2 * GiB], [4 * GiB, 14 * GiB]]);
+    // limits: the same 64 MiB layout; 8353792 entries x 4 KiB = 34217132032 bytes of pfn span.
+    expect(lim.layout).toMatchObject({ rmaSize: 64 * MiB, p2mStart: 0x2021000, entrySize: 4, capacityEntries: 8353792, capacityBytes: 34217132032 });
   });
 
   it('a kernel and initrd from files, with the entry point from the ELF header', async () => {

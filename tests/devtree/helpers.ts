@@ -3,6 +3,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { have, itWith as itWithTool } from '../helpers/tools';
 
 export const FIXTURES = path.join(__dirname, '..', '..', 'fixtures', 'firmware');
 
@@ -13,11 +14,6 @@ export function fixtureBlobs(): { name: string; file: string; blob: Uint8Array }
     .filter((f) => f.endsWith('.dtb'))
     .sort()
     .map((f) => ({ name: f.replace(/\.dtb$/, ''), file: path.join(FIXTURES, f), blob: new Uint8Array(fs.readFileSync(path.join(FIXTURES, f))) }));
-}
-
-function have(tool: string): boolean {
-  // Only a missing binary is an error here; some tools exit non-zero on --version.
-  return !spawnSync(tool, ['--version'], { encoding: 'utf8' }).error;
 }
 
 export const haveDtc = have('dtc');
@@ -32,11 +28,9 @@ export function installedDtcStyle(): '1.6' | '1.7' {
   return maj > 1 || (maj === 1 && (min > 7 || (min === 7 && patch >= 1))) ? '1.7' : '1.6';
 }
 
-/** `it` when the tool is installed, `it.skip` (with one warning naming the package) when not. */
+/** `it` when the tool is installed; when not, a skip with one warning, or a failure under CI=true (tests/helpers/cli.ts). */
 export function itWith(tool: 'dtc' | 'fdtget'): jest.It {
-  const ok = tool === 'dtc' ? haveDtc : haveFdtget;
-  if (!ok) console.warn(`${tool} not found: skipping tests that compare with it (apt-get install device-tree-compiler)`);
-  return ok ? it : it.skip;
+  return itWithTool(tool);
 }
 
 let tmpDir: string | undefined;

@@ -7,7 +7,7 @@ import { decodeState, encodeState } from '../../src/state/snapshot';
 import { StateError } from '../../src/util/errors';
 import { MiB } from '../../src/util/size';
 import { pfn2mfn } from '../../src/xen/pfn2mfn';
-import { p2mOf, shadowPfn2mfn } from '../../src/xen/shadow_p2m';
+import { shadowPfn2mfn } from '../../src/xen/shadow_p2m';
 import { cli, itWith, tempDir } from '../helpers/cli';
 
 const heaps = async (cwd: string): Promise<{ dom: number; xen: number }> => {
@@ -59,7 +59,26 @@ describe('create-domu: a shadow domain beside dom0', () => {
     expect(doc.table.keeper).toBe('xen');
     expect(doc.table.usedEntries).toBe((256 * MiB) / PAGE_SIZE);
     expect(doc.table.entries).toBe((512 * MiB) / PAGE_SIZE);
-    for (const r of doc.runs) expect(r.mfn === null ? 'invalid' : r.owner).toBe(r.mfn === null ? 'invalid' : 'dom1');
+    // 256 MiB = 0x10000 pages used, of 512 MiB = 0x20000 entries: pfns [0, 0x10000) are dom1's
+    // frames (the first 0x4000 its 64 MiB RMA), pfns [0x10000, 0x20000) INVALID_MFN.
+    const runs = doc.runs as { pfn: number; count: number; mfn: number | null; owner: string; use: string }[];
+    let next = 0;
+    for (const r of runs) {
+      expect(r.pfn).toBe(next); // the runs cover the table once, in pfn order
+      next += r.count;
+      if (r.pfn < 0x10000) {
+        expect(r.pfn + r.count).toBeLessThanOrEqual(0x10000);
+        expect(r.mfn).not.toBeNull();
+        expect(r.owner).toBe('dom1');
+        expect(r.use).toBe(r.pfn < 0x4000 ? 'rma' : 'extent');
+      } else {
+        expect(r.mfn).toBeNull();
+        expect(r.use).toBe('invalid');
+      }
+    }
+    expect(next).toBe(0x20000);
+    expect(runs.filter((r) => r.mfn === null).reduce((n, r) => n + r.count, 0)).toBe(0x10000);
+    expect(runs[0]).toMatchObject({ pfn: 0, mfn: JSON.parse(created.out).domain.rmaMaddr / PAGE_SIZE, use: 'rma' });
     const one = JSON.parse((await cli(['inspect', 'p2m', '--domid', '1', '--pfn', '0', '--json'], { cwd: dir })).out);
     expect(one.use).toBe('rma');
     expect(one.entryPaddr).toBeNull();
@@ -69,12 +88,31 @@ describe('create-domu: a shadow domain beside dom0', () => {
     expect(raw.readUInt32BE(raw.length - 4)).toBe(INVALID_MFN);
   });
 
-  it("Xen's pfn2mfn translates the domU's pfns through that table", () => {
+  it("Xen's pfn2mfn translates the domU's pfns through that table", async () => {
     const sys = decodeState(fs.readFileSync(stateFile()), 'x');
     const d1 = sys.domains.get(1)!;
-    const t = p2mOf(d1);
     const xen = shadowPfn2mfn(d1);
-    for (const pfn of [0, 1, 0x3fff, 0x4000, 0xffff, 0x10000, 0x1ffff]) expect(pfn2mfn(d1, pfn, xen)).toBe(t.get(pfn));
+    // Expected frames from the domU's allocation, not from the table: its 64 MiB RMA (0x4000
+    // pages) at rmaMaddr, then (256 - 64) / 16 = 12 extents of 0x1000 pages in pfn order:
+    //   pfn < 0x4000: rma_mfn + pfn;  else extents[(pfn - 0x4000) >> 12] + ((pfn - 0x4000) & 0xfff);
+    //   pfn >= 0x10000 (256 MiB / 4 KiB): INVALID_MFN.
+    const rmaMfn = JSON.parse(created.out).domain.rmaMaddr / PAGE_SIZE;
+    expect(d1.rma.mfn).toBe(rmaMfn);
+    expect(d1.extents).toHaveLength(12);
+    // The extents are dom1's frames in Xen's frame-ownership record (a separate record from any p2m):
+    // each 0x1000-aligned and inside a run `inspect machine` gives to dom1 as an extent.
+    const owners = JSON.parse((await cli(['inspect', 'machine', '--json'], { cwd: dir })).out).owners as { firstMfn: number; frames: number; owner: string; use: string }[];
+    for (const e of d1.extents) {
+      expect(e % 0x1000).toBe(0);
+      expect(owners.some((o) => o.owner === 'dom1' && o.use === 'extent' && e >= o.firstMfn && e + 0x1000 <= o.firstMfn + o.frames)).toBe(true);
+    }
+    expect(new Set(d1.extents).size).toBe(12);
+    const want = (pfn: number): number => (pfn < 0x4000 ? rmaMfn + pfn : pfn < 0x10000 ? d1.extents[(pfn - 0x4000) >> 12] + ((pfn - 0x4000) & 0xfff) : INVALID_MFN);
+    expect(want(0x3fff)).toBe(rmaMfn + 0x3fff);
+    expect(want(0x4000)).toBe(d1.extents[0]);
+    expect(want(0x5001)).toBe(d1.extents[1] + 1);
+    expect(want(0xffff)).toBe(d1.extents[11] + 0xfff);
+    for (const pfn of [0, 1, 0x3fff, 0x4000, 0x4fff, 0x5000, 0x5001, 0xabcd, 0xffff, 0x10000, 0x1ffff]) expect(pfn2mfn(d1, pfn, xen)).toBe(want(pfn));
     expect(pfn2mfn(d1, 0x10000, xen)).toBe(INVALID_MFN);
     // dom0 is non-shadow: its argument is already a machine frame.
     expect(pfn2mfn(sys.dom0(), 0x1234, xen)).toBe(0x1234);

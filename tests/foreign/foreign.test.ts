@@ -35,9 +35,37 @@ describe('foreign mappings, balloon and destroy: nothing leaks', () => {
     expect(m.ea).toBe('0xd000000000000000');
     const mach = JSON.parse((await cli(['inspect', 'machine', '--json'], { cwd: dir })).out);
     expect(mach.pageRefs).toEqual([{ mfn: want.mfn, refs: 1 }]);
-    // The HPTE holds the machine frame.
+    // The frame expected, from the domU's allocation: its RMA is 64 MiB = 0x4000 pages, so pfn
+    // 0x4010 is page 0x10 of its first extent: mfn = extents[0] + 0x10.
     const sys = decodeState(fs.readFileSync(path.join(dir, '.ppc-dombuild', 'state.bin')), 'x');
-    expect(sys.dom0().htabInUse).toBe(true);
+    const d1 = sys.domains.get(1)!;
+    expect(d1.rmaPages).toBe(0x4000);
+    const mfn = d1.extents[0] + 0x10;
+    expect(m.mfn).toBe(mfn);
+    // The HPTE holds the machine frame. Where it must sit, by hand (Linux 2.6.18 rules):
+    //   ea 0xd000000000000000: ESID = ea >> 28 = 0xd00000000, offset 0;
+    //   VSID = 0xd00000000 * 200730139 mod (2^36 - 1) = 0xf09b89af5;
+    //   va = VSID << 28; hash = (va >> 28) & 0x7fffffffff ^ (0 >> 12) = 0xf09b89af5;
+    //   dom0's table is 16 MiB (construct: (262144 >> 6) >> 8 = 16 MiB) = 131072 PTEGs, mask 0x1ffff;
+    //   primary group = 0xf09b89af5 & 0x1ffff = 0x9af5, first slot 0x9af5 * 8 = 0x4d7a8 (the table is
+    //   empty there: dom0's linear map is bolted at 0xc000... whose groups are elsewhere);
+    //   AVPN = (va >> 23) << 7 = VSID << 12 = 0xf09b89af5000.
+    expect(m.slot).toBe(0x4d7a8);
+    // Read the saved table section by its documented layout ("HPT1", log2 bytes, N, 0, N slot
+    // indexes, then N x (v hi, v lo, r hi, r lo), big-endian), not through the code's decoder.
+    const sec = Buffer.from(sys.dom0().htabForSave().saved!);
+    expect(sec.toString('latin1', 0, 4)).toBe('HPT1');
+    expect(sec.readUInt32BE(4)).toBe(24); // 16 MiB
+    const n = sec.readUInt32BE(8);
+    const k = Array.from({ length: n }, (_, i) => sec.readUInt32BE(16 + 4 * i)).indexOf(0x4d7a8);
+    expect(k).toBeGreaterThanOrEqual(0);
+    const w = 16 + 4 * n + 16 * k;
+    const v = (BigInt(sec.readUInt32BE(w)) << 32n) | BigInt(sec.readUInt32BE(w + 4));
+    const rw = (BigInt(sec.readUInt32BE(w + 8)) << 32n) | BigInt(sec.readUInt32BE(w + 12));
+    expect(v >> 7n).toBe(0xf09b89af5000n >> 7n); // AVPN
+    expect(v & 0x1n).toBe(1n); // VALID
+    expect(v & 0x6n).toBe(0n); // not LARGE, primary group
+    expect(rw >> 12n).toBe(BigInt(mfn)); // RPN = the machine frame, not the pfn 0x4010
     const list = JSON.parse((await cli(['list', '--json'], { cwd: dir })).out);
     expect(list.domains[1].foreignRefs).toBe(1);
     expect((await cli(['validate'], { cwd: dir })).code).toBe(0);

@@ -1,7 +1,6 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { execFileSync } from 'child_process';
 import { run } from '../../src/cli';
 import type { Io } from '../../src/commands/io';
 
@@ -31,24 +30,4 @@ export function tempDir(tag: string): string {
   return fs.mkdtempSync(path.join(root, `ppcdb-${tag}-`));
 }
 
-/** Whether a command-line tool is on PATH. */
-export function have(tool: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const warned = new Set<string>();
-/** `it` when the tool is there, else a skipped test plus one clear warning. */
-export function itWith(tool: string): jest.It {
-  if (have(tool)) return it;
-  if (!warned.has(tool)) {
-    warned.add(tool);
-    // eslint-disable-next-line no-console
-    console.warn(`SKIPPED: tests needing '${tool}' (install it: apt-get install -y device-tree-compiler); CI installs it and runs them`);
-  }
-  return it.skip;
-}
+export { have, itWith, underCi } from './tools';

@@ -104,15 +104,17 @@ describe("legacy pfn2mfn: the historical order of checks", () => {
 });
 
 describe('construct --translation legacy', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = tempDir('legacy');
-  });
-
-  it('builds dom0 the pre-proposal way: Xen keeps its table, no /xen/p2m, no table in the RMA', async () => {
+  /** A fresh directory holding a legacy 4 GiB dom0, so no test depends on another's state. */
+  const legacyDom0 = async (): Promise<{ dir: string; out: string }> => {
+    const dir = tempDir('legacy');
     const r = await cli(['construct', '--translation', 'legacy', '--mem', '4G', '--json'], { cwd: dir });
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.out).notes.join(' ')).toMatch(/legacy translation/);
+    return { dir, out: r.out };
+  };
+
+  it('builds dom0 the pre-proposal way: Xen keeps its table, no /xen/p2m, no table in the RMA', async () => {
+    const { dir, out } = await legacyDom0();
+    expect(JSON.parse(out).notes.join(' ')).toMatch(/legacy translation/);
     const list = JSON.parse((await cli(['list', '--json'], { cwd: dir })).out);
     expect(list.domains[0]).toMatchObject({ domid: 0, privileged: true, translation: 'legacy' });
     expect(list.domains[0].table.keeper).toBe('xen');
@@ -124,18 +126,35 @@ describe('construct --translation legacy', () => {
     expect(xen.root.props.privileged).toBe(true);
   });
 
-  it("Xen's legacy pfn2mfn agrees with its table below 2 GiB and reads dom0's pfns at 2 GiB as IO", () => {
+  it("Xen's legacy pfn2mfn agrees with its table below 2 GiB and reads dom0's pfns at 2 GiB as IO", async () => {
+    const { dir } = await legacyDom0();
     const sys = decodeState(fs.readFileSync(path.join(dir, '.ppc-dombuild', 'state.bin')), 'x');
     const d = sys.dom0();
     const t = p2mOf(d);
     const v = legacyView(sys.machine, d);
-    for (const pfn of [0, 0x3fff, 0x4000, 0x7ffff]) expect(legacyPfn2mfn(v, pfn).mfn).toBe(t.get(pfn));
+    // From dom0's allocation, by the legacy rules: a 64 MiB RMA (0x4000 pages) then 16 MiB extents
+    // (0x1000 pages) in pfn order: pfn < 0x4000 -> rma_mfn + pfn, else
+    // extents[(pfn - 0x4000) >> 12] + ((pfn - 0x4000) & 0xfff). 4 GiB = 0x100000 pages, so
+    // (0x100000 - 0x4000) / 0x1000 = 252 extents; pfn 0x7ffff is the last page of extent 123.
+    expect(d.rmaPages).toBe(0x4000);
+    expect(d.extents).toHaveLength(252);
+    const want = (pfn: number): number => (pfn < 0x4000 ? d.rma.mfn + pfn : d.extents[(pfn - 0x4000) >> 12] + ((pfn - 0x4000) & 0xfff));
+    expect(want(0x7ffff)).toBe(d.extents[123] + 0xfff);
+    for (const pfn of [0, 0x3fff, 0x4000, 0x4001, 0x5000, 0x7ffff]) {
+      expect(legacyPfn2mfn(v, pfn).mfn).toBe(want(pfn));
+      expect(t.get(pfn)).toBe(want(pfn));
+    }
+    // pfn 0x80000 (2 GiB) is dom0's RAM (extent 124 in Xen's table) but the IO test comes first:
+    // it reads as the machine frame 0x80000 in the hole.
     const io = legacyPfn2mfn(v, 0x80000);
     expect(io.kind).toBe('io');
+    expect(io.mfn).toBe(0x80000);
+    expect(t.get(0x80000)).toBe(want(0x80000));
     expect(io.mfn).not.toBe(t.get(0x80000));
   });
 
   it('a legacy dom0 cannot balloon, and xencomm has no table to use (one line each)', async () => {
+    const { dir } = await legacyDom0();
     const b = await cli(['balloon', '--target', '2G'], { cwd: dir });
     expect(b.code).toBe(1);
     expect(b.err.trim().split('\n')).toHaveLength(1);
@@ -144,6 +163,7 @@ describe('construct --translation legacy', () => {
   });
 
   it('refuses an unknown scheme and the linear-map options', async () => {
+    const dir = tempDir('legacy-refuse');
     const r = await cli(['construct', '--translation', 'guess', '--mem', '1G'], { cwd: dir });
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/proposal or legacy/);

@@ -22,13 +22,41 @@ describe('BuddyHeap', () => {
     expect(h.freeCount).toBe((1 << 16) - 4096 * 2 - 16384);
   });
 
-  it('is deterministic', () => {
-    const seq = (): number[] => {
+  it('is deterministic, and every block it hands out is aligned, disjoint, inside the ranges and counted', () => {
+    // Any correct allocator, whatever its order: two fresh heaps fed the same ranges give the
+    // same sequence, and each block must satisfy the rules below (figures by hand).
+    const ranges = [{ mfn: 100, count: 50000 }, { mfn: 0x40000, count: 0x2345 }];
+    const inside = (m: number, n: number): boolean => ranges.some((r) => m >= r.mfn && m + n <= r.mfn + r.count);
+    const orders = [5, 0, 12, 3, 12, 7, 13, 0];
+    const sizes = [32, 1, 4096, 8, 4096, 128, 8192, 1];
+    // freeCount: 50000 + 0x2345 (9029) = 59029 at the start, then minus each size in turn.
+    const counts = [58997, 58996, 54900, 54892, 50796, 50668, 42476, 42475];
+    const seq = (): { got: number[]; free: number[]; start: number } => {
       const h = new BuddyHeap('t');
-      h.addRange({ mfn: 100, count: 50000 });
-      return [5, 0, 12, 3, 12, 7].map((o) => h.alloc(o)!);
+      for (const r of ranges) h.addRange(r);
+      const start = h.freeCount;
+      const got: number[] = [];
+      const free: number[] = [];
+      for (const o of orders) {
+        got.push(h.alloc(o)!);
+        free.push(h.freeCount);
+      }
+      return { got, free, start };
     };
-    expect(seq()).toEqual(seq());
+    const a = seq();
+    const b = seq();
+    expect(a.got).toEqual(b.got);
+    expect(a.start).toBe(59029);
+    expect(a.free).toEqual(counts);
+    const taken: [number, number][] = [];
+    a.got.forEach((m, i) => {
+      const n = sizes[i];
+      expect(typeof m).toBe('number');
+      expect(m % n).toBe(0); // naturally aligned
+      expect(inside(m, n)).toBe(true); // within one range: [100, 50100) or [0x40000, 0x42345)
+      for (const [s0, n0] of taken) expect(m + n <= s0 || s0 + n0 <= m).toBe(true); // disjoint
+      taken.push([m, n]);
+    });
   });
 
   it('merges freed buddies back into the original block', () => {
