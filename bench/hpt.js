@@ -1,18 +1,19 @@
 #!/usr/bin/env node
 /*
  * Hash table bench: the insert phase of construct (dom0's kernel bolting its
- * linear map through H_ENTER) against ../shared/bench/ref.c's hpt_map_ms,
+ * linear map through H_ENTER) against bench/yardstick.c's hpt_map_ms,
  * and the peak RSS of the large constructs.
  *
  *   npm run build && node bench/hpt.js [--runs N] [--json] [--check]
  *
  * Runs dist/ (build first). Each case is run N times (default 3), ours and
  * the reference interleaved, and the medians compared. --check exits 1 when
- * a target is missed. REF_C overrides the reference's path; without a C
- * compiler only our figures are printed.
+ * a target is missed. CC overrides the C compiler; without one only our
+ * figures are printed.
  */
 'use strict';
 const { execFileSync, spawnSync } = require('child_process');
+const { buildYardstick } = require('./lib');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -37,7 +38,7 @@ const CASES = [
 
 /** One construct in a child process: its insert phase (from --json) and its peak RSS. */
 function construct(caseArgs) {
-  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+  if (!fs.existsSync(CLI)) throw new Error("dist/cli.js is missing: run `npm run build` first");
   const state = fs.mkdtempSync(path.join(os.tmpdir(), 'ppcdb-bench-'));
   const runner = `
     const { run } = require(${JSON.stringify(CLI)});
@@ -57,18 +58,8 @@ function construct(caseArgs) {
   }
 }
 
-/** Build ref.c once; undefined when there is no compiler or no source. */
-function buildRef() {
-  const src = process.env.REF_C || path.resolve(ROOT, '..', 'shared', 'bench', 'ref.c');
-  if (!fs.existsSync(src)) return { why: `no reference source at ${src} (set REF_C)` };
-  const exe = path.join(os.tmpdir(), `ppc-dombuild-ref-${process.pid}`);
-  try {
-    execFileSync(process.env.CC || 'cc', ['-O2', '-o', exe, src], { stdio: 'pipe' });
-    return { exe };
-  } catch (e) {
-    return { why: `cannot compile ${src}: ${(e.stderr || e.message).toString().trim().split('\n')[0]}` };
-  }
-}
+/** The yardstick, built once (bench/lib.js). */
+const buildRef = buildYardstick;
 
 function refRun(exe, refArgs) {
   const out = execFileSync(exe, refArgs, { encoding: 'utf8' });
@@ -110,9 +101,8 @@ function main() {
     if (r.inserts !== c.inserts) throw new Error(`${c.name}: ${r.inserts} inserts, expected ${c.inserts}`);
     results.push(r);
   }
-  if (ref.exe) fs.rmSync(ref.exe, { force: true });
   if (flag('--json')) {
-    process.stdout.write(JSON.stringify({ runs: RUNS, reference: ref.exe ? 'ref.c hpt_map_ms' : ref.why, results }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ runs: RUNS, reference: ref.exe ? 'bench/yardstick.c hpt_map_ms' : ref.why, results }, null, 2) + '\n');
   } else {
     const pad = (s, n) => String(s).padEnd(n);
     const lpad = (s, n) => String(s).padStart(n);

@@ -1,5 +1,5 @@
 'use strict';
-// Shared pieces of the benchmarks: the C yardstick, timing whole CLI runs, reporting.
+// Shared pieces of the benchmarks: the C yardstick (bench/yardstick.c), timing whole CLI runs, reporting.
 const { spawnSync, execFileSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
@@ -7,21 +7,33 @@ const path = require('path');
 
 const ROOT = path.resolve(__dirname, '..');
 const BIN = path.join(ROOT, 'bin', 'ppc-dombuild');
-const REF_C = path.resolve(ROOT, '..', 'shared', 'bench', 'ref.c');
+/** The project's C yardstick (bench/yardstick.c): the same raw work over flat arrays. */
+const YARDSTICK_C = path.join(__dirname, 'yardstick.c');
 
-/** Compile ../shared/bench/ref.c with cc -O2 once; undefined when it or cc is missing. */
-function refBinary() {
-  if (!fs.existsSync(REF_C)) return undefined;
-  const out = path.join(os.tmpdir(), `ppc-dombuild-ref-${process.pid}`);
+/**
+ * Compile bench/yardstick.c with `cc -O2` ($CC overrides cc) into os.tmpdir().
+ * Returns { exe } or { why } (no compiler, or it failed), never an absolute
+ * path of this machine in `why`.
+ */
+function buildYardstick() {
+  const exe = path.join(os.tmpdir(), `ppc-dombuild-yardstick-${process.pid}`);
+  const cc = process.env.CC || 'cc';
   try {
-    execFileSync('cc', ['-O2', '-o', out, REF_C], { stdio: 'ignore' });
-    return out;
-  } catch {
-    return undefined;
+    execFileSync(cc, ['-O2', '-o', exe, YARDSTICK_C], { stdio: 'pipe' });
+    process.on('exit', () => fs.rmSync(exe, { force: true }));
+    return { exe };
+  } catch (e) {
+    const first = (e.stderr || e.message || '').toString().trim().split('\n')[0];
+    return { why: `cannot compile bench/yardstick.c with ${cc}: ${first.split(os.tmpdir()).join('$TMPDIR')}` };
   }
 }
 
-/** ref.c's phase times (median of `runs`) for a size and page size. */
+/** The yardstick's binary, or undefined when it cannot be built. */
+function refBinary() {
+  return buildYardstick().exe;
+}
+
+/** The yardstick's phase times (median of `runs`) for a size and page size. */
 function runRef(bin, size, page, runs = 5) {
   const samples = [];
   for (let i = 0; i < runs; i++) {
@@ -62,4 +74,4 @@ function report(rows, title) {
   return rows.every((r) => r.ok);
 }
 
-module.exports = { ROOT, BIN, refBinary, runRef, timeCli, median, check, report };
+module.exports = { ROOT, BIN, YARDSTICK_C, buildYardstick, refBinary, runRef, timeCli, median, check, report };

@@ -1,5 +1,5 @@
 'use strict';
-// `npm run bench`: every speed and memory target against ../shared/bench/ref.c where it applies.
+// `npm run bench`: every speed and memory target against bench/yardstick.c (built with cc -O2) where it applies.
 //   p2m.js  issue 2: building the table, the whole construct process, inspect p2m after it
 //   hpt.js  issue 3: the linear-map insert phase and the peak RSS of the large constructs
 // Exits 1 when a target is missed. The machines are noisy: rerun a miss before believing it.
