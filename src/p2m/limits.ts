@@ -52,7 +52,7 @@ export interface MapHole { start: number; end: number }
 
 /**
  * The IO hole of Xen/PowerPC's 970 platforms: [2 GiB, 4 GiB)
- * (xen/arch/powerpc/platform.c:26-38 @ 1aa3c54a31^). dom0's map keeps it:
+ * (xen/arch/powerpc/platform.c:25-37 @ 1aa3c54a31^). dom0's map keeps it:
  * "if dom0 > 2G, shift ram past IO hole" (xen/arch/powerpc/ofd_fixup_memory.c:94-112 @ 1aa3c54a31^).
  */
 export const PLATFORM_IO_HOLE: MapHole = { start: IO_HOLE_START, end: IO_HOLE_END };
