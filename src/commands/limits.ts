@@ -1,18 +1,21 @@
+import { machineRamFromTree } from '../devtree/ofd_fixup';
 import { EXTENT_SIZE, PAGE_SIZE } from '../machine/constants';
 import { DEFAULT_RMA_SIZE, rmlsOf, RMA_SIZES } from '../machine/cpu';
-import { brokenFigure, limitFigures, LimitFigures, minimumRma } from '../p2m/limits';
+import { Machine } from '../machine/machine';
+import { brokenConstraints, dom0Limits, Dom0Limits, Dom0LimitsInput, dom0MapHole, largestDom0ForHtabBlock, limitFigures, machineFacts, MAX_BLOCK_BYTES, minimumRma } from '../p2m/limits';
 import { DEFAULT_OF_AT, layoutRma, p2mStartFor, RmaLayoutInput } from '../rma/layout';
-import { UsageError } from '../util/errors';
-import { alignUp, parsePositiveSize, parseSize } from '../util/size';
+import { FitError, UsageError } from '../util/errors';
+import { alignUp, exactSize, formatSize, parsePositiveSize, parseSize } from '../util/size';
 import { formatLimits, limitsJson, LimitsView } from '../format/limits';
 import { json } from '../format/table';
 import { paint, type Io } from './io';
+import { selectMachine } from './machine_select';
 
-export interface LimitsFlags { rma?: string; p2mAt?: string; entrySize?: string; mem?: string; ofAt?: string; json?: boolean }
+export interface LimitsFlags { rma?: string; p2mAt?: string; entrySize?: string; mem?: string; ofAt?: string; machine?: string; ram?: string; firmwareDtb?: string; json?: boolean }
 
-/** Default machine's OF area sizes (js21); the figures only move by a few KiB with others. */
-const FIRMWARE_IMAGE = 64 * 1024;
-const DEVTREE_SLOT = 64 * 1024;
+const SIZES = RMA_SIZES.map((s) => s.bytes);
+/** A size as the options take it: 128M, 1G. */
+const flagSize = (b: number): string => formatSize(b).replace(/ ([KMGT])iB$/, '$1');
 
 export function runLimits(io: Io, f: LimitsFlags): number {
   const rmaSize = f.rma !== undefined ? parsePositiveSize(f.rma, '--rma') : DEFAULT_RMA_SIZE;
@@ -24,34 +27,76 @@ export function runLimits(io: Io, f: LimitsFlags): number {
   if (p2mAt !== undefined && p2mAt % PAGE_SIZE !== 0) throw new UsageError(`--p2m-at ${f.p2mAt} is not page aligned`);
   // Domains grow in whole extents, as construct rounds them.
   const mem = f.mem !== undefined ? alignUp(parsePositiveSize(f.mem, '--mem'), EXTENT_SIZE) : undefined;
+  const ram = f.ram !== undefined ? parsePositiveSize(f.ram, '--ram') : undefined;
 
-  const input = (size: number): RmaLayoutInput => ({ rmaSize: size, ofAt, firmwareImage: FIRMWARE_IMAGE, devtreeSlot: DEVTREE_SLOT, kernelSize: 0, initrdSize: 0, placement: p2mAt !== undefined ? { kind: 'at', address: p2mAt } : { kind: 'after-of' }, entries: 0 });
+  const sel = selectMachine(io.cwd, f.machine, ram, f.firmwareDtb);
+  const facts = machineFacts(Machine.boot(sel.profile));
+  const hole = dom0MapHole(machineRamFromTree(sel.firmwareTree));
+  const { firmwareImage, devtreeSlot } = sel.profile;
+
+  const layoutInput = (size: number): RmaLayoutInput => ({ rmaSize: size, ofAt, firmwareImage, devtreeSlot, kernelSize: 0, initrdSize: 0, placement: p2mAt !== undefined ? { kind: 'at', address: p2mAt } : { kind: 'after-of' }, entries: 0 });
   /** Table start for an RMA size, or undefined where that layout has no room. */
   const startFor = (size: number): number | undefined => {
-    const inp = input(size);
-    const start = p2mStartFor(inp, 0);
+    const start = p2mStartFor(layoutInput(size), 0);
     return start < size - PAGE_SIZE ? start : undefined;
   };
-  const start = startFor(rmaSize);
-  if (start === undefined) throw new UsageError(`--p2m-at ${f.p2mAt} is not inside the ${rmaSize / 2 ** 20} MiB RMA below shared_info`);
-  const one = limitFigures(rmaSize, start, entrySize);
-  const table = RMA_SIZES.map(({ bytes }) => {
-    const s = startFor(bytes);
-    return s === undefined ? undefined : limitFigures(bytes, s, entrySize);
-  }).filter((x): x is LimitFigures => !!x);
+  const inputFor = (entries: number, withMachine = true) => (size: number): Dom0LimitsInput | undefined => {
+    const s = startFor(size);
+    return s === undefined ? undefined : { rmaSize: size, p2mStart: s, entrySize: entries, hole, machine: withMachine ? facts : undefined };
+  };
+  const one = inputFor(entrySize)(rmaSize);
+  if (one === undefined) throw new UsageError(`--p2m-at ${f.p2mAt} is not inside the ${formatSize(rmaSize)} RMA below shared_info`);
+  const limits = dom0Limits(one);
+  const table = SIZES.map((s) => inputFor(entrySize)(s)).filter((x): x is Dom0LimitsInput => !!x).map(dom0Limits);
 
   // Where the OF area sits on the table's path, construct would need it moved.
   let ofConflict: string | undefined;
   try {
-    layoutRma({ ...input(rmaSize), entries: 1 });
+    layoutRma({ ...layoutInput(rmaSize), entries: 1 });
   } catch (e) {
     ofConflict = (e as Error).message;
   }
-  const view: LimitsView = { figures: one, table, mem, ofAt, ofConflict };
+  const view: LimitsView = { machine: sel.profile.name, ramBytes: sel.profile.ram, figures: limitFigures(rmaSize, one.p2mStart, entrySize), limits, table, mem, ofAt, ofConflict };
+  let refusal: FitError | undefined;
   if (mem !== undefined) {
-    view.broken = brokenFigure(one, mem);
-    view.minimumRma = minimumRma(mem, startFor, entrySize);
+    // construct makes dom0 at least its RMA.
+    const size = Math.max(mem, rmaSize);
+    const broken = brokenConstraints(limits, size);
+    view.broken = broken[0];
+    view.minimumRma = minimumRma(mem, SIZES, inputFor(entrySize));
+    if (broken.length) refusal = new FitError(`dom0 of ${formatSize(size)} does not fit: it breaks ${broken[0].name}${broken[0].name === 'rma-allocatable' ? '' : `, at most ${exactSize(broken[0].limitBytes!)}`} (${broken[0].detail})${broken.length > 1 ? `; also ${broken.slice(1).map((c) => `${c.name} (${exactSize(c.limitBytes!)})`).join(', ')}` : ''}`, remedyHint(mem, limits, view.minimumRma, entrySize, inputFor));
   }
   io.out(f.json ? json(limitsJson(view)) : formatLimits(paint(io), view));
-  return view.broken ? 1 : 0;
+  if (refusal) throw refusal;
+  return 0;
+}
+
+/**
+ * What would let a dom0 of `size` be built: the minimum RMA when one helps;
+ * else 8-byte entries with an RMA; else more RAM when the rules that do not
+ * depend on the machine allow it with some RMA; else what stops every layout.
+ */
+function remedyHint(size: number, l: Dom0Limits, minRma: number | undefined, entrySize: number, inputFor: (entries: number, withMachine?: boolean) => (s: number) => Dom0LimitsInput | undefined): string {
+  if (minRma !== undefined) return `minimum RMA for ${formatSize(size)}: ${formatSize(minRma)}; use --rma ${flagSize(minRma)}`;
+  if (entrySize === 4) {
+    const wide = minimumRma(size, SIZES, inputFor(8));
+    if (wide !== undefined) return `no RMA size helps with u32 entries; 8-byte entries with a ${formatSize(wide)} RMA would: --entry-size 8 --rma ${flagSize(wide)}`;
+  }
+  // The same layouts on a machine with unbounded RAM (only Xen's fixed rules apply).
+  for (const entries of entrySize === 4 ? [4, 8] : [8]) {
+    const r = minimumRma(size, SIZES, inputFor(entries, false));
+    if (r !== undefined) {
+      const why = l.constraints.filter((c) => c.remedy === 'more-ram' && c.limitBytes !== null && size > c.limitBytes)
+        .map((c) => (c.name === 'htab-block' ? `the Xen heap's largest block holds the hash table of a dom0 of at most ${exactSize(c.limitBytes!)}` : `this machine's RAM gives dom0 at most ${exactSize(c.limitBytes!)}`))
+        .join(' and ') || 'this machine is too small';
+      return `no RMA size helps: ${why}; more RAM would (--ram or --machine)${entries !== entrySize ? ', with 8-byte entries (--entry-size 8)' : ''}${r !== l.rmaSize ? `, with --rma ${flagSize(r)}` : ''}`;
+    }
+  }
+  // Nothing in reach: say which fixed rule stops the best layout.
+  const best = SIZES.map((s) => inputFor(8, false)(s)).filter((x): x is Dom0LimitsInput => !!x).map(dom0Limits)
+    .filter((x) => x.maxDom0Bytes !== null).sort((a, b) => b.maxDom0Bytes! - a.maxDom0Bytes!)[0];
+  if (best && best.binding === 'htab-block') {
+    return `no RMA, RAM or entry size helps: dom0's hash table is one Xen-heap block, at most 4 GiB (MAX_ORDER 20), which holds the table of a dom0 of at most ${exactSize(largestDom0ForHtabBlock(MAX_BLOCK_BYTES))}; only a smaller hash table (Xen's dom0_shadow=) or a larger MAX_ORDER would`;
+  }
+  return `no layout Xen can allocate holds a table for ${formatSize(size)}${best ? ` (the most any allows is ${formatSize(best.maxDom0Bytes!)}, by ${best.binding})` : ''}`;
 }

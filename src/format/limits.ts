@@ -1,61 +1,118 @@
 import type { Paint } from './paint';
-import type { LimitFigures } from '../p2m/limits';
+import type { Constraint, Dom0Limits, LimitFigures } from '../p2m/limits';
 import { renderFacts, renderTable } from './table';
 import { formatSize, hex } from './units';
+import { exactSize } from '../util/size';
 
 export interface LimitsView {
+  machine: string;
+  ramBytes: number;
+  /** The table's raw capacity figures for the layout asked. */
   figures: LimitFigures;
-  table: LimitFigures[];
+  /** Every constraint for that layout on the machine. */
+  limits: Dom0Limits;
+  /** The same for each RMA size (where the layout has room). */
+  table: Dom0Limits[];
   mem?: number;
   ofAt: number;
   ofConflict?: string;
-  broken?: string;
+  broken?: Constraint;
   minimumRma?: number;
 }
 
-const figureText = (f: LimitFigures, which: string): string =>
-  which === 'capacity'
-    ? `capacity ${f.capacityEntries} entries (${formatSize(f.capacityBytes)}) from ${hex(f.p2mStart)} up to shared_info`
-    : `max domain ${formatSize(f.maxDomainBytes)} (capacity floored to whole 16 MiB extents)`;
+const NOT_ALLOCATABLE = 'not allocatable (MAX_ORDER 20)';
+
+/** A row's max dom0: a size, or why Xen cannot build it. */
+function maxText(l: Dom0Limits): string {
+  if (l.maxDom0Bytes !== null) return exactSize(l.maxDom0Bytes);
+  const c = l.constraints.find((x) => x.name === 'rma-allocatable')!;
+  return /MAX_ORDER/.test(c.detail) ? NOT_ALLOCATABLE : 'not allocatable (heap)';
+}
+
+const holeJson = (l: Dom0Limits): object | null => (l.hole ? { start: l.hole.start, end: l.hole.end } : null);
+const constraintsJson = (l: Dom0Limits): object[] => l.constraints.map((c) => ({ name: c.name, limitBytes: c.limitBytes, binds: c.binds, detail: c.detail }));
+
+function rowJson(l: Dom0Limits): object {
+  return {
+    rmaSize: l.rmaSize,
+    p2mStart: l.p2mStart,
+    entrySize: l.entrySize,
+    capacityEntries: l.capacityEntries,
+    spanBytes: l.spanBytes,
+    spanRamBytes: l.spanRamBytes,
+    flatTableMaxBytes: l.flatTableMaxBytes,
+    skipHoleMaxBytes: l.skipHoleMaxBytes,
+    allocatable: l.buildable,
+    maxDom0Bytes: l.maxDom0Bytes,
+    maxDom0: maxText(l),
+    binding: l.binding,
+    constraints: constraintsJson(l),
+  };
+}
 
 export function limitsJson(v: LimitsView): object {
-  const one = (f: LimitFigures): object => ({ ...f, maxDomain: formatSize(f.maxDomainBytes) });
+  const l = v.limits;
   return {
-    layout: one(v.figures),
-    byRmaSize: v.table.map(one),
+    machine: { name: v.machine, ramBytes: v.ramBytes },
+    hole: holeJson(l),
+    layout: { ...v.figures, maxDomain: formatSize(v.figures.maxDomainBytes) },
+    spanBytes: l.spanBytes,
+    spanRamBytes: l.spanRamBytes,
+    flatTableMaxBytes: l.flatTableMaxBytes,
+    skipHoleMaxBytes: l.skipHoleMaxBytes,
+    allocatable: l.buildable,
+    maxDom0Bytes: l.maxDom0Bytes,
+    binding: l.binding,
+    constraints: constraintsJson(l),
+    byRmaSize: v.table.map(rowJson),
     ofAt: v.ofAt,
     ofConflict: v.ofConflict ?? null,
     mem: v.mem ?? null,
     fits: v.mem === undefined ? null : !v.broken,
-    broken: v.broken ? { figure: v.broken, text: figureText(v.figures, v.broken) } : null,
+    broken: v.broken ? { figure: v.broken.name, limitBytes: v.broken.limitBytes, text: v.broken.detail } : null,
     minimumRma: v.mem === undefined ? null : v.minimumRma ?? null,
   };
 }
 
 export function formatLimits(p: Paint, v: LimitsView): string {
   const f = v.figures;
+  const l = v.limits;
   const e = f.entrySize;
-  let out = `p2m table at ${hex(f.p2mStart)} in a ${formatSize(f.rmaSize)} RMA, ${e}-byte entries\n`;
-  out += renderFacts(p, [
+  const holeText = l.hole ? `dom0's map keeps the IO hole [${formatSize(l.hole.start)}, ${formatSize(l.hole.end)})` : "dom0's map is flat (the firmware has no IO hole)";
+  let out = `p2m table at ${hex(f.p2mStart)} in a ${formatSize(f.rmaSize)} RMA, ${e}-byte entries, on ${v.machine} (${formatSize(v.ramBytes)}); ${holeText}\n`;
+  const rows: [string, string][] = [
     ['whole rest of the RMA', `${formatSize(f.rmaSize - f.p2mStart)} / ${e} B = ${f.wholeRestEntries} entries x 4 KiB = ${formatSize(f.wholeRestBytes)}`],
-    ['shared_info kept', `${f.capacityEntries} entries x 4 KiB = ${formatSize(f.capacityBytes)}`],
-    ['in whole 16 MiB extents', `${formatSize(f.maxDomainBytes)} (the largest dom0)`],
-  ]);
-  if (v.ofConflict) out += `${p.yellow('note:')} with the OF area at ${hex(v.ofAt)}: ${v.ofConflict}; construct needs the OF area elsewhere (e.g. at 16 MiB)\n`;
-  out += `\nby RMA size (table at ${v.table.length && v.table[0].p2mStart === f.p2mStart ? hex(f.p2mStart) : 'after the OF area'})\n`;
-  out += renderTable(p, ['RMA', 'p2m start', 'entries', 'max domain', ...(v.mem !== undefined ? ['fits ' + formatSize(v.mem)] : [])], v.table.map((t) => [
-    formatSize(t.rmaSize), hex(t.p2mStart), t.capacityEntries, formatSize(t.maxDomainBytes),
-    ...(v.mem !== undefined ? [t.maxDomainBytes >= v.mem ? p.green('yes') : p.red('no')] : []),
-  ]), ['right', 'right', 'right', 'right', 'left']);
-  const mfnCap = 2 ** (8 * f.entrySize) - 1; // INVALID_MFN is the all-ones entry
-  if (v.table.some((t) => t.capacityEntries > mfnCap)) {
-    out += `${p.yellow('note:')} ${f.entrySize}-byte entries name at most ${mfnCap} machine frames (${formatSize((mfnCap + 1) * 4096)} of machine memory): rows past that are capped by the entry width, not by the RMA\n`;
+    ['up to shared_info', `${f.capacityEntries} entries x 4 KiB = ${formatSize(f.capacityBytes)} of pfn span`],
+  ];
+  if (l.hole && l.spanBytes > l.hole.start) rows.push(['less the hole', `${exactSize(l.spanBytes)} - ${exactSize(l.spanBytes - l.spanRamBytes)} = ${exactSize(l.spanRamBytes)} of RAM`]);
+  rows.push(['in whole 16 MiB extents', `${exactSize(l.flatTableMaxBytes)} (what the flat table allows)`]);
+  out += renderFacts(p, rows);
+
+  out += `\nconstraints (the smallest binds)\n`;
+  out += renderTable(p, ['constraint', 'max dom0', 'binds', 'figure'], l.constraints.map((c) => [
+    c.name,
+    c.limitBytes === null ? '-' : c.name === 'rma-allocatable' && c.limitBytes === 0 ? 'none' : exactSize(c.limitBytes),
+    c.binds ? p.yellow('binds') : '',
+    c.detail,
+  ]), ['left', 'right', 'left', 'left']);
+  out += l.maxDom0Bytes !== null
+    ? `largest dom0: ${p.bold(exactSize(l.maxDom0Bytes))} (${l.binding} binds)\n`
+    : `largest dom0: none: ${l.constraints[0].detail}\n`;
+  if (l.hole && l.skipHoleMaxBytes !== l.flatTableMaxBytes) {
+    out += `${p.yellow('note:')} a table that skipped the hole (no entries for its pfns) would allow ${exactSize(l.skipHoleMaxBytes)} of RAM: its ${exactSize(l.spanBytes)} pfn span in whole extents\n`;
   }
+  if (v.ofConflict) out += `${p.yellow('note:')} with the OF area at ${hex(v.ofAt)}: ${v.ofConflict}; construct needs the OF area elsewhere (e.g. at 16 MiB)\n`;
+
+  out += `\nby RMA size on ${v.machine} (table at ${v.table.length && v.table[0].p2mStart === f.p2mStart ? hex(f.p2mStart) : 'after the OF area'})\n`;
+  out += renderTable(p, ['RMA', 'p2m start', 'entries', 'pfn span', 'max dom0', 'binds', ...(v.mem !== undefined ? ['fits ' + formatSize(v.mem)] : [])], v.table.map((t) => [
+    formatSize(t.rmaSize), hex(t.p2mStart), t.capacityEntries, formatSize(t.spanBytes), maxText(t), t.binding,
+    ...(v.mem !== undefined ? [t.maxDom0Bytes !== null && t.maxDom0Bytes >= Math.max(v.mem, t.rmaSize) ? p.green('yes') : p.red('no')] : []),
+  ]), ['right', 'right', 'right', 'right', 'right', 'left', 'left']);
   if (v.mem !== undefined) {
     out += v.broken
-      ? `${p.red('does not fit:')} a ${formatSize(v.mem)} dom0 breaks the ${figureText(f, v.broken)}\n`
-      : `${p.green('fits:')} a ${formatSize(v.mem)} dom0 fits (max domain ${formatSize(f.maxDomainBytes)})\n`;
-    out += v.minimumRma !== undefined ? `minimum RMA for ${formatSize(v.mem)}: ${formatSize(v.minimumRma)}\n` : `no valid RMA size holds a table for ${formatSize(v.mem)}\n`;
+      ? `${p.red('does not fit:')} a ${formatSize(v.mem)} dom0 breaks ${v.broken.name}${v.broken.name === 'rma-allocatable' ? '' : `, at most ${exactSize(v.broken.limitBytes ?? 0)}`} (${v.broken.detail})\n`
+      : `${p.green('fits:')} a ${formatSize(v.mem)} dom0 fits (largest dom0 ${exactSize(l.maxDom0Bytes ?? 0)}, ${l.binding} binds)\n`;
+    out += v.minimumRma !== undefined ? `minimum RMA for ${formatSize(v.mem)}: ${formatSize(v.minimumRma)}\n` : `no valid RMA size holds a dom0 of ${formatSize(v.mem)} on ${v.machine}\n`;
   }
   return out;
 }

@@ -68,3 +68,17 @@ export function alignDown(v: number, a: number): number {
 export function isPowerOfTwo(v: number): boolean {
   return v > 0 && Number.isInteger(Math.log2(v)) && 2 ** Math.log2(v) === v;
 }
+
+/**
+ * Like formatSize, but never rounded: 16 GiB + 48 MiB, 32 GiB - 16 MiB,
+ * 15 GiB + 480 MiB. Falls back to formatSize's form when that is exact.
+ */
+export function exactSize(bytes: number): string {
+  const s = formatSize(bytes);
+  if (!s.includes('.')) return s;
+  const units = [['TiB', TiB], ['GiB', GiB], ['MiB', MiB], ['KiB', KiB]] as const;
+  const [unit, mult] = units.find(([, m]) => bytes >= m)!;
+  const whole = Math.floor(bytes / mult);
+  const rest = bytes - whole * mult;
+  return rest === 0 ? `${whole} ${unit}` : `${whole} ${unit} + ${exactSize(rest)}`;
+}

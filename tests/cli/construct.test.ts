@@ -140,32 +140,35 @@ describe('construct --mem 4G, then inspect (the quick start)', () => {
 });
 
 describe('the 32 GiB limit, end to end', () => {
-  it('limits --rma 64M --p2m-at 32M shows 32 GiB, 32 GiB - 4 MiB and 32 GiB - 16 MiB', async () => {
+  it('limits --rma 64M --p2m-at 32M shows 32 GiB, 32 GiB - 4 MiB, and with the hole 30 GiB - 16 MiB', async () => {
     const r = await cli(['limits', '--rma', '64M', '--p2m-at', '32M'], { cwd: '/' });
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/= 32 GiB\b/);
     expect(r.out).toMatch(/32 GiB - 4 MiB/);
-    expect(r.out).toMatch(/32 GiB - 16 MiB/);
+    expect(r.out).toMatch(/30 GiB - 16 MiB/);
+    expect(r.out).toMatch(/skipped the hole .* 32 GiB - 16 MiB/);
     const j = JSON.parse((await cli(['limits', '--rma', '64M', '--p2m-at', '32M', '--json'], { cwd: '/' })).out);
     expect(j.layout.wholeRestBytes).toBe(32 * GiB);
     expect(j.layout.capacityBytes).toBe(32 * GiB - 4 * MiB);
-    expect(j.layout.maxDomainBytes).toBe(32 * GiB - 16 * MiB);
+    expect(j.flatTableMaxBytes).toBe(30 * GiB - 16 * MiB);
+    expect(j.skipHoleMaxBytes).toBe(32 * GiB - 16 * MiB);
     expect(j.byRmaSize).toHaveLength(6);
-    // The 256 GiB RMA's table could hold more entries than u32 mfns can name.
-    expect(r.out).toMatch(/4-byte entries name at most 4294967295 machine frames \(16 TiB/);
-    expect((await cli(['limits', '--entry-size', '8'], { cwd: '/' })).out).not.toMatch(/name at most/);
+    expect(r.out).toMatch(/u32 mfns name 2\^32 - 1 frames .*16 TiB/);
+    expect((await cli(['limits', '--entry-size', '8'], { cwd: '/' })).out).toMatch(/8-byte entries name every machine frame/);
   });
 
   it('limits --mem: exit 1 naming the figure, and the minimum RMA', async () => {
-    const bad = await cli(['limits', '--p2m-at', '32M', '--mem', '32G'], { cwd: '/' });
+    const bad = await cli(['limits', '--machine', 'big64', '--p2m-at', '32M', '--mem', '32G'], { cwd: '/' });
     expect(bad.code).toBe(1);
-    expect(bad.out).toMatch(/does not fit.*capacity/);
+    expect(bad.out).toMatch(/does not fit.*p2m-span/);
     expect(bad.out).toMatch(/minimum RMA for 32 GiB: 128 MiB/);
-    const ok = await cli(['limits', '--p2m-at', '32M', '--mem', '32752M', '--json'], { cwd: '/' });
+    expect(bad.err).toMatch(/p2m-span, at most 30 GiB - 16 MiB.*minimum RMA for 32 GiB: 128 MiB/);
+    const ok = await cli(['limits', '--machine', 'big64', '--p2m-at', '32M', '--mem', '30704M', '--json'], { cwd: '/' });
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.out).fits).toBe(true);
     const half = JSON.parse((await cli(['limits', '--p2m-at', '32M', '--entry-size', '8', '--json'], { cwd: '/' })).out);
     expect(half.layout.maxDomainBytes).toBe(16 * GiB - 16 * MiB);
+    expect(half.flatTableMaxBytes).toBe(14 * GiB - 16 * MiB);
   });
 
   it('a construct at the computed limit succeeds and one extent more fails with exit 1', async () => {
