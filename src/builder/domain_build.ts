@@ -14,11 +14,11 @@ import type { Dom0Report, System } from '../xen/system';
 import type { Tracer } from './report';
 import { BootImage, kernelEntry } from './images';
 import { allocateExtents, allocateRma, guestPhysmapAddPage } from '../xen/mm';
+import { MSR_SF } from '../machine/cpu';
 
 /** CONFIG_MIN_DOM0_PAGES: dom0 gets at least 192 MiB. */
 export const MIN_DOM0_BYTES = 192 * MiB;
 export const XEN_VERSION = 'xen-3.0-powerpc64HV';
-const MSR_SF = 1n << 63n;
 
 export interface Dom0Options {
   /** Boot size; default RAM/16, at least 192 MiB. */
@@ -35,7 +35,7 @@ export interface Dom0Options {
 }
 
 /**
- * construct_dom0 as the proposal wants it (SPEC steps 1-12): Xen builds dom0's
+ * construct_dom0 as the proposal wants it (docs/construct_dom0.md): Xen builds dom0's
  * p2m in dom0's own RMA, fills it as it allocates, and tells the guest where
  * it is through the device tree. Any refusal happens before the machine is
  * changed, or on a machine the caller throws away.

@@ -15,13 +15,15 @@ import type { DomuLayout } from '../rma/layout';
 import { allocXenP2m, freeXenP2m, installXenP2m, p2mOf } from '../xen/shadow_p2m';
 import { freeFrameRun } from '../xen/mm';
 import type { System } from '../xen/system';
+import { readBe32 } from '../util/bytes';
+import { fdtTotalSize } from '../devtree/fdt_header';
+import { MSR_SF } from '../machine/cpu';
 
 export const DEFAULT_DOMU_RMA = 64 * MiB;
 export const DEFAULT_DOMU_KERNEL = 4 * MiB;
 /** Event channels the domU's device tree gives its console and xenstore (deterministic). */
 export const DOMU_CONSOLE_EVTCHN = 1;
 export const DOMU_STORE_EVTCHN = 2;
-const MSR_SF = 1n << 63n;
 
 export interface DomuOptions {
   mem: number;
@@ -219,7 +221,7 @@ export function domuTree(firmware: DeviceTree, p: DomuTreeParams): DeviceTree {
   cpu.props.push({ name: 'ibm,pft-size', value: enc.u32(0, p.pftSizeLog2) });
   addChild(cpus, cpu);
   const id = getProp(cpu, 'reg');
-  t.bootCpuidPhys = id && id.value.length >= 4 ? ((id.value[0] << 24) | (id.value[1] << 16) | (id.value[2] << 8) | id.value[3]) >>> 0 : 0;
+  t.bootCpuidPhys = id && id.value.length >= 4 ? readBe32(id.value, 0) : 0;
   return t;
 }
 
@@ -228,7 +230,7 @@ export function domuBlob(sys: System, d: Domain): Uint8Array {
   const L = d.domu?.layout;
   if (!L) throw new UsageError(`dom${d.domid} is not a domU`);
   const head = d.memory.read(L.devtree.start, 8);
-  const total = ((head[4] << 24) | (head[5] << 16) | (head[6] << 8) | head[7]) >>> 0;
+  const total = fdtTotalSize(head);
   return d.memory.read(L.devtree.start, Math.min(Math.max(total, 8), L.devtree.end - L.devtree.start));
 }
 

@@ -1,3 +1,5 @@
+import type { Command } from 'commander';
+import type { CliContext } from './cli_context';
 import { balloon } from '../guest/balloon';
 import { UsageError } from '../util/errors';
 import { parsePositiveSize } from '../util/size';
@@ -20,4 +22,15 @@ export function runBalloon(io: Io, f: BalloonFlags): number {
   saveState(dir, sys);
   io.out(f.json ? json(balloonJson(r)) : formatBalloon(paint(io), r));
   return 0;
+}
+
+/** Registers `balloon` on the command line. */
+export function register(prog: Command, ctx: CliContext): void {
+  prog.command('balloon')
+    .description("shrink or grow a domain: released pages lose their HPTEs and entries, then go to the heap; new pages come from the heap into the table")
+    .requiredOption('--target <size>', 'the size to balloon to')
+    .option('--domid <n>', 'the domain (default 0)')
+    .addOption(ctx.stateOpt())
+    .addOption(ctx.jsonOpt())
+    .action(ctx.act(() => runBalloon));
 }

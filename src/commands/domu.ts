@@ -1,3 +1,5 @@
+import type { Command } from 'commander';
+import type { CliContext } from './cli_context';
 import { UsageError } from '../util/errors';
 import { parsePositiveSize } from '../util/size';
 import { createDomU, destroyDomU } from '../builder/domu_build';
@@ -35,3 +37,22 @@ export function runDestroyDomu(io: Io, f: DestroyFlags): number {
   return 0;
 }
 
+
+/** Registers `create-domu`, `destroy-domu` on the command line. */
+export function register(prog: Command, ctx: CliContext): void {
+  prog.command('create-domu')
+    .description('create a shadow domain (domU) beside dom0: Xen keeps its p2m; RMA from the domain heap, 16 MiB extents, its own device tree')
+    .requiredOption('--mem <size>', 'domU memory, rounded up to 16 MiB extents')
+    .option('--max-mem <size>', "what Xen's table for it covers (a balloon can grow it that far); default --mem")
+    .option('--rma <size>', 'RMA size: 64M, 128M, 256M, 1G, 16G or 256G', '64M')
+    .option('--bootargs <args>', 'kernel command line for its /chosen')
+    .addOption(ctx.stateOpt())
+    .addOption(ctx.jsonOpt())
+    .action(ctx.act(() => runCreateDomu));
+  prog.command('destroy-domu')
+    .description('destroy a domU: its frames back to the domain heap, its Xen p2m and hash table to the Xen heap; refused while its frames are mapped by another domain')
+    .requiredOption('--domid <n>', 'the domU')
+    .addOption(ctx.stateOpt())
+    .addOption(ctx.jsonOpt())
+    .action(ctx.act(() => runDestroyDomu));
+}

@@ -1,3 +1,5 @@
+import type { Command } from 'commander';
+import type { CliContext } from './cli_context';
 import { machineRamFromTree } from '../devtree/ofd_fixup';
 import { EXTENT_SIZE, PAGE_SIZE } from '../machine/constants';
 import { DEFAULT_RMA_SIZE, rmlsOf, RMA_SIZES } from '../machine/cpu';
@@ -99,4 +101,20 @@ function remedyHint(size: number, l: Dom0Limits, minRma: number | undefined, ent
     return `no RMA, RAM or entry size helps: dom0's hash table is one Xen-heap block, at most 4 GiB (MAX_ORDER 20), which holds the table of a dom0 of at most ${exactSize(largestDom0ForHtabBlock(MAX_BLOCK_BYTES))}; only a smaller hash table (Xen's dom0_shadow=) or a larger MAX_ORDER would`;
   }
   return `no layout Xen can allocate holds a table for ${formatSize(size)}${best ? ` (the most any allows is ${formatSize(best.maxDom0Bytes!)}, by ${best.binding})` : ''}`;
+}
+
+/** Registers `limits` on the command line. */
+export function register(prog: Command, ctx: CliContext): void {
+  prog.command('limits')
+    .description('the 32 GiB math: every constraint on dom0\'s size (p2m span, entry width, RMA, hash table block, RAM) and which one binds, on a machine')
+    .option('--rma <size>', 'RMA size', '64M')
+    .option('--p2m-at <addr>', 'table start (default: right after the OF area)')
+    .option('--of-at <addr>', 'where the OF area is', '32M')
+    .option('--entry-size <n>', '4 (u32 mfns) or 8', '4')
+    .option('--mem <size>', 'check a dom0 of this size: exit 1 if it does not fit')
+    .option('--machine <name|file>', 'machine profile: js21 (default), maple, big64, or a JSON file')
+    .option('--ram <size>', "override the machine's RAM")
+    .option('--firmware-dtb <file>', "the machine's firmware device tree (a tree without the IO hole keeps dom0's map flat)")
+    .addOption(ctx.jsonOpt())
+    .action(ctx.act(() => runLimits));
 }

@@ -1,3 +1,5 @@
+import type { Command } from 'commander';
+import type { CliContext } from './cli_context';
 import { PAGE_SIZE } from '../machine/constants';
 import { liveForeignRefs } from '../builder/domu_build';
 import { p2mOf, tableLocation } from '../xen/shadow_p2m';
@@ -39,4 +41,13 @@ export function runList(io: Io, f: ListFlags): number {
   const v = listView(sys);
   io.out(f.json ? json(listJson(v)) : formatList(paint(io), v));
   return 0;
+}
+
+/** Registers `list` on the command line. */
+export function register(prog: Command, ctx: CliContext): void {
+  prog.command('list')
+    .description('every domain: memory, RMA, where its p2m table is and who keeps it')
+    .addOption(ctx.stateOpt())
+    .addOption(ctx.jsonOpt())
+    .action(ctx.act(() => runList));
 }

@@ -4,6 +4,7 @@ import { encodeState, decodeState } from '../state/snapshot';
 import { StateError } from '../util/errors';
 import type { System } from '../xen/system';
 import type { Io } from './io';
+import { fdtTotalSize } from '../devtree/fdt_header';
 
 export const STATE_FILE = 'state.bin';
 export const DTB_EXPORT = 'dom0.dtb';
@@ -51,7 +52,7 @@ export function dom0Blob(sys: System): Uint8Array {
   const d = sys.dom0();
   const at = d.layout!.devtree.start;
   const head = d.memory.read(at, 8);
-  const total = ((head[4] << 24) | (head[5] << 16) | (head[6] << 8) | head[7]) >>> 0;
+  const total = fdtTotalSize(head);
   const slot = d.layout!.devtree.end - at;
   return d.memory.read(at, Math.min(Math.max(total, 8), slot));
 }

@@ -1,3 +1,5 @@
+import type { Command } from 'commander';
+import type { CliContext } from './cli_context';
 import { CheckError } from '../util/errors';
 import { validateBuilt } from '../builder/validate';
 import { formatValidation, validationJson } from '../format/validate';
@@ -17,4 +19,13 @@ export function runValidate(io: Io, f: ValidateFlags): number {
     throw new CheckError(`${broken.length} invariant(s) broken: ${broken.join(', ')}`);
   }
   return 0;
+}
+
+/** Registers `validate` on the command line. */
+export function register(prog: Command, ctx: CliContext): void {
+  prog.command('validate')
+    .description('check every invariant of the built state: exit 0 when all hold, 1 (after the report) when any is broken')
+    .addOption(ctx.stateOpt())
+    .addOption(ctx.jsonOpt())
+    .action(ctx.act(() => runValidate));
 }

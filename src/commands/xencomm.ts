@@ -1,3 +1,5 @@
+import type { Command } from 'commander';
+import type { CliContext } from './cli_context';
 import { xencommDescriptor } from '../guest/xencomm';
 import { UsageError } from '../util/errors';
 import { parsePositiveSize, parseSize } from '../util/size';
@@ -18,4 +20,15 @@ export function runXencomm(io: Io, f: XencommFlags): number {
   const x = xencommDescriptor(d, d.p2m(), paddr, len);
   io.out(f.json ? json(xencommJson(x)) : formatXencomm(paint(io), x));
   return 0;
+}
+
+/** Registers `xencomm` on the command line. */
+export function register(prog: Command, ctx: CliContext): void {
+  prog.command('xencomm')
+    .description("the xencomm descriptor dom0 hands Xen for a buffer: one machine address per page, from dom0's own p2m")
+    .requiredOption('--paddr <addr>', "the buffer's guest-physical address")
+    .requiredOption('--len <size>', "the buffer's length")
+    .addOption(ctx.stateOpt())
+    .addOption(ctx.jsonOpt())
+    .action(ctx.act(() => runXencomm));
 }

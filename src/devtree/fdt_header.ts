@@ -3,6 +3,7 @@
  * reader (magic, versions, totalsize, every block inside totalsize and
  * aligned, structure and strings blocks apart).
  */
+import { readBe32 } from '../util/bytes';
 import {
   FDT_FIRST_SUPPORTED_VERSION,
   FDT_HDR,
@@ -133,3 +134,8 @@ export function checkHeader(blob: Uint8Array): FdtHeader {
   return h;
 }
 
+
+/** totalsize from a blob's first 8 bytes (magic, then totalsize), not yet checked: the reader checks it. */
+export function fdtTotalSize(head: ArrayLike<number>): number {
+  return readBe32(head, 4);
+}

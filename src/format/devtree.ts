@@ -1,5 +1,6 @@
 import type { DeviceTree, FdtNode } from '../devtree/tree';
 import { findNode } from '../devtree/tree';
+import { readBe32 } from '../util/bytes';
 
 /** A property value for JSON: text when it is printable strings, else cells, else bytes. */
 function propValue(v: Uint8Array): unknown {
@@ -10,7 +11,7 @@ function propValue(v: Uint8Array): unknown {
   }
   if (v.length % 4 === 0) {
     const cells: string[] = [];
-    for (let i = 0; i < v.length; i += 4) cells.push('0x' + (((v[i] << 24) | (v[i + 1] << 16) | (v[i + 2] << 8) | v[i + 3]) >>> 0).toString(16));
+    for (let i = 0; i < v.length; i += 4) cells.push('0x' + readBe32(v, i).toString(16));
     return { cells };
   }
   return { bytes: Buffer.from(v).toString('hex') };

@@ -1,5 +1,5 @@
 import { HpteDecoder } from '../hpt/decode';
-import { HPTE_R_RPN_HI_MASK, HPTE_V_BOLTED, HPTE_V_LARGE } from '../hpt/constants';
+import { rpnOf, HPTE_V_BOLTED, HPTE_V_LARGE } from '../hpt/constants';
 import { EXTENT_ORDER, EXTENT_PAGES, INVALID_MFN, PAGE_SIZE } from '../machine/constants';
 import type { P2mRun, P2mTable } from '../p2m/table';
 import { FitError, UsageError } from '../util/errors';
@@ -31,7 +31,6 @@ export interface BalloonReport {
   domHeapFreeAfter: number;
 }
 
-const TWO20 = 2 ** 20;
 
 /**
  * The balloon driver. Shrinking releases the domain's highest pfns: first
@@ -100,7 +99,7 @@ function shrink(sys: System, d: Domain, table: P2mTable, target: number, rep: Ba
     const dec = new HpteDecoder(t);
     const hits: number[] = [];
     t.forEachValid((slot, _vHi, vLo, rHi, rLo) => {
-      const rpn = (rHi & HPTE_R_RPN_HI_MASK) * TWO20 + (rLo >>> 12);
+      const rpn = rpnOf(rHi, rLo);
       if (meets(byMfn, rpn, (vLo & HPTE_V_LARGE) !== 0 ? EXTENT_PAGES : 1)) hits.push(slot);
     });
     const hc = hcallsFor(sys);

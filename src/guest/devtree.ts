@@ -5,6 +5,7 @@ import { PAGE_SIZE } from '../machine/constants';
 import { hex } from '../util/size';
 import type { Domain } from '../xen/domain';
 import { GuestBootError } from './errors';
+import { fdtTotalSize } from '../devtree/fdt_header';
 
 /** What dom0's kernel learns from its device tree in real mode. */
 export interface GuestDevtreeFacts {
@@ -31,7 +32,7 @@ export function readRmaBlob(d: Domain): Uint8Array {
   if (at === undefined) throw new GuestBootError('no device tree: the domain has no RMA layout');
   if (at + FDT_HEADER > d.memory.size) throw new GuestBootError(`the device tree address ${hex(at)} is outside the RMA`);
   const head = d.memory.read(at, FDT_HEADER);
-  const total = ((head[4] << 24) | (head[5] << 16) | (head[6] << 8) | head[7]) >>> 0;
+  const total = fdtTotalSize(head);
   return d.memory.read(at, Math.max(FDT_HEADER, Math.min(total, d.memory.size - at)));
 }
 

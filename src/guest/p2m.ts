@@ -1,8 +1,8 @@
 import { INVALID_MFN } from '../machine/constants';
 import { CHUNK_SIZE, GuestMemory } from '../machine/guest_memory';
 import type { P2mTable } from '../p2m/table';
+import { HOST_LE } from '../util/bytes';
 
-const HOST_LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
  * The guest's pfn -> mfn lookups over its own table (a P2mTable in its RMA):

@@ -1,7 +1,7 @@
 import { EXTENT_PAGES, INVALID_MFN, PAGE_SIZE } from '../machine/constants';
 import type { P2mTable } from '../p2m/table';
 import { FitError, UsageError } from '../util/errors';
-import { formatSize, hex } from '../util/size';
+import { hex } from '../util/size';
 import type { Domain } from '../xen/domain';
 
 /** struct xencomm_desc { u32 magic; u32 nr_addrs; u64 address[]; } (Linux xencomm.h). */
@@ -107,5 +107,3 @@ export function xencommRuns(x: XencommDescriptor): { first: number; count: numbe
   }
   return out;
 }
-
-export const describeLen = (n: number): string => formatSize(n);

@@ -5,7 +5,7 @@ import { hex } from '../util/size';
 import {
   HPTE_R_G,
   HPTE_R_I,
-  HPTE_R_RPN_HI_MASK,
+  rpnOf,
   HPTE_V_BOLTED,
   HPTE_V_LARGE,
   HPTE_V_SECONDARY,
@@ -53,7 +53,6 @@ export interface HtabCheckResult {
   foreign: Map<number, number>;
 }
 
-const TWO20 = 2 ** 20;
 const TWO32 = 2 ** 32;
 
 /**
@@ -91,7 +90,7 @@ export function checkHtab(inp: HtabCheckInput): HtabCheckResult {
     if (!ok) res.avpn.add(`${where()}: its AVPN says page index ${hex(idx)}, which hashes to PTEG ${hex((((vsid % TWO32) ^ idx) & mask) >>> 0)}, not this ${secondary ? 'secondary' : 'primary'} group ${hex(group)}`);
     else if (bolted && !inLinear) res.avpn.add(`${where()}: a bolted entry outside dom${domid}'s linear map [0xc000000000000000, +${hex(linearBytes)})`);
 
-    const rpn = (rHi & HPTE_R_RPN_HI_MASK) * TWO20 + (rLo >>> 12);
+    const rpn = rpnOf(rHi, rLo);
     if (ok && inLinear) {
       const pfn = Math.floor(paddr / PAGE_SIZE);
       const want = p2m.get(pfn);

@@ -43,6 +43,9 @@ export const HPTE_R_N = 0x4;
 export const HPTE_R_PP = 0x3;
 /** The RPN field: r bits 12..53 (HPTE_R_RPN 0x3ffffffffff000), i.e. the high half's low 22 bits. */
 export const HPTE_R_RPN_HI_MASK = 0x3fffff;
+
+/** The RPN (a frame number) of an r word given as its two 32-bit halves. */
+export const rpnOf = (rHi: number, rLo: number): number => (rHi & HPTE_R_RPN_HI_MASK) * 1048576 + (rLo >>> 12);
 /** PP0 (bit 63) and TS (bit 62) live in the high half; a hypervisor clears them. */
 export const HPTE_R_HI_RESERVED = 0xc0000000;
 

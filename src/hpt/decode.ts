@@ -6,7 +6,7 @@ import {
   HPTE_R_N,
   HPTE_R_PP,
   HPTE_R_R,
-  HPTE_R_RPN_HI_MASK,
+  rpnOf,
   HPTE_R_W,
   HPTE_V_BOLTED,
   HPTE_V_LARGE,
@@ -113,7 +113,7 @@ export class HpteDecoder {
       ea: joinEa(esid, offset),
       consistent,
       linearPaddr: linearPaddr(esid, offset),
-      rpn: (rHi & HPTE_R_RPN_HI_MASK) * 2 ** 20 + (rLo >>> 12),
+      rpn: rpnOf(rHi, rLo),
       flags: {
         r: (rLo & HPTE_R_R) !== 0,
         c: (rLo & HPTE_R_C) !== 0,

@@ -1,4 +1,4 @@
-import { HPTE_V_AVPN_SHIFT, HPTE_V_LARGE, HPTE_V_SECONDARY, HPTE_V_VALID, HPTES_PER_GROUP, PageShift, SHIFT_16M } from './constants';
+import { HPTE_V_AVPN_SHIFT, HPTE_V_LARGE, rpnOf, HPTE_V_SECONDARY, HPTE_V_VALID, HPTES_PER_GROUP, PageShift, SHIFT_16M } from './constants';
 import { EaWalk, walkEa } from './hash';
 import type { HashTable } from './table';
 
@@ -16,7 +16,7 @@ export function lookupEa(t: HashTable, ea: bigint, shift: PageShift): HpteLookup
   const w = walkEa(ea, shift, t.ptegs);
   const found = findHpte(t, w.primary, w.secondary, w.avpn, shift);
   if (!found) return { walk: w };
-  const rpn = (t.rHi(found.slot) & 0x3fffff) * 2 ** 20 + (t.rLo(found.slot) >>> 12);
+  const rpn = rpnOf(t.rHi(found.slot), t.rLo(found.slot));
   const mfn = shift === SHIFT_16M ? rpn + Math.floor((w.offset % 2 ** 24) / 4096) : rpn;
   return { walk: w, slot: found.slot, secondary: found.secondary, mfn };
 }

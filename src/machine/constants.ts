@@ -1,4 +1,4 @@
-/** Page and extent geometry of the simulated PPC970 machine (SPEC "Words"). */
+/** Page and extent geometry of the simulated PPC970 machine (docs/machine.md). */
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 1 << PAGE_SHIFT;
 /** A 16 MiB extent: order 12, 4096 pages, naturally aligned. */

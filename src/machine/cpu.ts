@@ -28,3 +28,6 @@ export function rmlsOf(bytes: number): number {
 export function rmorOf(rmaBase: number): number {
   return Math.floor(rmaBase / 2 ** 26);
 }
+
+/** MSR[SF]: 64-bit mode, as vcpu0 starts. */
+export const MSR_SF = 1n << 63n;

@@ -1,3 +1,5 @@
+import { EXTENT_PAGES } from './constants';
+
 /**
  * Who owns each machine frame, kept as sorted, non-overlapping runs rather
  * than one entry per frame: a 64 GiB machine has 16 Mi frames but only a few
@@ -92,5 +94,64 @@ export class FrameTable {
       else hi = mid;
     }
     return lo;
+  }
+}
+
+/**
+ * For one owner, the frame-table run covering each 16 MiB block of machine
+ * memory (and its index there): a booting kernel asks "does the caller own
+ * this frame?" a million times, and this answers without the binary search.
+ * Each use re-checks that the run object is still in the table at that
+ * index: a run stays there until released (release replaces it, merging only
+ * grows it), so its bounds and owner hold while it is there.
+ */
+export class OwnerBlockCache {
+  owner: Owner | undefined;
+  blockRun: (OwnedRun | undefined)[] = [];
+  blockIndex = new Int32Array(0);
+
+  constructor(private readonly frames: FrameTable) {}
+
+  /** Is [mfn, end) inside one run of owner's frames, as the block map has it (and the table still does)? */
+  owns(owner: Owner, mfn: number, end: number): boolean {
+    if (owner !== this.owner) return false;
+    const b = Math.floor(mfn / EXTENT_PAGES);
+    const run = this.blockRun[b];
+    return run !== undefined && this.frames.all()[this.blockIndex[b]] === run && mfn >= run.mfn && end <= run.mfn + run.count;
+  }
+
+  /**
+   * Rebuild before use? For another owner, or when the block's entry is
+   * missing or no longer in the table. A block whose entry is another live
+   * run of the owner's (two runs sharing a block) is left alone: the smaller
+   * run's frames just take the lookup.
+   */
+  stale(owner: Owner, mfn: number): boolean {
+    if (owner !== this.owner) return true;
+    const b = Math.floor(mfn / EXTENT_PAGES);
+    const run = this.blockRun[b];
+    return run === undefined || this.frames.all()[this.blockIndex[b]] !== run;
+  }
+
+  /** Map every 16 MiB block that owner's runs touch to its run. */
+  rebuild(owner: Owner): void {
+    const runs = this.frames.all();
+    let top = 0;
+    for (const r of runs) top = Math.max(top, r.mfn + r.count);
+    const blocks = Math.ceil(top / EXTENT_PAGES) + 1;
+    this.blockRun = new Array<OwnedRun | undefined>(blocks).fill(undefined);
+    this.blockIndex = new Int32Array(blocks);
+    runs.forEach((r, index) => {
+      if (r.owner !== owner) return;
+      for (let b = Math.floor(r.mfn / EXTENT_PAGES); b * EXTENT_PAGES < r.mfn + r.count; b++) {
+        // A block shared by two runs keeps the larger one; the other goes the slow way.
+        const prev = this.blockRun[b];
+        if (prev === undefined || prev.count < r.count) {
+          this.blockRun[b] = r;
+          this.blockIndex[b] = index;
+        }
+      }
+    });
+    this.owner = owner;
   }
 }

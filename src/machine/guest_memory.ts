@@ -1,3 +1,4 @@
+import { readBe32 } from '../util/bytes';
 /**
  * The bytes of a contiguous block of guest memory (dom0's RMA). Kept in
  * 1 MiB chunks allocated on first write: a 64 MiB RMA whose table is 32 MiB
@@ -66,7 +67,7 @@ export class GuestMemory {
     const c = this.chunks[Math.floor(offset / CHUNK_SIZE)];
     if (!c) return 0;
     const i = offset % CHUNK_SIZE;
-    return ((c[i] << 24) | (c[i + 1] << 16) | (c[i + 2] << 8) | c[i + 3]) >>> 0;
+    return readBe32(c, i);
   }
 
   writeU32(offset: number, v: number): void {

@@ -15,7 +15,7 @@ export const MAX_BLOCK_BYTES = 2 ** MAX_ORDER * PAGE_SIZE;
 /** p2m entries of 4 bytes name mfns 0 .. 2^32 - 2: 0xFFFFFFFF is INVALID_MFN. */
 const U32_NAMEABLE_FRAMES = 2 ** 32 - 1;
 
-/** The raw capacity figures of one layout (SPEC "The limit math"). */
+/** The raw capacity figures of one layout (docs/limits.md). */
 export interface LimitFigures {
   rmaSize: number;
   p2mStart: number;

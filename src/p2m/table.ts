@@ -1,9 +1,8 @@
 import { INVALID_MFN } from '../machine/constants';
 import { CHUNK_SIZE, GuestMemory } from '../machine/guest_memory';
+import { bswap32 as bswap, HOST_LE } from '../util/bytes';
 
 /** True on little-endian hosts: then table words are byte-swapped on the way in and out. */
-const HOST_LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-const bswap = (v: number): number => (((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24)) >>> 0;
 
 /** A run of consecutive pfns backed by consecutive mfns. */
 export interface P2mRun { pfn: number; mfn: number; count: number }

@@ -2,7 +2,7 @@ import { PAGE_SIZE } from '../machine/constants';
 import { FitError, UsageError } from '../util/errors';
 import { alignUp, formatSize, hex, MiB } from '../util/size';
 
-/** Where the p2m table goes inside the RMA (SPEC "Layout inside dom0's RMA"). */
+/** Where the p2m table goes inside the RMA (docs/rma-layout.md). */
 export type P2mPlacement = { kind: 'after-of' } | { kind: 'end' } | { kind: 'at'; address: number };
 
 export const DEFAULT_OF_AT = 32 * MiB;
@@ -98,7 +98,7 @@ export function layoutRma(inp: RmaLayoutInput): RmaLayout {
       throw new FitError(`${r.name} [${hex(r.start)}, ${hex(r.end)}) does not fit in the ${formatSize(inp.rmaSize)} RMA`, r.name === 'p2m table' ? ['smaller-max-mem', 'other-placement', 'larger-rma'] : ['larger-rma', 'higher-of-at']);
     }
   }
-  // The SPEC's rule: kernel and initrd end below the OF area.
+  // Kernel and initrd end below the OF area (docs/rma-layout.md).
   for (const r of [f.kernel, f.initrd]) {
     if (r && r.end > f.firmware.start) throw new FitError(`${r.name} [${hex(r.start)}, ${hex(r.end)}) does not end below the OF area at ${hex(f.firmware.start)}`, ['smaller-image', 'higher-of-at']);
   }

@@ -8,7 +8,7 @@ export const TiB = 1024 * GiB;
 const UNITS: Record<string, number> = { '': 1, B: 1, K: KiB, M: MiB, G: GiB, T: TiB };
 
 /**
- * Parse a size as the SPEC allows: `4G`, `4GiB`, `512M`, `64MiB`, `16K`, hex
+ * Parse a size as the command line takes it: `4G`, `4GiB`, `512M`, `64MiB`, `16K`, hex
  * `0x4000000`, plain bytes. Units are binary. Anything else is a usage error
  * naming the option it came from.
  */

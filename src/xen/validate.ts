@@ -6,6 +6,7 @@ import { readFdt, FdtFormatError } from '../devtree/fdt_ro';
 import { bootCpuNode, machineRamFromTree } from '../devtree/ofd_fixup';
 import { dec, DeviceTree, DeviceTreeError, findNode, getProp } from '../devtree/tree';
 import { checkHtab, Findings } from '../hpt/check';
+import { rpnOf } from '../hpt/constants';
 import { INVALID_MFN, MAX_ORDER, PAGE_SIZE } from '../machine/constants';
 import { rmlsOf } from '../machine/cpu';
 import type { Machine } from '../machine/machine';
@@ -195,7 +196,7 @@ export function validateSystem(sys: System, guestSide: GuestSide): ValidationRep
   for (const other of sys.domains.values()) {
     if (other === d || !other.htabInUse) continue;
     other.htab.forEachValid((_slot, _vHi, _vLo, rHi, rLo) => {
-      const mfn = (rHi & 0x3fffff) * 2 ** 20 + (rLo >>> 12);
+      const mfn = rpnOf(rHi, rLo);
       const owner = m.frames.ownerOf(mfn);
       if (typeof owner === 'number' && owner !== other.domid) foreign.set(mfn, (foreign.get(mfn) ?? 0) + 1);
     });

@@ -8,7 +8,7 @@ import { FIXTURES, fixtureBlobs, itWith, tmpFile } from './helpers';
 
 const GiB = 1n << 30n;
 
-/** SPEC: R bytes of RAM sit at [0, min(R, 2 GiB)) and [4 GiB, 4 GiB + R - 2 GiB). */
+/** docs/machine.md: R bytes of RAM sit at [0, min(R, 2 GiB)) and [4 GiB, 4 GiB + R - 2 GiB). */
 function ramLayout(r: bigint): { address: bigint; size: bigint }[] {
   const low = r < 2n * GiB ? r : 2n * GiB;
   return r > 2n * GiB ? [{ address: 0n, size: low }, { address: 4n * GiB, size: r - 2n * GiB }] : [{ address: 0n, size: low }];

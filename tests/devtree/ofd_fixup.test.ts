@@ -9,7 +9,7 @@ const MiB = 1 << 20;
 const fixtures = fixtureBlobs();
 const firmware = (name: string): DeviceTree => readFdt(fixtures.find((f) => f.name === name)!.blob);
 
-/** A dom0 of 1 GiB with a 64 MiB RMA, laid out as SPEC's RMA layout says. */
+/** A dom0 of 1 GiB with a 64 MiB RMA, laid out as docs/rma-layout.md says. */
 const params: Dom0TreeParams = {
   rmaSize: 64 * MiB,
   memSize: 1024 * MiB,

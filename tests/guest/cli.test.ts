@@ -18,7 +18,7 @@ describe('construct --mem 4G, then inspect hpt', () => {
     expect(built.out).toMatch(/4 GiB bolted as 256 x 16 MiB/);
   });
 
-  it("--ea 0xC000000000000000 walks SPEC's example for this table size to the mfn the table gives pfn 0", async () => {
+  it("--ea 0xC000000000000000 walks the worked example (docs/hash-table.md) for this table size to the mfn the table gives pfn 0", async () => {
     const r = await cli(['inspect', 'hpt', '--ea', '0xC000000000000000'], { cwd: dir });
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/VSID\s+│ 0x408f92c94/);

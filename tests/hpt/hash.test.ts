@@ -9,8 +9,8 @@ import { GiB, KiB, MiB } from '../../src/util/size';
 const M = (1n << 36n) - 1n;
 const refVsid = (esid: bigint): bigint => (esid * 200730139n) % M;
 
-describe('VSID and hash (SPEC "Hashed page table")', () => {
-  it("reproduces SPEC's worked example: 1 MiB table, ea 0xC000000000000000, 4 KiB page", () => {
+describe('VSID and hash (docs/hash-table.md)', () => {
+  it("reproduces the worked example: 1 MiB table, ea 0xC000000000000000, 4 KiB page", () => {
     const w = walkEa(0xc000000000000000n, SHIFT_4K, (1 * MiB) / 128);
     expect(w.esid).toBe(0xc00000000);
     expect(w.vsid).toBe(0x408f92c94);

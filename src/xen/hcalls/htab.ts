@@ -1,10 +1,10 @@
 import { EXTENT_PAGES, INVALID_MFN, PAGE_SIZE } from '../../machine/constants';
-import type { OwnedRun } from '../../machine/frames';
+import { OwnerBlockCache, type OwnedRun } from '../../machine/frames';
 import type { Machine } from '../../machine/machine';
 import {
   HPTE_R_G,
   HPTE_R_I,
-  HPTE_R_RPN_HI_MASK,
+  rpnOf,
   HPTE_V_AVPN_SHIFT,
   HPTE_V_LARGE,
   HPTE_V_RESERVED,
@@ -74,21 +74,16 @@ export class HtabHcalls {
   // The last domain's table (tables are looked up once per domain, see tableFor).
   private lastDom: Domain | undefined;
   private lastTable: HashTable | undefined;
-  // Where the caller's frames are, per 16 MiB block of machine memory: the
-  // frame-table run covering the block (and its index there), for the
-  // domain last seen. Each use re-checks that run object is still in the
-  // frame table at that index: a run stays there until released (release
-  // replaces it, merging only grows it), so its bounds and owner hold while
-  // it is there.
-  private cacheDom: Domain | undefined;
-  private blockRun: (OwnedRun | undefined)[] = [];
-  private blockIndex = new Int32Array(0);
+  // Where the caller's frames are, per 16 MiB block (machine/frames.ts).
+  private readonly own: OwnerBlockCache;
 
   constructor(
     readonly machine: Machine,
     private readonly tableOf: (d: Domain) => HashTable,
     private readonly shadowP2mOf: (d: Domain) => ShadowP2m | undefined = () => undefined,
-  ) {}
+  ) {
+    this.own = new OwnerBlockCache(machine.frames);
+  }
 
   /**
    * H_ENTER(flags, ptex, v, r). Without H_EXACT the first invalid slot of
@@ -104,12 +99,13 @@ export class HtabHcalls {
     // Literal constants on this path: 5 = VALID | LARGE, 1 = VALID, 0x3fffff = the RPN's
     // high bits, 0x68 = the v word's reserved bits.
     if (flags === 0 && (vLo & 5) === 1 && (ptex >>> 0) === ptex && ptex < t.slots && !d.shadow) {
-      const mfn = (rHi & 0x3fffff) * 1048576 + (rLo >>> 12);
+      const mfn = rpnOf(rHi, rLo);
       // ownsCached(d, mfn, mfn + 1), spelled out (mfn >>> 12: its 16 MiB block; a
       // frame past 2^32 lands on a wrong block and fails the bounds check below).
+      const c = this.own;
       const b = mfn >>> 12;
-      const run = this.blockRun[b];
-      if (d === this.cacheDom && run !== undefined && this.machine.frames.all()[this.blockIndex[b]] === run && mfn >= run.mfn && mfn < run.mfn + run.count) {
+      const run = c.blockRun[b];
+      if (d.domid === c.owner && run !== undefined && this.machine.frames.all()[c.blockIndex[b]] === run && mfn >= run.mfn && mfn < run.mfn + run.count) {
         const slot = t.insertInGroup(ptex - (ptex & 7), vHi, vLo & ~0x68, rHi & 0x3fffff, rLo);
         if (slot < 0) return H_PTEG_FULL;
         this.ptex = slot;
@@ -125,7 +121,7 @@ export class HtabHcalls {
     if (!(ptex >= 0 && ptex < t.slots) || ptex !== Math.floor(ptex)) return H_PARAMETER;
     if ((vLo & HPTE_V_VALID) === 0) return H_PARAMETER; // an invalid entry could never be removed
     const large = (vLo & HPTE_V_LARGE) !== 0;
-    let rpn = (rHi & HPTE_R_RPN_HI_MASK) * TWO20 + (rLo >>> 12);
+    let rpn = rpnOf(rHi, rLo);
     let pages = 1;
     if (large) {
       // 16 MiB: the large page encoding must be 0 and the AVPN's lowest bit clear (it is inside the page).
@@ -186,7 +182,7 @@ export class HtabHcalls {
     this.rHi = t.rHi(ptex);
     this.rLo = t.rLo(ptex);
     t.clear(ptex);
-    const mfn = (this.rHi & HPTE_R_RPN_HI_MASK) * TWO20 + (this.rLo >>> 12);
+    const mfn = rpnOf(this.rHi, this.rLo);
     const owner = this.machine.frames.ownerOf(mfn);
     if (typeof owner === 'number' && owner !== d.domid && pageRefCount(this.machine, mfn) > 0) putPageRef(this.machine, mfn);
     return H_SUCCESS;
@@ -242,19 +238,13 @@ export class HtabHcalls {
   /**
    * The domain's table, from the provider once per domain: a table object is
    * the domain's for the life of this handler (a later stage replacing one
-   * makes a new HtabHcalls, or calls forgetTables).
+   * makes a new HtabHcalls).
    */
   private tableFor(d: Domain): HashTable {
     const t = this.tableOf(d);
     this.lastDom = d;
     this.lastTable = t;
     return t;
-  }
-
-  /** Look every domain's table up again on the next call. */
-  forgetTables(): void {
-    this.lastDom = undefined;
-    this.lastTable = undefined;
   }
 
   /**
@@ -264,51 +254,8 @@ export class HtabHcalls {
    */
   classify(d: Domain, mfn: number, pages: number): number {
     const end = mfn + pages;
-    if (this.ownsCached(d, mfn, end)) return FrameKind.Own;
+    if (this.own.owns(d.domid, mfn, end)) return FrameKind.Own;
     return this.classifyRun(d, mfn, end, pages);
-  }
-
-  /** Is [mfn, end) inside one run of d's frames, as the block map has it (and the frame table still does)? */
-  private ownsCached(d: Domain, mfn: number, end: number): boolean {
-    if (d !== this.cacheDom) return false;
-    const b = Math.floor(mfn / EXTENT_PAGES);
-    const run = this.blockRun[b];
-    return run !== undefined && this.machine.frames.all()[this.blockIndex[b]] === run && mfn >= run.mfn && end <= run.mfn + run.count;
-  }
-
-  /**
-   * Rebuild the block map? For another domain, or when the block's entry is
-   * missing or no longer in the frame table. A block whose entry is another
-   * live run of d's (two runs sharing a block) is left alone: the smaller
-   * run's frames just take the lookup.
-   */
-  private blockMapStale(d: Domain, mfn: number): boolean {
-    if (d !== this.cacheDom) return true;
-    const b = Math.floor(mfn / EXTENT_PAGES);
-    const run = this.blockRun[b];
-    return run === undefined || this.machine.frames.all()[this.blockIndex[b]] !== run;
-  }
-
-  /** Map every 16 MiB block that d's runs touch to its run (the first lookup of a domain does it all at once). */
-  private cacheOwnRuns(d: Domain): void {
-    const runs = this.machine.frames.all();
-    let top = 0;
-    for (const r of runs) top = Math.max(top, r.mfn + r.count);
-    const blocks = Math.ceil(top / EXTENT_PAGES) + 1;
-    this.blockRun = new Array<OwnedRun | undefined>(blocks).fill(undefined);
-    this.blockIndex = new Int32Array(blocks);
-    runs.forEach((r, index) => {
-      if (r.owner !== d.domid) return;
-      for (let b = Math.floor(r.mfn / EXTENT_PAGES); b * EXTENT_PAGES < r.mfn + r.count; b++) {
-        // A block shared by two runs keeps the larger one; the other goes the slow way.
-        const prev = this.blockRun[b];
-        if (prev === undefined || prev.count < r.count) {
-          this.blockRun[b] = r;
-          this.blockIndex[b] = index;
-        }
-      }
-    });
-    this.cacheDom = d;
   }
 
   /** classify() past its cache: kept apart so the hot path stays small. */
@@ -317,7 +264,7 @@ export class HtabHcalls {
     if (run !== undefined) {
       if (end > run.mfn + run.count && !this.sameOwnerThrough(run, end)) return H_PARAMETER;
       if (run.owner === d.domid) {
-        if (this.blockMapStale(d, mfn)) this.cacheOwnRuns(d);
+        if (this.own.stale(d.domid, mfn)) this.own.rebuild(d.domid);
         return FrameKind.Own;
       }
       if (run.owner === 'xen') return H_PARAMETER;

@@ -47,17 +47,3 @@ const NAMES: Record<number, string> = {
 export function hcallReturnName(code: number): string {
   return NAMES[code] ?? `hcall return ${code}`;
 }
-
-/**
- * Combine flags: H_EXACT and the other flags above bit 31 do not survive
- * JavaScript's `|` (it works on 32 bits), so flags are added, each once.
- */
-export function hflags(...flags: number[]): number {
-  return [...new Set(flags)].reduce((a, b) => a + b, 0);
-}
-
-/** A flags word split into 32-bit halves (flags are < 2^53). */
-export function flagHalves(flags: number): { hi: number; lo: number } {
-  if (!Number.isSafeInteger(flags) || flags < 0) throw new RangeError(`hcall flags ${flags} are not a non-negative integer below 2^53`);
-  return { hi: Math.floor(flags / 2 ** 32) >>> 0, lo: flags >>> 0 };
-}
