@@ -8,4 +8,4 @@ export { decodeHtab, encodeHtab, HtabFormatError } from './codec';
 export { domainHtab, forgetHtabs, hasHtab, htabBytesOf, htabKey, persistHtabs, setDomainHtab } from './store';
 export { flagText, HpteDecoder } from './decode';
 export type { DecodedHpte } from './decode';
-export { htabBytesFor, MIN_HTAB_BYTES } from './size';
+export { dom0HtabBytes, dom0PagesForHtab, domuHtabBytes, htabBytesForMiB, MIN_HTAB_BYTES } from './size';
