@@ -1,7 +1,7 @@
 import { writeFdt } from '../devtree/fdt_wr';
 import { bootCpuNode } from '../devtree/ofd_fixup';
 import { addChild, cloneNode, DeviceTree, emptyTree, enc, getProp, newNode } from '../devtree/tree';
-import { htabBytesFor } from '../hpt/size';
+import { domuHtabBytes } from '../hpt/size';
 import { EXTENT_SIZE, INVALID_MFN, PAGE_SIZE } from '../machine/constants';
 import { rmlsOf } from '../machine/cpu';
 import type { Machine } from '../machine/machine';
@@ -96,7 +96,8 @@ export function createDomU(sys: System, opt: DomuOptions): { d: Domain; report: 
     undo.push(() => {
       for (const e of d.extents) m.freeDomainBlock(e, 12);
     });
-    const htabBytes = htabBytesFor(mem);
+    // xend sizes it from maxmem (memory_static_max), not the boot size: see domuHtabBytes.
+    const htabBytes = domuHtabBytes(maxBytes);
     const htabOrder = Math.log2(htabBytes / PAGE_SIZE);
     const htabMfn = m.allocXenBlock(htabOrder, `htab dom${domid}`, `dom${domid} hash table`);
     undo.push(() => m.freeXenBlock(htabMfn, htabOrder));

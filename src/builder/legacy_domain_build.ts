@@ -60,7 +60,7 @@ export function constructDom0Legacy(sys: System, opt: Dom0Options, trace: Tracer
   const extents = allocateExtents(machine, dom0, mem / PAGE_SIZE, (pfn, mfn, count) => xenP2m.table.fillRun(pfn, mfn, count));
   trace({ step: 9, title: 'allocate_extents', facts: [['extents', String(extents)], ['memory', formatSize(dom0.totPages * PAGE_SIZE)], ['guest_physmap_add_page', 'updated Xen p2m']] });
 
-  const htabBytes = allocateHtab(machine, dom0, mem);
+  const htabBytes = allocateHtab(machine, dom0);
   trace({ step: 10, title: 'hash table from the Xen heap', facts: [['size', formatSize(htabBytes)], ['ibm,pft-size', `<0 ${Math.log2(htabBytes)}>`]] });
 
   const tree = fixupDom0Tree(opt.firmwareTree, {

@@ -30,13 +30,20 @@ export class FrameTable {
     if ((prev && prev.mfn + prev.count > mfn) || (next && next.mfn < mfn + count)) {
       throw new Error(`frames ${mfn.toString(16)}+${count} assigned to ${owner} are already owned`);
     }
-    // Grow the previous run when it is the same owner and use (extents taken in order).
+    // Grow a neighbouring run of the same owner and use, so runs stay maximal
+    // whichever way the heap hands out consecutive blocks (Xen's go downward).
+    const joinsNext = next && next.mfn === mfn + count && next.owner === owner && next.use === use;
     if (prev && prev.mfn + prev.count === mfn && prev.owner === owner && prev.use === use) {
       prev.count += count;
-      if (next && next.mfn === mfn + count && next.owner === owner && next.use === use) {
+      if (joinsNext) {
         prev.count += next.count;
         this.runs.splice(at, 1);
       }
+      return;
+    }
+    if (joinsNext) {
+      next.mfn = mfn;
+      next.count += count;
       return;
     }
     this.runs.splice(at, 0, { mfn, count, owner, use });

@@ -31,9 +31,11 @@ export class Machine {
     const xenLowPages = profile.xenLowMemory / PAGE_SIZE;
     frames.assign(0, xenLowPages, 'xen', 'xen');
     // The Xen heap follows Xen's low memory in address order, skipping the hole.
+    // (Xen itself ends its area at 16 MiB + RAM/32 counted from 0, memory.c:140-146
+    // @ 1aa3c54a31^; this model keeps its own split, see docs/heap.md.)
     const xenHeapPages = 16 * 256 + profile.ram / 32 / PAGE_SIZE;
     const xenHeapRanges = takeRanges(ram, xenLowPages, xenHeapPages);
-    const xenHeap = new BuddyHeap('xen heap');
+    const xenHeap = new BuddyHeap('xen heap', 'xen zone');
     xenHeapRanges.forEach((r) => xenHeap.addRange(r));
     const heapEnd = xenHeapRanges[xenHeapRanges.length - 1];
     const domStart = heapEnd.mfn + heapEnd.count;

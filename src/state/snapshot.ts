@@ -87,7 +87,7 @@ export function decodeState(buf: Uint8Array, where: string): System {
       profile,
       ramRanges(profile.ram),
       md.xenHeapRanges,
-      BuddyHeap.fromFreeLists('xen heap', md.xenHeapFree),
+      BuddyHeap.fromFreeLists('xen heap', md.xenHeapFree, 'xen zone'),
       BuddyHeap.fromFreeLists('domain heap', md.domHeapFree),
       FrameTable.fromRuns(md.frames as OwnedRun[]),
       new Map(md.pageRefs as [number, number][]),

@@ -3,7 +3,6 @@ import { avpnWords, hpteHash, primaryGroup, secondaryGroup, walkEa } from '../..
 import { HpteDecoder } from '../../src/hpt/decode';
 import { HashTable } from '../../src/hpt/table';
 import { esidOfVsid, linearParts, splitEa, vsidOf } from '../../src/hpt/vsid';
-import { htabBytesFor } from '../../src/hpt/size';
 import { GiB, KiB, MiB } from '../../src/util/size';
 
 const M = (1n << 36n) - 1n;
@@ -56,13 +55,6 @@ describe('VSID and hash (docs/hash-table.md)', () => {
     expect(esid).toBe(KERNEL_ESID + 20);
     expect(offset).toBe(0x123000 + 0x10000000 * 0);
     expect(splitEa(KERNEL_BASE + BigInt(paddr))).toEqual({ esid, offset });
-  });
-
-  it('hash table size: 1/64 of memory, a power of two, at least 256 KiB', () => {
-    expect(htabBytesFor(16 * MiB)).toBe(256 * KiB);
-    expect(htabBytesFor(192 * MiB)).toBe(4 * MiB);
-    expect(htabBytesFor(4 * GiB)).toBe(64 * MiB);
-    expect(htabBytesFor(32 * GiB - 16 * MiB)).toBe(512 * MiB);
   });
 });
 

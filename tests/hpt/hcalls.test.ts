@@ -35,6 +35,9 @@ const V = HPTE_V_BOLTED | HPTE_V_VALID;
 /** r low word for a frame with R C M flags (and extra). */
 const rlo = (mfn: number, extra = 0): number => ((mfn << 12) | 0x190 | extra) | 0;
 const rhi = (mfn: number): number => Math.floor(mfn / 2 ** 20);
+/** The RPN of an entry's r words: the heap hands out frames from the top of RAM, so above 4 GiB, where rHi holds the high bits. */
+const rpnOf = (rHi: number, rLo: number): number => rHi * 2 ** 20 + (rLo >>> 12);
+const slotRpn = (t: HashTable, slot: number): number => rpnOf(t.rHi(slot), t.rLo(slot));
 
 describe('H_ENTER: what Xen accepts in the RPN of a non-shadow domain', () => {
   it('maps the caller\'s own frame into the first free slot of the group, then H_PTEG_FULL', () => {
@@ -105,7 +108,7 @@ describe('H_ENTER: what Xen accepts in the RPN of a non-shadow domain', () => {
     const mfn = dom0.rma.mfn + EXTENT_PAGES; // the RMA is 64 MiB aligned: its second extent
     const L = V | HPTE_V_LARGE;
     expect(hc.enter(dom0, 0, 0, 1, L, rhi(mfn), rlo(mfn))).toBe(H_SUCCESS);
-    expect(tables.get(0)!.rLo(hc.ptex) >>> 12).toBe(mfn);
+    expect(slotRpn(tables.get(0)!, hc.ptex)).toBe(mfn);
     expect(hc.enter(dom0, 0, 0, 1, L, rhi(mfn), rlo(mfn) | 0x1000)).toBe(H_PARAMETER); // large page encoding bits
     expect(hc.enter(dom0, 0, 0, 1, L | 0x80, rhi(mfn), rlo(mfn))).toBe(H_PARAMETER); // AVPN bit inside the page
     const straddle = dom0.rma.mfn + 3 * EXTENT_PAGES + EXTENT_PAGES; // past the RMA's end: not all dom0's
@@ -113,7 +116,7 @@ describe('H_ENTER: what Xen accepts in the RPN of a non-shadow domain', () => {
   });
 
   it('never trusts a stale view of who owns what: a frame freed or given away after a mapping is checked again', () => {
-    const { m, dom0, dom1, hc } = setup();
+    const { m, dom0, dom1, dom2, hc } = setup();
     const mfn = dom0.rma.mfn + 100;
     expect(hc.enter(dom0, 0, 0, 1, V, rhi(mfn), rlo(mfn))).toBe(H_SUCCESS);
     // Callers alternate: each one's frames are its own.
@@ -122,7 +125,12 @@ describe('H_ENTER: what Xen accepts in the RPN of a non-shadow domain', () => {
     // dom0's RMA goes back to the heap: the same frame is now free.
     m.freeDomainBlock(dom0.rma.mfn, dom0.rma.order);
     expect(hc.enter(dom0, 0, 24, 1, V, rhi(mfn), rlo(mfn))).toBe(H_PARAMETER);
-    // ... and then belongs to dom1: a foreign frame for dom0, its own for dom1.
+    // ... and then belongs to dom1: a foreign frame for dom0, its own for dom1. The freed
+    // RMA went on the tail of its list (page_alloc.c:456 @ a046da3892; its buddy is dom1's
+    // RMA, so no merge): first comes the head, the lower half left when dom2's RMA was
+    // split off the top of an order-15 block, then dom0's old RMA.
+    const first = m.allocDomainBlock(dom0.rma.order, 1, 'test', 'test');
+    expect(first).toBe(dom2.rma.mfn - 2 ** dom0.rma.order);
     const again = m.allocDomainBlock(dom0.rma.order, 1, 'test', 'test');
     expect(again).toBe(dom0.rma.mfn);
     expect(hc.enter(dom1, 0, 32, 1, V, rhi(mfn), rlo(mfn))).toBe(H_SUCCESS);
@@ -149,7 +157,7 @@ describe('H_ENTER: what Xen accepts in the RPN of a non-shadow domain', () => {
   it('a shadow domain passes pfns: Xen translates them through its own p2m', () => {
     const { dom2, hc, tables } = setup();
     expect(hc.enter(dom2, 0, 0, 1, V, 0, rlo(3))).toBe(H_SUCCESS);
-    expect(tables.get(2)!.rLo(hc.ptex) >>> 12).toBe(dom2.rma.mfn + 3);
+    expect(slotRpn(tables.get(2)!, hc.ptex)).toBe(dom2.rma.mfn + 3);
     expect(hc.enter(dom2, 0, 0, 1, V, 0, rlo(dom2.rmaPages + 1))).toBe(H_PARAMETER); // no frame for that pfn
   });
 });
@@ -164,7 +172,7 @@ describe('H_REMOVE and H_READ', () => {
     expect(hc.remove(dom0, H_AVPN, slot, 0x408, 4 << 7)).toBe(H_NOT_FOUND); // AVPN differs
     expect(hc.remove(dom0, H_ANDCOND, slot, 0, HPTE_V_BOLTED)).toBe(H_NOT_FOUND); // Linux: do not remove bolted
     expect(hc.remove(dom0, H_AVPN, slot, 0x408, 3 << 7)).toBe(H_SUCCESS);
-    expect([hc.vHi, hc.vLo, hc.rLo >>> 12]).toEqual([0x408, V | (3 << 7), mfn]);
+    expect([hc.vHi, hc.vLo, rpnOf(hc.rHi, hc.rLo)]).toEqual([0x408, V | (3 << 7), mfn]);
     expect(tables.get(0)!.isValid(slot)).toBe(false);
     expect(hc.remove(dom0, 0, slot, 0, 0)).toBe(H_NOT_FOUND);
     expect(hc.remove(dom0, 0, tables.get(0)!.slots, 0, 0)).toBe(H_PARAMETER);

@@ -60,4 +60,12 @@ describe('FrameTable', () => {
     expect(() => t.release(105, 1)).toThrow(/not owned/);
     expect(t.countOwned(0)).toBe(15);
   });
+
+  it('merges a run given just below one of the same owner and use (the heap hands extents out downward)', () => {
+    const t = new FrameTable();
+    t.assign(120, 10, 0, 'extent');
+    t.assign(110, 10, 0, 'extent');
+    t.assign(100, 10, 0, 'rma');
+    expect(t.all()).toEqual([{ mfn: 100, count: 10, owner: 0, use: 'rma' }, { mfn: 110, count: 20, owner: 0, use: 'extent' }]);
+  });
 });

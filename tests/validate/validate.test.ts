@@ -5,6 +5,7 @@ import { writeFdt } from '../../src/devtree/fdt_wr';
 import { enc, findNode, setProp } from '../../src/devtree/tree';
 import { readRmaBlob } from '../../src/guest/devtree';
 import { HpteDecoder } from '../../src/hpt/decode';
+import { BuddyHeap } from '../../src/machine/buddy';
 import { PAGE_SIZE } from '../../src/machine/constants';
 import { decodeState, encodeState } from '../../src/state/snapshot';
 import { MiB } from '../../src/util/size';
@@ -83,6 +84,12 @@ describe('validate catches each broken invariant (exit 1, named)', () => {
     d.memory.write(d.layout!.devtree.start, writeFdt(tree));
   }
 
+  function editDomHeapLists(sys: System, edit: (free: number[][]) => void): void {
+    const free = sys.machine.domHeap.free;
+    edit(free);
+    Object.assign(sys.machine, { domHeap: BuddyHeap.fromFreeLists('domain heap', free) });
+  }
+
   /** A valid HPTE of dom0 (the n-th in slot order). */
   function someHpte(sys: System, n = 1000): number {
     let found = -1;
@@ -137,17 +144,15 @@ describe('validate catches each broken invariant (exit 1, named)', () => {
     ['page-refs', (sys) => {
       sys.machine.pageRefs.set(sys.dom0().rma.mfn + 3, 1);
     }],
-    ['heap-accounting', (sys) => {
-      const free = sys.machine.domHeap.free;
+    // The heap's lists are data only as saved (BuddyHeap.free is a copy): edit them and rebuild the heap.
+    ['heap-accounting', (sys) => editDomHeapLists(sys, (free) => {
       const o = free.findIndex((l) => l.length > 0);
       free[o].shift();
-    }],
-    ['heap-free-disjoint', (sys) => {
+    })],
+    ['heap-free-disjoint', (sys) => editDomHeapLists(sys, (free) => {
       const d = sys.dom0();
-      const list = sys.machine.domHeap.free[d.rma.order];
-      list.push(d.rma.mfn);
-      list.sort((a, b) => a - b);
-    }],
+      free[d.rma.order].push(d.rma.mfn);
+    })],
   ];
 
   it.each(cases)('%s', async (name, mutate) => {
