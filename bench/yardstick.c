@@ -55,7 +55,7 @@ struct table {
   uint64_t entries;
 };
 
-struct htab {
+struct hpt {
   uint64_t *v, *r;   /* word 0 and word 1 of every HPTE */
   uint64_t groups, mask;
 };
@@ -108,7 +108,7 @@ static void build_p2m(struct table *t, uint64_t pages) {
 }
 
 /* dom0's hash table: 1/64 of its memory, a power of two, at least 256 KiB. */
-static int htab_init(struct htab *h, uint64_t mem) {
+static int htab_init(struct hpt *h, uint64_t mem) {
   uint64_t bytes = 256 << 10;
   while (bytes < mem / 64) bytes *= 2;
   h->groups = bytes / PTEG_BYTES;
@@ -123,7 +123,7 @@ static inline uint64_t kernel_vsid(uint64_t ea) {
 }
 
 /* Bolt [0, mem) at LINEAR_BASE with pages of 1 << shift bytes; returns entries made. */
-static uint64_t map_linear(struct htab *h, const struct table *t, uint64_t mem, unsigned shift, uint64_t *full) {
+static uint64_t map_linear(struct hpt *h, const struct table *t, uint64_t mem, unsigned shift, uint64_t *full) {
   uint64_t made = 0, segment = UINT64_MAX, vsid = 0;
   uint64_t vflags = V_BOLTED | V_VALID | (shift == 24 ? V_LARGE : 0);
   for (uint64_t paddr = 0; paddr < mem; paddr += 1ull << shift) {
@@ -165,7 +165,7 @@ int main(int argc, char **argv) {
   build_p2m(&t, pages);
   double t1 = clock_ms();
 
-  struct htab h;
+  struct hpt h;
   if (htab_init(&h, mem)) return 1;
   uint64_t full = 0;
   double t2 = clock_ms();

@@ -1,6 +1,6 @@
 import { EXTENT_SIZE, IO_HOLE_END_MFN, IO_HOLE_START_MFN, PAGE_SIZE } from '../machine/constants';
 import { Machine } from '../machine/machine';
-import { dom0PagesForHtab } from '../hpt/size';
+import { dom0PagesForHpt } from '../hpt/size';
 import { DEFAULT_OF_AT, placementCapacity } from '../rma/layout';
 import { FitError } from '../util/errors';
 import { alignDown, formatSize, MiB } from '../util/size';
@@ -89,8 +89,8 @@ export function largestDom0(m: AuditMachine, o: Pick<AuditOptions, 'rmaSize'>): 
     if (order >= 12) extents += list.length * 2 ** (order - 12);
   });
   const byHeap = extents * EXTENT_SIZE - EXTENT_SIZE; // keep room for the RMA's alignment
-  // The hash table (dom0HtabBytes) must come from one aligned Xen-heap block.
+  // The hash table (dom0HptBytes) must come from one aligned Xen-heap block.
   const xenOrder = machine.xenHeap.largestFreeOrder();
-  const byHtab = xenOrder < 0 ? 0 : alignDown(dom0PagesForHtab(2 ** xenOrder * PAGE_SIZE) * PAGE_SIZE, EXTENT_SIZE);
-  return Math.max(o.rmaSize, Math.min(byTable, alignDown(byHeap, EXTENT_SIZE), byHtab));
+  const byHpt = xenOrder < 0 ? 0 : alignDown(dom0PagesForHpt(2 ** xenOrder * PAGE_SIZE) * PAGE_SIZE, EXTENT_SIZE);
+  return Math.max(o.rmaSize, Math.min(byTable, alignDown(byHeap, EXTENT_SIZE), byHpt));
 }

@@ -4,7 +4,7 @@ import { writeFdt } from '../devtree/fdt_wr';
 import { EXTENT_SIZE, INVALID_MFN, PAGE_SIZE } from '../machine/constants';
 import { rmlsOf, rmorOf } from '../machine/cpu';
 import type { Machine } from '../machine/machine';
-import { dom0HtabBytes } from '../hpt/size';
+import { dom0HptBytes } from '../hpt/size';
 import { P2mTable } from '../p2m/table';
 import { layoutRma, P2mPlacement, placementCapacity, placementName, RmaLayout, RmaLayoutInput } from '../rma/layout';
 import { FitError } from '../util/errors';
@@ -117,15 +117,15 @@ export function constructDom0(sys: System, opt: Dom0Options, trace: Tracer = () 
   trace({ step: 9, title: 'allocate_extents', facts: [['extents', String(extents)], ['memory', formatSize(dom0.totPages * PAGE_SIZE)], ['first extent', extents ? hex(dom0.extents[0] * PAGE_SIZE) : 'none'], ['guest_physmap_add_page', 'not called: entries written straight into the table']] });
 
   // 10. Hash table from the Xen heap.
-  const htabBytes = allocateHtab(machine, dom0);
-  trace({ step: 10, title: 'hash table from the Xen heap', facts: [['size', formatSize(htabBytes)], ['PTEGs', String(htabBytes / 128)], ['machine', hex(dom0.arch.htab!.mfn * PAGE_SIZE)], ['ibm,pft-size', `<0 ${Math.log2(htabBytes)}>`]] });
+  const hptBytes = allocateHpt(machine, dom0);
+  trace({ step: 10, title: 'hash table from the Xen heap', facts: [['size', formatSize(hptBytes)], ['PTEGs', String(hptBytes / 128)], ['machine', hex(dom0.arch.hpt!.mfn * PAGE_SIZE)], ['ibm,pft-size', `<0 ${Math.log2(hptBytes)}>`]] });
 
   // 11. The device tree, written into the RMA's device tree slot.
   const initrdRegion = layout.initrd;
   const tree = fixupDom0Tree(opt.firmwareTree, {
     rmaSize: opt.rmaSize,
     memSize: mem,
-    pftSizeLog2: Math.log2(htabBytes),
+    pftSizeLog2: Math.log2(hptBytes),
     bootargs: opt.bootargs,
     initrd: initrdRegion && opt.initrd ? { start: initrdRegion.start, end: initrdRegion.start + opt.initrd.size } : undefined,
     xen: {
@@ -153,19 +153,19 @@ export function constructDom0(sys: System, opt: Dom0Options, trace: Tracer = () 
 
   return {
     dom0,
-    report: { memBytes: mem, maxPages, platformLimitBytes: platformLimit, maxMemSource, htabBytes, devtreeBytes: blob.length, extentsAllocated: extents, notes },
+    report: { memBytes: mem, maxPages, platformLimitBytes: platformLimit, maxMemSource, hptBytes, devtreeBytes: blob.length, extentsAllocated: extents, notes },
   };
 }
 
 /**
  * Step 10: the hash table from the Xen heap, sized from tot_pages once the
- * extents are in (domain_build.c:133-148 @ 1aa3c54a31^, see dom0HtabBytes); returns its size.
+ * extents are in (domain_build.c:133-148 @ 1aa3c54a31^, see dom0HptBytes); returns its size.
  */
-export function allocateHtab(machine: Machine, d: Domain): number {
-  const bytes = dom0HtabBytes(d.totPages);
+export function allocateHpt(machine: Machine, d: Domain): number {
+  const bytes = dom0HptBytes(d.totPages);
   const order = Math.log2(bytes / PAGE_SIZE);
-  const mfn = machine.allocXenBlock(order, `htab dom${d.domid}`, `dom${d.domid} hash table`);
-  d.arch.htab = { mfn, order };
+  const mfn = machine.allocXenBlock(order, `hpt dom${d.domid}`, `dom${d.domid} hash table`);
+  d.arch.hpt = { mfn, order };
   return bytes;
 }
 

@@ -1,7 +1,7 @@
 import { writeFdt } from '../devtree/fdt_wr';
 import { bootCpuNode } from '../devtree/ofd_fixup';
 import { addChild, cloneNode, DeviceTree, emptyTree, enc, getProp, newNode } from '../devtree/tree';
-import { domuHtabBytes } from '../hpt/size';
+import { domuHptBytes } from '../hpt/size';
 import { EXTENT_SIZE, INVALID_MFN, PAGE_SIZE } from '../machine/constants';
 import { rmlsOf } from '../machine/cpu';
 import type { Machine } from '../machine/machine';
@@ -42,7 +42,7 @@ export interface DomuReport {
   rmaMaddr: number;
   extents: number;
   xenP2m: { maddr: number; entries: number; bytes: number; heapBytes: number };
-  htabBytes: number;
+  hptBytes: number;
   layout: DomuLayout;
   devtreeBytes: number;
 }
@@ -96,14 +96,14 @@ export function createDomU(sys: System, opt: DomuOptions): { d: Domain; report: 
     undo.push(() => {
       for (const e of d.extents) m.freeDomainBlock(e, 12);
     });
-    // xend sizes it from maxmem (memory_static_max), not the boot size: see domuHtabBytes.
-    const htabBytes = domuHtabBytes(maxBytes);
-    const htabOrder = Math.log2(htabBytes / PAGE_SIZE);
-    const htabMfn = m.allocXenBlock(htabOrder, `htab dom${domid}`, `dom${domid} hash table`);
-    undo.push(() => m.freeXenBlock(htabMfn, htabOrder));
-    d.arch.htab = { mfn: htabMfn, order: htabOrder };
+    // xend sizes it from maxmem (memory_static_max), not the boot size: see domuHptBytes.
+    const hptBytes = domuHptBytes(maxBytes);
+    const hptOrder = Math.log2(hptBytes / PAGE_SIZE);
+    const hptMfn = m.allocXenBlock(hptOrder, `hpt dom${domid}`, `dom${domid} hash table`);
+    undo.push(() => m.freeXenBlock(hptMfn, hptOrder));
+    d.arch.hpt = { mfn: hptMfn, order: hptOrder };
 
-    const tree = domuTree(sys.firmwareTree, { domid, rmaSize, memSize: mem, pftSizeLog2: Math.log2(htabBytes), bootargs, layout });
+    const tree = domuTree(sys.firmwareTree, { domid, rmaSize, memSize: mem, pftSizeLog2: Math.log2(hptBytes), bootargs, layout });
     const blob = writeFdt(tree);
     const placed = domuLayout(rmaSize, kernel.size, blob.length);
     d.memory.write(placed.kernel.start, kernel.bytes);
@@ -129,7 +129,7 @@ export function createDomU(sys: System, opt: DomuOptions): { d: Domain; report: 
         rmaMaddr: rma.mfn * PAGE_SIZE,
         extents,
         xenP2m: { maddr: xm.mfn * PAGE_SIZE, entries: xm.entries, bytes: xm.entries * 4, heapBytes: 2 ** xm.order * PAGE_SIZE },
-        htabBytes,
+        hptBytes,
         layout: placed,
         devtreeBytes: blob.length,
       },
@@ -279,9 +279,9 @@ export function destroyDomU(sys: System, domid: number): DestroyReport {
   }
   // Anything else still owned (nothing, if the table is right).
   for (const run of [...m.frames.all()].filter((x) => x.owner === domid)) freeFrameRun(m, run.mfn, run.count);
-  if (d.arch.htab) m.freeXenBlock(d.arch.htab.mfn, d.arch.htab.order);
+  if (d.arch.hpt) m.freeXenBlock(d.arch.hpt.mfn, d.arch.hpt.order);
   freeXenP2m(m, d);
-  d.dropHtab();
+  d.dropHpt();
   sys.domains.delete(domid);
   return { domid, framesFreed: m.domHeap.freeCount - domBefore, xenFramesFreed: m.xenHeap.freeCount - xenBefore, domHeapFree: m.domHeap.freeCount, xenHeapFree: m.xenHeap.freeCount };
 }

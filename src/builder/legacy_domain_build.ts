@@ -6,7 +6,7 @@ import { layoutRma, RmaLayout } from '../rma/layout';
 import { FitError } from '../util/errors';
 import { alignUp, formatSize, hex } from '../util/size';
 import { Domain } from '../xen/domain';
-import { allocateHtab, Dom0Options, loadImages, MIN_DOM0_BYTES, rmaLayoutInput, writeDevtree, XEN_VERSION } from './domain_build';
+import { allocateHpt, Dom0Options, loadImages, MIN_DOM0_BYTES, rmaLayoutInput, writeDevtree, XEN_VERSION } from './domain_build';
 import type { Tracer } from './report';
 import { allocateExtents, allocateRma, guestPhysmapAddPage } from '../xen/mm';
 import { allocXenP2m, installXenP2m } from '../xen/shadow_p2m';
@@ -60,13 +60,13 @@ export function constructDom0Legacy(sys: System, opt: Dom0Options, trace: Tracer
   const extents = allocateExtents(machine, dom0, mem / PAGE_SIZE, (pfn, mfn, count) => xenP2m.table.fillRun(pfn, mfn, count));
   trace({ step: 9, title: 'allocate_extents', facts: [['extents', String(extents)], ['memory', formatSize(dom0.totPages * PAGE_SIZE)], ['guest_physmap_add_page', 'updated Xen p2m']] });
 
-  const htabBytes = allocateHtab(machine, dom0);
-  trace({ step: 10, title: 'hash table from the Xen heap', facts: [['size', formatSize(htabBytes)], ['ibm,pft-size', `<0 ${Math.log2(htabBytes)}>`]] });
+  const hptBytes = allocateHpt(machine, dom0);
+  trace({ step: 10, title: 'hash table from the Xen heap', facts: [['size', formatSize(hptBytes)], ['ibm,pft-size', `<0 ${Math.log2(hptBytes)}>`]] });
 
   const tree = fixupDom0Tree(opt.firmwareTree, {
     rmaSize: opt.rmaSize,
     memSize: mem,
-    pftSizeLog2: Math.log2(htabBytes),
+    pftSizeLog2: Math.log2(hptBytes),
     bootargs: opt.bootargs,
     initrd: layout.initrd && opt.initrd ? { start: layout.initrd.start, end: layout.initrd.start + opt.initrd.size } : undefined,
     xen: { domid: 0, version: XEN_VERSION, sharedInfo: { address: layout.sharedInfo.start, size: PAGE_SIZE }, p2m: { address: 0, size: 0 }, privileged: true, initdomain: true },
@@ -89,7 +89,7 @@ export function constructDom0Legacy(sys: System, opt: Dom0Options, trace: Tracer
     maxPages,
     platformLimitBytes: Math.floor(ramBytes / EXTENT_SIZE) * EXTENT_SIZE,
     maxMemSource: 'option',
-    htabBytes,
+    hptBytes,
     devtreeBytes: blob.length,
     extentsAllocated: extents,
     notes: [`legacy translation: Xen keeps dom0's p2m (${maxPages} entries, ${formatSize(maxPages * 4)} in the Xen heap at ${hex(xenP2m.mfn * PAGE_SIZE)}); dom0 hands Xen pfns and Xen's pfn2mfn guesses`],

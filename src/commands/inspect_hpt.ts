@@ -8,7 +8,7 @@ import { hidxOf, GuestRecord } from '../guest/record';
 import { UsageError } from '../util/errors';
 import type { Domain } from '../xen/domain';
 import type { System } from '../xen/system';
-import { eaWalkJson, formatEaWalk, formatHtabSummary, formatPteg, htabSummaryJson, ptegJson, EaWalkView, PtegRow, HtabSummaryView } from '../format/hpt';
+import { eaWalkJson, formatEaWalk, formatHptSummary, formatPteg, hptSummaryJson, ptegJson, EaWalkView, PtegRow, HptSummaryView } from '../format/hpt';
 import { json } from '../format/table';
 import { domainOf } from './args';
 import { paint, type Io } from './io';
@@ -27,9 +27,9 @@ function parseBig(text: string, what: string, max: bigint): bigint {
   return v;
 }
 
-function domainWithHtab(sys: System, f: HptFlags): Domain {
+function domainWithHpt(sys: System, f: HptFlags): Domain {
   const d = domainOf(sys, f.domid);
-  if (!d.arch.htab) throw new UsageError(`dom${d.domid} has no hash table`);
+  if (!d.arch.hpt) throw new UsageError(`dom${d.domid} has no hash table`);
   return d;
 }
 
@@ -37,9 +37,9 @@ function domainWithHtab(sys: System, f: HptFlags): Domain {
 export function runInspectHpt(io: Io, f: HptFlags): number {
   if (f.pteg !== undefined && f.ea !== undefined) throw new UsageError('--pteg and --ea both given', 'give one of them');
   const sys = loadState(stateDir(io, f.state));
-  const d = domainWithHtab(sys, f);
-  const booted = d.htabInUse;
-  const t = d.htab;
+  const d = domainWithHpt(sys, f);
+  const booted = d.hptInUse;
+  const t = d.hpt;
   const guest = d.guest;
   const p = paint(io);
   if (f.pteg !== undefined) {
@@ -55,8 +55,8 @@ export function runInspectHpt(io: Io, f: HptFlags): number {
     io.out(f.json ? json(eaWalkJson(view)) : formatEaWalk(p, view));
     return 0;
   }
-  const view: HtabSummaryView = { domid: d.domid, maddr: d.arch.htab!.mfn * PAGE_SIZE, booted, stats: t.stats(), guest: guest?.rec };
-  io.out(f.json ? json(htabSummaryJson(view)) : formatHtabSummary(p, view));
+  const view: HptSummaryView = { domid: d.domid, maddr: d.arch.hpt!.mfn * PAGE_SIZE, booted, stats: t.stats(), guest: guest?.rec };
+  io.out(f.json ? json(hptSummaryJson(view)) : formatHptSummary(p, view));
   return 0;
 }
 

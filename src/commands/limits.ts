@@ -4,7 +4,7 @@ import { machineRamFromTree } from '../devtree/ofd_fixup';
 import { EXTENT_SIZE, PAGE_SIZE } from '../machine/constants';
 import { DEFAULT_RMA_SIZE, rmlsOf, RMA_SIZES } from '../machine/cpu';
 import { Machine } from '../machine/machine';
-import { brokenConstraints, dom0Limits, Dom0Limits, Dom0LimitsInput, dom0MapHole, largestDom0ForHtabBlock, limitFigures, machineFacts, MAX_BLOCK_BYTES, minimumRma } from '../p2m/limits';
+import { brokenConstraints, dom0Limits, Dom0Limits, Dom0LimitsInput, dom0MapHole, largestDom0ForHptBlock, limitFigures, machineFacts, MAX_BLOCK_BYTES, minimumRma } from '../p2m/limits';
 import { DEFAULT_OF_AT, layoutRma, p2mStartFor, RmaLayoutInput } from '../rma/layout';
 import { FitError, UsageError } from '../util/errors';
 import { alignUp, exactSize, formatSize, parsePositiveSize, parseSize } from '../util/size';
@@ -89,7 +89,7 @@ function remedyHint(size: number, l: Dom0Limits, minRma: number | undefined, ent
     const r = minimumRma(size, SIZES, inputFor(entries, false));
     if (r !== undefined) {
       const why = l.constraints.filter((c) => c.remedy === 'more-ram' && c.limitBytes !== null && size > c.limitBytes)
-        .map((c) => (c.name === 'htab-block' ? `the Xen heap's largest block holds the hash table of a dom0 of at most ${exactSize(c.limitBytes!)}` : `this machine's RAM gives dom0 at most ${exactSize(c.limitBytes!)}`))
+        .map((c) => (c.name === 'hpt-block' ? `the Xen heap's largest block holds the hash table of a dom0 of at most ${exactSize(c.limitBytes!)}` : `this machine's RAM gives dom0 at most ${exactSize(c.limitBytes!)}`))
         .join(' and ') || 'this machine is too small';
       return `no RMA size helps: ${why}; more RAM would (--ram or --machine)${entries !== entrySize ? ', with 8-byte entries (--entry-size 8)' : ''}${r !== l.rmaSize ? `, with --rma ${flagSize(r)}` : ''}`;
     }
@@ -97,8 +97,8 @@ function remedyHint(size: number, l: Dom0Limits, minRma: number | undefined, ent
   // Nothing in reach: say which fixed rule stops the best layout.
   const best = SIZES.map((s) => inputFor(8, false)(s)).filter((x): x is Dom0LimitsInput => !!x).map(dom0Limits)
     .filter((x) => x.maxDom0Bytes !== null).sort((a, b) => b.maxDom0Bytes! - a.maxDom0Bytes!)[0];
-  if (best && best.binding === 'htab-block') {
-    return `no RMA, RAM or entry size helps: dom0's hash table is one Xen-heap block, at most 4 GiB (MAX_ORDER 20), which holds the table of a dom0 of at most ${exactSize(largestDom0ForHtabBlock(MAX_BLOCK_BYTES))}; only a smaller hash table (Xen's dom0_shadow=) or a larger MAX_ORDER would`;
+  if (best && best.binding === 'hpt-block') {
+    return `no RMA, RAM or entry size helps: dom0's hash table is one Xen-heap block, at most 4 GiB (MAX_ORDER 20), which holds the table of a dom0 of at most ${exactSize(largestDom0ForHptBlock(MAX_BLOCK_BYTES))}; only a smaller hash table (Xen's dom0_shadow=) or a larger MAX_ORDER would`;
   }
   return `no layout Xen can allocate holds a table for ${formatSize(size)}${best ? ` (the most any allows is ${formatSize(best.maxDom0Bytes!)}, by ${best.binding})` : ''}`;
 }

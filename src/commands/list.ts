@@ -28,7 +28,7 @@ export function listView(sys: System): ListView {
       rma: { bytes: d.rmaBytes, maddr: d.rma.mfn * PAGE_SIZE, firstMfn: d.rma.mfn },
       extents: d.extents.length,
       table: { ...loc, used },
-      htab: d.arch.htab ? { bytes: 2 ** d.arch.htab.order * PAGE_SIZE, maddr: d.arch.htab.mfn * PAGE_SIZE } : null,
+      hpt: d.arch.hpt ? { bytes: 2 ** d.arch.hpt.order * PAGE_SIZE, maddr: d.arch.hpt.mfn * PAGE_SIZE } : null,
       foreignRefs: liveForeignRefs(m, d.domid).reduce((n, [, c]) => n + c, 0),
       ...(d.domu ? { layout: d.domu.layout } : {}),
     };

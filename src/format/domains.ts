@@ -29,7 +29,7 @@ export function formatCreateDomu(p: Paint, r: DomuReport, stateFile: string): st
     ['max', `${formatSize(r.maxPages * PAGE_SIZE)} (${r.maxPages} entries in Xen's table)`],
     ['RMA', `${formatSize(r.rmaBytes)} at machine ${hex(r.rmaMaddr)}`],
     ['Xen p2m', `${formatSize(r.xenP2m.bytes)} at machine ${hex(r.xenP2m.maddr)} (Xen heap, ${formatSize(r.xenP2m.heapBytes)} block)`],
-    ['hash table', `${formatSize(r.htabBytes)} (ibm,pft-size <0 ${Math.log2(r.htabBytes)}>)`],
+    ['hash table', `${formatSize(r.hptBytes)} (ibm,pft-size <0 ${Math.log2(r.hptBytes)}>)`],
     ['device tree', `${r.devtreeBytes} bytes at guest ${hex(L.devtree.start)}`],
     ['xenstore / console / shared_info', `guest ${hex(L.xenstore.start)} / ${hex(L.console.start)} / ${hex(L.sharedInfo.start)}`],
     ['state', stateFile],
@@ -54,7 +54,7 @@ export interface DomainRow {
   rma: { bytes: number; maddr: number; firstMfn: number };
   extents: number;
   table: TableLocation & { used: number };
-  htab: { bytes: number; maddr: number } | null;
+  hpt: { bytes: number; maddr: number } | null;
   /** Page references other domains hold on this domain's frames (live foreign mappings). */
   foreignRefs: number;
 }

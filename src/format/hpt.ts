@@ -3,7 +3,7 @@ import type { GuestRecord } from '../guest/record';
 import { INVALID_MFN } from '../machine/constants';
 import { DecodedHpte, flagText } from '../hpt/decode';
 import type { EaWalk } from '../hpt/hash';
-import type { HtabStats } from '../hpt/table';
+import type { HptStats } from '../hpt/table';
 import { renderFacts, renderTable } from './table';
 import { formatSize, hex } from './units';
 
@@ -29,12 +29,12 @@ export function guestBootJson(rec: GuestRecord, bootMs?: number): object {
 
 // ---- inspect hpt ----
 
-export interface HtabSummaryView {
+export interface HptSummaryView {
   domid: number;
   maddr: number;
   /** Does the state hold a table (the guest booted), or is it the empty one Xen allocated? */
   booted: boolean;
-  stats: HtabStats;
+  stats: HptStats;
   guest?: GuestRecord;
 }
 
@@ -47,7 +47,7 @@ export function bar(n: number, max: number, width: number): string {
   return '█'.repeat(Math.floor(eighths / 8)) + (eighths % 8 ? ' ▏▎▍▌▋▊▉'[eighths % 8] : '');
 }
 
-export function formatHtabSummary(p: Paint, v: HtabSummaryView): string {
+export function formatHptSummary(p: Paint, v: HptSummaryView): string {
   const s = v.stats;
   let out = `${p.bold(`dom${v.domid} hash table`)}${v.booted ? '' : p.yellow(' (empty: the guest was not booted)')}\n`;
   out += renderFacts(p, [
@@ -75,7 +75,7 @@ function guestLine(g: GuestRecord): string {
   return `linear map ${formatSize(L.bytes)} as ${sizes || 'nothing'}, ${L.inserts} H_ENTER`;
 }
 
-export function htabSummaryJson(v: HtabSummaryView): object {
+export function hptSummaryJson(v: HptSummaryView): object {
   const { histogram, ...rest } = v.stats;
   return {
     domid: v.domid,

@@ -94,8 +94,8 @@ function shrink(sys: System, d: Domain, table: P2mTable, target: number, rep: Ba
 
   // 1. HPTEs first: every valid entry of the domain's table that maps a released frame.
   const survivors: { start: number; end: number }[] = [];
-  if (d.htabInUse) {
-    const t = d.htab;
+  if (d.hptInUse) {
+    const t = d.hpt;
     const dec = new HpteDecoder(t);
     const hits: number[] = [];
     t.forEachValid((slot, _vHi, vLo, rHi, rLo) => {
@@ -213,8 +213,8 @@ function bolt(sys: System, d: Domain, table: P2mTable, rec: GuestRecord, hidx: U
 function recount(rec: GuestRecord, d: Domain, hidx: Uint8Array, rep: BalloonReport, sys: System): void {
   let pages4K = 0;
   let pages16M = 0;
-  if (d.htabInUse) {
-    d.htab.forEachValid((_s, _vHi, vLo) => {
+  if (d.hptInUse) {
+    d.hpt.forEachValid((_s, _vHi, vLo) => {
       if ((vLo & HPTE_V_BOLTED) === 0) return; // bolted only: the linear map
       if ((vLo & HPTE_V_LARGE) !== 0) pages16M++;
       else pages4K++;

@@ -8,7 +8,7 @@ import type { Domain } from '../xen/domain';
 import { H_AVPN, H_PRIVILEGE, H_PTEG_FULL, H_SUCCESS, hcallReturnName } from '../xen/hcalls/papr';
 import { xenHcalls } from '../xen/hcalls/xen';
 import { legacyPfn2mfn, legacyView } from '../xen/legacy/pfn2mfn';
-import type { HtabHcalls } from '../xen/hcalls/htab';
+import type { HptHcalls } from '../xen/hcalls/hpt';
 import { p2mOf } from '../xen/shadow_p2m';
 import type { ForeignMapping, System } from '../xen/system';
 
@@ -27,7 +27,7 @@ export class HcallRefused extends DombuildError {
 }
 
 /** Xen's hcall handlers over this System (each domain's own translation plugged in). */
-export function hcallsFor(sys: System): HtabHcalls {
+export function hcallsFor(sys: System): HptHcalls {
   return xenHcalls(sys);
 }
 
@@ -67,7 +67,7 @@ export function mapForeign(sys: System, callerId: number, domid: number, pfn: nu
   const mfn = table.get(pfn);
   if (mfn === INVALID_MFN) throw new FitError(`dom${domid}'s pfn ${hex(pfn)} has no frame (INVALID_MFN): nothing to map`, 'it was ballooned out, or lies past its memory');
   const hc = hcallsFor(sys);
-  const t = caller.htab;
+  const t = caller.hpt;
   const list = sys.foreign;
   const used = new Set(list.filter((x) => x.caller === callerId).map((x) => x.ea));
   let idx = 0;
@@ -109,7 +109,7 @@ export function unmapForeign(sys: System, callerId: number, domid: number, pfn: 
   if (at < 0) throw new FitError(`dom${callerId} has no foreign mapping of dom${domid}'s pfn ${hex(pfn)}`, ['list-domains']);
   const m = list[at];
   const hc = hcallsFor(sys);
-  const t = caller.htab;
+  const t = caller.hpt;
   const w = pageWords(BigInt(m.ea), t.mask);
   const rc = hc.remove(caller, H_AVPN, m.slot, w.vHi, w.vLo & ~0x7f);
   if (rc !== H_SUCCESS) throw new HcallRefused(`H_REMOVE of slot ${hex(m.slot)} (dom${domid}'s pfn ${hex(pfn)} at ea ${m.ea}) returned ${hcallReturnName(rc)}`, rc);

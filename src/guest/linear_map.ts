@@ -132,7 +132,7 @@ function insertFailed(mmu: GuestMmu, pfn: number, ret: number, large: boolean, g
   const ea = hex(linearEa(pfn * PAGE_SIZE));
   const size = large ? '16 MiB' : '4 KiB';
   if (ret === HPTE_INSERT_NO_FRAME) return new GuestBootError(`cannot bolt ea ${ea}: pfn ${hex(pfn)} has no frame in the p2m table (INVALID_MFN)`);
-  if (ret === HPTE_INSERT_FULL) return new GuestBootError(`cannot bolt ea ${ea} (pfn ${hex(pfn)}, ${size} page): H_ENTER found primary PTEG ${hex(group)} full, and bolted entries go in the primary group only`, ['larger-htab']);
+  if (ret === HPTE_INSERT_FULL) return new GuestBootError(`cannot bolt ea ${ea} (pfn ${hex(pfn)}, ${size} page): H_ENTER found primary PTEG ${hex(group)} full, and bolted entries go in the primary group only`, ['larger-hpt']);
   return new GuestBootError(`cannot bolt ea ${ea} (pfn ${hex(pfn)} -> mfn ${hex(mmu.p2m.get(pfn))}, ${size} page): H_ENTER returned ${hcallReturnName(mmu.lastHcall)}`);
 }
 

@@ -3,7 +3,7 @@ import type { P2mTable } from '../p2m/table';
 import { GuestP2m } from './p2m';
 import { HPTE_V_AVPN_SHIFT } from '../hpt/constants';
 import type { Domain } from '../xen/domain';
-import { HtabHcalls } from '../xen/hcalls/htab';
+import { HptHcalls } from '../xen/hcalls/hpt';
 import { H_AVPN, H_PTEG_FULL, H_SUCCESS } from '../xen/hcalls/papr';
 
 /** hpte_insert's failures, as Linux returns them: -1 PTEG full, -2 any other hcall error. */
@@ -34,7 +34,7 @@ export class GuestMmu {
   /** pfn -> mfn, read out of the guest's table in its RMA. */
   readonly p2m: GuestP2m;
 
-  constructor(readonly d: Domain, readonly hc: HtabHcalls, table: P2mTable, readonly pftSizeLog2: number) {
+  constructor(readonly d: Domain, readonly hc: HptHcalls, table: P2mTable, readonly pftSizeLog2: number) {
     this.mask = 2 ** (pftSizeLog2 - 7) - 1;
     this.p2m = new GuestP2m(table);
   }

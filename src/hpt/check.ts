@@ -27,7 +27,7 @@ export class Findings {
   }
 }
 
-export interface HtabCheckInput {
+export interface HptCheckInput {
   table: HashTable;
   domid: number;
   machine: Machine;
@@ -39,7 +39,7 @@ export interface HtabCheckInput {
   guest?: { hidxOf(pfn: number): number };
 }
 
-export interface HtabCheckResult {
+export interface HptCheckResult {
   checked: number;
   /** AVPN and slot position disagree, or a bolted entry's EA is outside the linear map. */
   avpn: Findings;
@@ -61,10 +61,10 @@ const TWO32 = 2 ** 32;
  * position (the VSID inverted once per VSID), then checked against the
  * position's hash, the linear map, and the p2m table.
  */
-export function checkHtab(inp: HtabCheckInput): HtabCheckResult {
+export function checkHpt(inp: HptCheckInput): HptCheckResult {
   const { table: t, machine: m, p2m, totPages, domid } = inp;
   const mask = t.mask;
-  const res: HtabCheckResult = { checked: 0, avpn: new Findings(), rpn: new Findings(), linear: new Findings(), hidx: new Findings(), foreign: new Map() };
+  const res: HptCheckResult = { checked: 0, avpn: new Findings(), rpn: new Findings(), linear: new Findings(), hidx: new Findings(), foreign: new Map() };
   const counts = new Uint8Array(totPages);
   const esids = new Map<number, number>();
   const linearBytes = totPages * PAGE_SIZE;

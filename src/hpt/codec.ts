@@ -16,9 +16,9 @@ import { HPTE_V_VALID } from './constants';
 const MAGIC = 0x48505431; // "HPT1"
 const HEADER = 16;
 
-export class HtabFormatError extends Error {}
+export class HptFormatError extends Error {}
 
-export function encodeHtab(t: HashTable): Uint8Array {
+export function encodeHpt(t: HashTable): Uint8Array {
   const n = t.countValid();
   const out = new Uint8Array(HEADER + n * 20);
   const dv = new DataView(out.buffer);
@@ -39,9 +39,9 @@ export function encodeHtab(t: HashTable): Uint8Array {
   return out;
 }
 
-export function decodeHtab(bytes: Uint8Array): HashTable {
+export function decodeHpt(bytes: Uint8Array): HashTable {
   const bad = (what: string): never => {
-    throw new HtabFormatError(`hash table section: ${what}`);
+    throw new HptFormatError(`hash table section: ${what}`);
   };
   if (bytes.length < HEADER) bad(`${bytes.length} bytes, shorter than its header`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -7,10 +7,10 @@ import { UsageError } from '../util/errors';
  */
 
 /** htab_alloc's bounds on the order in pages (xen/arch/powerpc/shadow.c:46-49 @ 1aa3c54a31^). */
-const HTAB_MIN_ORDER = 6;
-const HTAB_MAX_ORDER = 34;
+const HPT_MIN_ORDER = 6;
+const HPT_MAX_ORDER = 34;
 /** Smallest hash table htab_alloc hands out: 2^6 pages, 256 KiB (shadow.c:46-47). */
-export const MIN_HTAB_BYTES = 2 ** (HTAB_MIN_ORDER + PAGE_SHIFT);
+export const MIN_HPT_BYTES = 2 ** (HPT_MIN_ORDER + PAGE_SHIFT);
 const PAGES_PER_MIB = 2 ** (20 - PAGE_SHIFT);
 
 /**
@@ -19,13 +19,13 @@ const PAGES_PER_MIB = 2 ** (20 - PAGE_SHIFT);
  * order = fls(pages) - 1, plus one when pages is not a power of two (:98-100);
  * htab_alloc then bounds the order to 6..34 (:46-49). Returns bytes.
  */
-export function htabBytesForMiB(megabytes: number): number {
+export function hptBytesForMiB(megabytes: number): number {
   if (!Number.isSafeInteger(megabytes) || megabytes < 0) throw new UsageError(`a hash table of ${megabytes} MiB is not a whole number of MiB`);
   const mb = megabytes === 0 ? 1 : megabytes;
   const pages = mb * PAGES_PER_MIB;
   let order = Math.floor(Math.log2(pages));
   if (pages % 2 ** order !== 0) order++;
-  order = Math.min(Math.max(order, HTAB_MIN_ORDER), HTAB_MAX_ORDER);
+  order = Math.min(Math.max(order, HPT_MIN_ORDER), HPT_MAX_ORDER);
   return 2 ** order * PAGE_SIZE;
 }
 
@@ -37,13 +37,13 @@ export function htabBytesForMiB(megabytes: number): number {
  * dom0_shadow as a boolean_param (:53-54), so from its command line the
  * override can only be 1 MiB; 0 means "not set".
  */
-export function dom0HtabBytes(totPages: number, overrideMiB?: number): number {
+export function dom0HptBytes(totPages: number, overrideMiB?: number): number {
   const mb = overrideMiB ? overrideMiB : Math.floor(Math.floor(totPages / 64) / PAGES_PER_MIB);
-  return htabBytesForMiB(mb);
+  return hptBytesForMiB(mb);
 }
 
-/** The most dom0 pages whose table (dom0HtabBytes, no override) fits in `bytes`; 0 when none does. */
-export function dom0PagesForHtab(bytes: number): number {
+/** The most dom0 pages whose table (dom0HptBytes, no override) fits in `bytes`; 0 when none does. */
+export function dom0PagesForHpt(bytes: number): number {
   // A table of m MiB takes m * 256 pages rounded up to a power of two: that fits
   // when m * 256 is at most the largest power of two of pages within `bytes`.
   const pages = Math.floor(bytes / PAGE_SIZE);
@@ -62,8 +62,8 @@ export function dom0PagesForHtab(bytes: number): number {
  * and passed to shadow_mem_control in MiB (:2162), which reaches
  * shadow_set_allocation (shadow.c:134-138). Python 2 integer division throughout.
  */
-export function domuHtabBytes(maxMemBytes: number): number {
+export function domuHptBytes(maxMemBytes: number): number {
   const maxmemKb = Math.floor(maxMemBytes / 1024);
   const shadowKb = Math.floor(maxmemKb / 64);
-  return htabBytesForMiB(Math.ceil(shadowKb / 1024));
+  return hptBytesForMiB(Math.ceil(shadowKb / 1024));
 }

@@ -16,7 +16,7 @@ export const CHUNK_SLOTS = REGION_SLOTS;
 /** Words of one HPTE: v = vHi:vLo, r = rHi:rLo. */
 export interface HpteWords { vHi: number; vLo: number; rHi: number; rLo: number }
 
-export interface HtabStats {
+export interface HptStats {
   bytes: number;
   ptegs: number;
   slots: number;
@@ -201,7 +201,7 @@ export class HashTable {
     return n * REGION_SLOTS * HPTE_BYTES;
   }
 
-  stats(): HtabStats {
+  stats(): HptStats {
     const histogram = new Array<number>(HPTES_PER_GROUP + 1).fill(0);
     let valid = 0;
     let bolted = 0;

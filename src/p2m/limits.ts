@@ -83,9 +83,9 @@ export function ramInSpan(spanBytes: number, hole: MapHole | null): number {
  * MiB, truncated (xen/arch/powerpc/domain_build.c:139-142 @ 1aa3c54a31^); 0 MiB
  * becomes 1, then pages round up to a power of two
  * (xen/arch/powerpc/shadow.c:90-100 @ 1aa3c54a31^); at least 2^6 pages (shadow.c:46-47).
- * A local copy of the rule; src/hpt/size.ts is getting dom0HtabBytes(totPages) on another branch.
+ * A local copy of the rule; src/hpt/size.ts is getting dom0HptBytes(totPages) on another branch.
  */
-export function xenDom0HtabPages(totPages: number): number {
+export function xenDom0HptPages(totPages: number): number {
   const mib = Math.max(1, Math.floor(Math.floor(totPages / 2 ** 6) / 2 ** (20 - PAGE_SHIFT)));
   const pages = mib * 2 ** (20 - PAGE_SHIFT);
   return Math.max(2 ** 6, 2 ** Math.ceil(Math.log2(pages)));
@@ -101,7 +101,7 @@ export function xenDom0HtabPages(totPages: number): number {
  * under 1 MiB fits no dom0 (the table is at least 1 MiB): 0.
  * 4 GiB: M = 2^20 / 256 = 4096, dom0 <= 4097 x 64 MiB - 16 MiB = 256 GiB + 48 MiB.
  */
-export function largestDom0ForHtabBlock(blockBytes: number): number {
+export function largestDom0ForHptBlock(blockBytes: number): number {
   const pages = Math.floor(blockBytes / PAGE_SIZE);
   if (pages < 2 ** (20 - PAGE_SHIFT)) return 0;
   const o = Math.floor(Math.log2(pages));
@@ -148,7 +148,7 @@ export interface Dom0LimitsInput {
   machine?: MachineFacts;
 }
 
-export type ConstraintName = 'rma-allocatable' | 'p2m-span' | 'entry-width' | 'htab-block' | 'machine-ram';
+export type ConstraintName = 'rma-allocatable' | 'p2m-span' | 'entry-width' | 'hpt-block' | 'machine-ram';
 
 /** What would lift a constraint: a larger RMA, a smaller one, more RAM, 8-byte entries, or nothing in reach. */
 export type Remedy = 'larger-rma' | 'smaller-rma' | 'more-ram' | 'wider-entries' | 'none';
@@ -264,15 +264,15 @@ export function dom0Limits(input: Dom0LimitsInput): Dom0Limits {
     constraints.push({ name: 'entry-width', limitBytes: limit, binds: false, remedy: 'wider-entries', detail });
   }
 
-  // htab-block: dom0's hash table is one Xen-heap block (htab_alloc: alloc_xenheap_pages(order),
+  // hpt-block: dom0's hash table is one Xen-heap block (htab_alloc: alloc_xenheap_pages(order),
   // xen/arch/powerpc/shadow.c:38-52 @ 1aa3c54a31^): at most 2^MAX_ORDER pages, and at most the
   // Xen heap's largest block (the heap is 16 MiB + RAM/32, xen/arch/powerpc/memory.c:140-144 @ 1aa3c54a31^).
   {
     const block = machine ? Math.min(MAX_BLOCK_BYTES, machine.largestXenHeapBlockBytes) : MAX_BLOCK_BYTES;
-    const limit = largestDom0ForHtabBlock(block);
+    const limit = largestDom0ForHptBlock(block);
     const byOrder = block === MAX_BLOCK_BYTES;
     constraints.push({
-      name: 'htab-block',
+      name: 'hpt-block',
       limitBytes: limit,
       binds: false,
       remedy: byOrder ? 'none' : 'more-ram',

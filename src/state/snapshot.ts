@@ -1,5 +1,5 @@
 import { readFdt } from '../devtree/fdt_ro';
-import { encodeHtab } from '../hpt/codec';
+import { encodeHpt } from '../hpt/codec';
 import { BuddyHeap } from '../machine/buddy';
 import { FrameTable, OwnedRun } from '../machine/frames';
 import { CHUNK_SIZE, GuestMemory } from '../machine/guest_memory';
@@ -28,9 +28,9 @@ export function encodeState(sys: System): Uint8Array[] {
     const used = d.memory.usedChunks();
     sections.set(`dom${d.domid}.memory`, used.map((c) => d.memory.chunks[c]!));
     // A table never decoded in this process goes back as it was read.
-    const h = d.htabForSave();
-    if (h.live) sections.set(`dom${d.domid}.htab`, encodeHtab(h.live));
-    else if (h.saved) sections.set(`dom${d.domid}.htab`, h.saved);
+    const h = d.hptForSave();
+    if (h.live) sections.set(`dom${d.domid}.hpt`, encodeHpt(h.live));
+    else if (h.saved) sections.set(`dom${d.domid}.hpt`, h.saved);
     if (d.xenP2m) sections.set(`dom${d.domid}.xenp2m`, d.xenP2m.bytes);
     if (d.guest) sections.set(`dom${d.domid}.hidx`, d.guest.hidx);
     return {
@@ -125,8 +125,8 @@ export function decodeState(buf: Uint8Array, where: string): System {
       }
       if (dd.domu) d.domu = dd.domu;
       if (dd.guest) d.guest = { rec: dd.guest, hidx: sections.get(`dom${d.domid}.hidx`) ?? bad(`no guest slot section for dom${d.domid}`) };
-      const htab = sections.get(`dom${d.domid}.htab`);
-      if (htab) d.restoreHtab(htab);
+      const hpt = sections.get(`dom${d.domid}.hpt`);
+      if (hpt) d.restoreHpt(hpt);
       if (d.p2mPaddr + d.p2mEntries * 4 > mem.size) bad(`dom${d.domid}'s p2m table runs past its RMA`);
       sys.domains.set(d.domid, d);
     }

@@ -45,7 +45,7 @@ export type Remedy =
   | 'smaller-balloon-target'
   | 'balloon-other-down'
   | 'populated-buffer'
-  | 'larger-htab'
+  | 'larger-hpt'
   | 'proposal-xen'
   | 'see-reservations'
   | 'linear-fallback';

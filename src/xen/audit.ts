@@ -4,7 +4,7 @@ import type { Machine } from '../machine/machine';
 import type { MachineProfile } from '../machine/profile';
 import { hex } from '../util/size';
 import type { Domain } from './domain';
-import { FrameKind, HtabHcalls } from './hcalls/htab';
+import { FrameKind, HptHcalls } from './hcalls/hpt';
 import { LegacyKind, legacyReadRun, legacyView, LegacyView } from './legacy/pfn2mfn';
 import { p2mOf } from './shadow_p2m';
 import type { System } from './system';
@@ -204,7 +204,7 @@ export function auditLegacy(b: Built, keep: number): SchemeAudit {
 export function auditProposal(b: Built, keep: number): SchemeAudit {
   const t = new Tally('proposal', keep);
   const m = b.sys.machine;
-  const hc = new HtabHcalls(m, (d) => d.htab);
+  const hc = new HptHcalls(m, (d) => d.hpt);
   const kindText = (k: number): string => (k === FrameKind.Own ? 'its own frame' : k === FrameKind.Io ? 'an IO frame' : k === FrameKind.Foreign ? 'a foreign frame' : `refused (${k})`);
   /** Split [mfn, mfn+count) where ownership changes and call fn for each piece. */
   const pieces = (mfn: number, count: number, fn: (mfn: number, n: number) => void): void => {

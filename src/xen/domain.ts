@@ -1,4 +1,4 @@
-import { decodeHtab, HtabFormatError } from '../hpt/codec';
+import { decodeHpt, HptFormatError } from '../hpt/codec';
 import { HashTable } from '../hpt/table';
 import { PAGE_SIZE } from '../machine/constants';
 import { GuestMemory } from '../machine/guest_memory';
@@ -48,7 +48,7 @@ export class Domain {
   readonly extents: number[] = [];
   totPages = 0;
   /** d->arch.p2m (the table's machine address) and d->arch.htab (the hash table's block). */
-  arch = { p2m: 0, htab: undefined as MachineBlock | undefined };
+  arch = { p2m: 0, hpt: undefined as MachineBlock | undefined };
   /** The table's guest-physical address and entry count, for the device tree and the guest. */
   p2mPaddr = 0;
   p2mEntries = 0;
@@ -66,8 +66,8 @@ export class Domain {
   /** What the guest kernel kept from its boot (none when it was not booted). */
   guest?: GuestKernelState;
   /** The hash table's contents: live once used, else as saved (decoded on first use). */
-  private htabLive?: HashTable;
-  private htabSaved?: Uint8Array;
+  private hptLive?: HashTable;
+  private hptSaved?: Uint8Array;
 
   constructor(
     readonly domid: number,
@@ -96,8 +96,8 @@ export class Domain {
   }
 
   /** Bytes of the hash table Xen gave the domain (d->arch.htab), or undefined when it has none. */
-  get htabBytes(): number | undefined {
-    const h = this.arch.htab;
+  get hptBytes(): number | undefined {
+    const h = this.arch.hpt;
     return h ? 2 ** h.order * PAGE_SIZE : undefined;
   }
 
@@ -105,43 +105,43 @@ export class Domain {
    * The hash table Xen keeps for this domain: the one in use, else the saved
    * one decoded, else a new empty table of d->arch.htab's size.
    */
-  get htab(): HashTable {
-    if (this.htabLive) return this.htabLive;
-    if (this.htabSaved) {
+  get hpt(): HashTable {
+    if (this.hptLive) return this.hptLive;
+    if (this.hptSaved) {
       try {
-        this.htabLive = decodeHtab(this.htabSaved);
+        this.hptLive = decodeHpt(this.hptSaved);
       } catch (e) {
-        if (e instanceof HtabFormatError) throw new StateError(`dom${this.domid}'s ${e.message}`, ['rebuild-state']);
+        if (e instanceof HptFormatError) throw new StateError(`dom${this.domid}'s ${e.message}`, ['rebuild-state']);
         throw e;
       }
-      this.htabSaved = undefined;
-      return this.htabLive;
+      this.hptSaved = undefined;
+      return this.hptLive;
     }
-    const bytes = this.htabBytes;
+    const bytes = this.hptBytes;
     if (bytes === undefined) throw new Error(`dom${this.domid} has no hash table (d->arch.htab)`);
-    this.htabLive = new HashTable(bytes);
-    return this.htabLive;
+    this.hptLive = new HashTable(bytes);
+    return this.hptLive;
   }
 
   /** Does the table hold anything yet (used, or saved)? An untouched one is all invalid. */
-  get htabInUse(): boolean {
-    return this.htabLive !== undefined || this.htabSaved !== undefined;
+  get hptInUse(): boolean {
+    return this.hptLive !== undefined || this.hptSaved !== undefined;
   }
 
   /** The table as the state saves it: the saved bytes when it was never decoded, else undefined (encode the live one). */
-  htabForSave(): { live?: HashTable; saved?: Uint8Array } {
-    return { live: this.htabLive, saved: this.htabSaved };
+  hptForSave(): { live?: HashTable; saved?: Uint8Array } {
+    return { live: this.hptLive, saved: this.hptSaved };
   }
 
   /** A table loaded from a state: decoded when first used. */
-  restoreHtab(saved: Uint8Array): void {
-    this.htabSaved = saved;
-    this.htabLive = undefined;
+  restoreHpt(saved: Uint8Array): void {
+    this.hptSaved = saved;
+    this.hptLive = undefined;
   }
 
   /** A destroyed domain's table goes with it. */
-  dropHtab(): void {
-    this.htabSaved = undefined;
-    this.htabLive = undefined;
+  dropHpt(): void {
+    this.hptSaved = undefined;
+    this.hptLive = undefined;
   }
 }

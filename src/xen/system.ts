@@ -19,7 +19,7 @@ export interface Dom0Report {
   platformLimitBytes: number;
   /** Why max_pages is what it is. */
   maxMemSource: 'option' | 'machine RAM' | 'placement capacity';
-  htabBytes: number;
+  hptBytes: number;
   devtreeBytes: number;
   extentsAllocated: number;
   notes: string[];

@@ -5,7 +5,7 @@
 import { readFdt, FdtFormatError } from '../devtree/fdt_ro';
 import { bootCpuNode, machineRamFromTree } from '../devtree/ofd_fixup';
 import { dec, DeviceTree, DeviceTreeError, findNode, getProp } from '../devtree/tree';
-import { checkHtab, Findings } from '../hpt/check';
+import { checkHpt, Findings } from '../hpt/check';
 import { rpnOf } from '../hpt/constants';
 import { INVALID_MFN, MAX_ORDER, PAGE_SIZE } from '../machine/constants';
 import { rmlsOf } from '../machine/cpu';
@@ -47,7 +47,7 @@ export const INVARIANTS: readonly { name: string; what: string }[] = [
   { name: 'p2m-entries-owned', what: "every used entry (pfn < tot_pages) holds a frame dom0 owns" },
   { name: 'p2m-entries-unique', what: 'no machine frame appears twice in the table' },
   { name: 'p2m-unused-invalid', what: 'every entry past tot_pages is INVALID_MFN' },
-  { name: 'htab-size', what: "the hash table's size is the boot cpu's ibm,pft-size, from a Xen-heap block Xen owns" },
+  { name: 'hpt-size', what: "the hash table's size is the boot cpu's ibm,pft-size, from a Xen-heap block Xen owns" },
   { name: 'hpte-avpn', what: "every valid HPTE's AVPN agrees with its slot's hash, and bolted ones lie in the linear map" },
   { name: 'hpte-rpn', what: "every valid HPTE's RPN is the p2m table's frame for its EA's pfn (else a frame the domain may map)" },
   { name: 'linear-map', what: 'every dom0 pfn has exactly one bolted HPTE' },
@@ -160,23 +160,23 @@ export function validateSystem(sys: System, guestSide: GuestSide): ValidationRep
   if (table) checkEntries(d, table, m, rep);
 
   // The hash table.
-  rep.checked('htab-size');
-  const htabBytes = d.htabBytes;
-  if (htabBytes === undefined) rep.fail('htab-size', 'dom0 has no hash table (arch.htab)');
+  rep.checked('hpt-size');
+  const hptBytes = d.hptBytes;
+  if (hptBytes === undefined) rep.fail('hpt-size', 'dom0 has no hash table (arch.hpt)');
   else {
-    if (facts.pftSizeLog2 !== undefined && 2 ** facts.pftSizeLog2 !== htabBytes) rep.fail('htab-size', `ibm,pft-size says ${formatSize(2 ** facts.pftSizeLog2)} (<0 ${facts.pftSizeLog2}>) but Xen gave dom0 ${formatSize(htabBytes)}`);
-    if (facts.pftSizeLog2 === undefined) rep.fail('htab-size', 'the boot cpu has no ibm,pft-size <0 log2(bytes)>');
-    const h = d.arch.htab!;
+    if (facts.pftSizeLog2 !== undefined && 2 ** facts.pftSizeLog2 !== hptBytes) rep.fail('hpt-size', `ibm,pft-size says ${formatSize(2 ** facts.pftSizeLog2)} (<0 ${facts.pftSizeLog2}>) but Xen gave dom0 ${formatSize(hptBytes)}`);
+    if (facts.pftSizeLog2 === undefined) rep.fail('hpt-size', 'the boot cpu has no ibm,pft-size <0 log2(bytes)>');
+    const h = d.arch.hpt!;
     const run = m.frames.lookup(h.mfn);
-    if (!run || run.owner !== 'xen' || run.mfn + run.count < h.mfn + 2 ** h.order || !m.inXenHeap(h.mfn)) rep.fail('htab-size', `the table's frames ${hex(h.mfn)}+${2 ** h.order} are not a Xen-heap block Xen owns`);
+    if (!run || run.owner !== 'xen' || run.mfn + run.count < h.mfn + 2 ** h.order || !m.inXenHeap(h.mfn)) rep.fail('hpt-size', `the table's frames ${hex(h.mfn)}+${2 ** h.order} are not a Xen-heap block Xen owns`);
   }
-  const booted = d.htabInUse;
+  const booted = d.hptInUse;
   const slotOf = guestSide.slotOf(d);
   let foreign = new Map<number, number>();
-  if (booted && htabBytes !== undefined) {
-    const t = d.htab;
-    if (t.bytes !== htabBytes) rep.fail('htab-size', `the saved table is ${formatSize(t.bytes)} but arch.htab is ${formatSize(htabBytes)}`);
-    const res = checkHtab({ table: t, domid: d.domid, machine: m, p2m: table ?? d.p2m(), totPages: d.totPages, guest: slotOf ? { hidxOf: slotOf } : undefined });
+  if (booted && hptBytes !== undefined) {
+    const t = d.hpt;
+    if (t.bytes !== hptBytes) rep.fail('hpt-size', `the saved table is ${formatSize(t.bytes)} but arch.hpt is ${formatSize(hptBytes)}`);
+    const res = checkHpt({ table: t, domid: d.domid, machine: m, p2m: table ?? d.p2m(), totPages: d.totPages, guest: slotOf ? { hidxOf: slotOf } : undefined });
     rep.findings('hpte-avpn', res.avpn, res.checked);
     rep.findings('hpte-rpn', res.rpn, res.checked);
     foreign = res.foreign;
@@ -194,8 +194,8 @@ export function validateSystem(sys: System, guestSide: GuestSide): ValidationRep
   }
   // Foreign mappings of the other domains' tables count too.
   for (const other of sys.domains.values()) {
-    if (other === d || !other.htabInUse) continue;
-    other.htab.forEachValid((_slot, _vHi, _vLo, rHi, rLo) => {
+    if (other === d || !other.hptInUse) continue;
+    other.hpt.forEachValid((_slot, _vHi, _vLo, rHi, rLo) => {
       const mfn = rpnOf(rHi, rLo);
       const owner = m.frames.ownerOf(mfn);
       if (typeof owner === 'number' && owner !== other.domid) foreign.set(mfn, (foreign.get(mfn) ?? 0) + 1);

@@ -120,7 +120,7 @@ describe('construct --mem 4G, then inspect (the quick start)', () => {
     expect(r.out).toMatch(/free blocks per order/);
     const j = JSON.parse((await cli(['inspect', 'machine', '--json'], { cwd: dir })).out);
     expect(j.ram).toHaveLength(2);
-    expect(j.owners.some((o: { use: string }) => o.use === 'htab dom0')).toBe(true);
+    expect(j.owners.some((o: { use: string }) => o.use === 'hpt dom0')).toBe(true);
   });
 
   itWith('dtc', 'fdtget')('dtc decodes the exported blob; fdtget reads /xen/p2m pointing at the table, in the RMA, reserved', async () => {
@@ -248,7 +248,7 @@ describe('output conventions', () => {
     expect(c.dom0).toMatchObject({ memBytes: 512 * MiB, pages: 131072, extents: 28 });
     expect(c.dom0.rma).toMatchObject({ bytes: 64 * MiB, rmls: 3, rmor: c.dom0.rma.maddr / (64 * MiB) });
     expect(c.dom0.rma.firstMfn * PAGE_SIZE).toBe(c.dom0.rma.maddr);
-    expect(c.dom0.htab).toMatchObject({ bytes: 8 * MiB, pftSizeLog2: 23 });
+    expect(c.dom0.hpt).toMatchObject({ bytes: 8 * MiB, pftSizeLog2: 23 });
     expect(c.dom0.p2m).toMatchObject({ paddr: 0x2021000, capacityEntries: 8353792, usedEntries: 131072 });
     expect(c.dom0.p2m.bytes).toBe(c.dom0.p2m.entries * 4);
     expect(c.dom0.p2m.invalidEntries).toBe(c.dom0.p2m.entries - 131072);

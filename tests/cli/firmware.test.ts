@@ -66,7 +66,7 @@ describe('construct --firmware-dtb', () => {
     expect(u64s(fdtget(dtb, '/xen', 'p2m'))).toEqual([j.dom0.p2m.paddr, j.dom0.p2m.bytes]);
     const cpu = execFileSync('fdtget', ['-l', dtb, '/cpus'], { encoding: 'utf8' }).trim().split('\n');
     expect(cpu).toHaveLength(1);
-    expect(fdtget(dtb, `/cpus/${cpu[0]}`, 'ibm,pft-size')).toEqual([0, Math.log2(j.dom0.htab.bytes)]);
+    expect(fdtget(dtb, `/cpus/${cpu[0]}`, 'ibm,pft-size')).toEqual([0, Math.log2(j.dom0.hpt.bytes)]);
     expect(u64s(fdtget(dtb, '/memory@0', 'reg'))).toEqual([0, 64 * MiB]);
     expect(u64s(fdtget(dtb, '/memory@4000000', 'reg'))).toEqual([64 * MiB, 4 * GiB - 64 * MiB]);
     const v = await cli(['validate'], { cwd: dir });

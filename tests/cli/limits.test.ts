@@ -10,7 +10,7 @@ describe('limits: every constraint, and the one that binds', () => {
   it('names each constraint with its figure; 16G and 256G rows are not allocatable', async () => {
     const r = await limits(['--p2m-at', '32M', '--of-at', '16M']);
     expect(r.code).toBe(0);
-    for (const n of ['p2m-span', 'entry-width', 'rma-allocatable', 'htab-block', 'machine-ram']) expect(r.out).toContain(n);
+    for (const n of ['p2m-span', 'entry-width', 'rma-allocatable', 'hpt-block', 'machine-ram']) expect(r.out).toContain(n);
     expect(r.out.match(/not allocatable \(MAX_ORDER 20\)/g)).toHaveLength(2);
     const j = await doc(['--p2m-at', '32M', '--of-at', '16M']);
     const rows = j.byRmaSize as { rmaSize: number; maxDom0Bytes: number | null; binding: string }[];
@@ -19,7 +19,7 @@ describe('limits: every constraint, and the one that binds', () => {
       expect(row.maxDom0Bytes).toBeNull();
       expect(row.binding).toBe('rma-allocatable');
     }
-    expect(j.constraints.map((c: { name: string }) => c.name).sort()).toEqual(['entry-width', 'htab-block', 'machine-ram', 'p2m-span', 'rma-allocatable']);
+    expect(j.constraints.map((c: { name: string }) => c.name).sort()).toEqual(['entry-width', 'hpt-block', 'machine-ram', 'p2m-span', 'rma-allocatable']);
     expect(j.constraints.filter((c: { binds: boolean }) => c.binds)).toHaveLength(1);
   });
 
@@ -35,7 +35,7 @@ describe('limits: every constraint, and the one that binds', () => {
 
   it('a 1 TiB machine with a 1 GiB RMA: the hash table block binds at 256 GiB + 48 MiB; 64 MiB: the span', async () => {
     const j = await doc(['--ram', '1T', '--rma', '1G', '--p2m-at', '32M', '--of-at', '16M']);
-    expect(j.binding).toBe('htab-block');
+    expect(j.binding).toBe('hpt-block');
     expect(j.maxDom0Bytes).toBe(256 * GiB + 48 * MiB);
     expect((await doc(['--ram', '1T', '--p2m-at', '32M', '--of-at', '16M'])).binding).toBe('p2m-span');
   });
@@ -62,7 +62,7 @@ describe('limits: every constraint, and the one that binds', () => {
   it('never suggests more RAM where it cannot help', async () => {
     const r = await limits(['--ram', '1T', '--rma', '1G', '--mem', '300G']);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/breaks htab-block, at most 256 GiB \+ 48 MiB/);
+    expect(r.err).toMatch(/breaks hpt-block, at most 256 GiB \+ 48 MiB/);
     expect(r.err).toMatch(/no RMA, RAM or entry size helps/);
     expect(r.err).not.toMatch(/more RAM would/);
     const rma = await limits(['--rma', '16G', '--mem', '4G']);

@@ -25,7 +25,7 @@ function editTree(sys: System, edit: (t: ReturnType<typeof readFdt>) => void): v
 
 /** Every valid HPTE of dom0's table, decoded. */
 function hptes(sys: System) {
-  const t = sys.dom0().htab;
+  const t = sys.dom0().hpt;
   const dec = new HpteDecoder(t);
   const out: ReturnType<HpteDecoder['decode']>[] = [];
   t.forEachValid((slot) => out.push(dec.decode(slot)));
@@ -126,7 +126,7 @@ describe("dom0's early boot through its own p2m", () => {
   it('stops with a clear error when H_ENTER finds the primary group full', () => {
     const sys = buildDom0(256 * MiB);
     const d = sys.dom0();
-    const t = d.htab;
+    const t = d.hpt;
     const w = walkEa(0xc000000000000000n, SHIFT_4K, t.ptegs);
     for (let i = 0; i < 8; i++) t.write(w.primary * 8 + i, 1, HPTE_V_VALID, 0, 0);
     expect(() => bootDom0Guest(sys, d, { linearPageShift: 12, linearFallback: false })).toThrow(/cannot bolt ea 0xc000000000000000 .*H_ENTER found primary PTEG 0x[0-9a-f]+ full/);

@@ -1,4 +1,4 @@
-import { decodeHtab, encodeHtab, HtabFormatError } from '../../src/hpt/codec';
+import { decodeHpt, encodeHpt, HptFormatError } from '../../src/hpt/codec';
 import { HashTable } from '../../src/hpt/table';
 import { MiB } from '../../src/util/size';
 
@@ -7,9 +7,9 @@ describe('the saved hash table', () => {
     const t = new HashTable(64 * MiB);
     const slots = [0, 7, 8, 4095, 4096, 1234567, t.slots - 1];
     slots.forEach((s, i) => t.write(s, 0x408 + i, (0x80000011 + i * 128) | 0, i, (0x24000190 + i * 4096) | 0));
-    const bytes = encodeHtab(t);
+    const bytes = encodeHpt(t);
     expect(bytes.length).toBe(16 + slots.length * 20);
-    const back = decodeHtab(bytes);
+    const back = decodeHpt(bytes);
     expect(back.bytes).toBe(t.bytes);
     expect(back.countValid()).toBe(slots.length);
     for (const s of slots) expect([back.v(s), back.r(s)]).toEqual([t.v(s), t.r(s)]);
@@ -19,13 +19,13 @@ describe('the saved hash table', () => {
     const t = new HashTable(1 * MiB);
     t.write(5, 1, 1, 0, 0);
     t.write(9, 1, 1, 0, 0);
-    const good = encodeHtab(t);
-    expect(() => decodeHtab(good.subarray(0, 20))).toThrow(HtabFormatError);
+    const good = encodeHpt(t);
+    expect(() => decodeHpt(good.subarray(0, 20))).toThrow(HptFormatError);
     const unordered = good.slice();
     new DataView(unordered.buffer).setUint32(16, 9); // slot indices must ascend
-    expect(() => decodeHtab(unordered)).toThrow(/out of order/);
+    expect(() => decodeHpt(unordered)).toThrow(/out of order/);
     const badMagic = good.slice();
     badMagic[0] = 0;
-    expect(() => decodeHtab(badMagic)).toThrow(/magic/);
+    expect(() => decodeHpt(badMagic)).toThrow(/magic/);
   });
 });

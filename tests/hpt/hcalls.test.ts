@@ -8,7 +8,7 @@ import { HashTable } from '../../src/hpt/table';
 import { MiB } from '../../src/util/size';
 import { Domain } from '../../src/xen/domain';
 import { allocateRma } from '../../src/xen/mm';
-import { HtabHcalls } from '../../src/xen/hcalls/htab';
+import { HptHcalls } from '../../src/xen/hcalls/hpt';
 import {
   H_ANDCOND, H_AVPN, H_ENTER, H_EXACT, H_NOT_FOUND, H_PARAMETER, H_PRIVILEGE, H_PTEG_FULL, H_READ, H_READ_4, H_REMOVE, H_SUCCESS, H_ZERO_PAGE,
 } from '../../src/xen/hcalls/papr';
@@ -19,7 +19,7 @@ function setup() {
   const mk = (domid: number, privileged: boolean, shadow: boolean): Domain => {
     const rma = allocateRma(m, domid, 64 * MiB);
     const d = new Domain(domid, privileged, shadow, 16384, { mfn: rma.mfn, order: rma.order }, rma.memory);
-    d.arch.htab = { mfn: m.allocXenBlock(6, `htab dom${domid}`, 'test'), order: 6 };
+    d.arch.hpt = { mfn: m.allocXenBlock(6, `hpt dom${domid}`, 'test'), order: 6 };
     return d;
   };
   const dom0 = mk(0, true, false);
@@ -27,7 +27,7 @@ function setup() {
   const dom2 = mk(2, false, true);
   const tables = new Map([dom0, dom1, dom2].map((d) => [d.domid, new HashTable(256 * 1024)]));
   // dom2's Xen-side p2m: pfn i -> its RMA frame i.
-  const hc = new HtabHcalls(m, (d) => tables.get(d.domid)!, (d) => (d.domid === 2 ? (pfn: number) => (pfn < dom2.rmaPages ? dom2.rma.mfn + pfn : INVALID_MFN) : undefined));
+  const hc = new HptHcalls(m, (d) => tables.get(d.domid)!, (d) => (d.domid === 2 ? (pfn: number) => (pfn < dom2.rmaPages ? dom2.rma.mfn + pfn : INVALID_MFN) : undefined));
   return { m, dom0, dom1, dom2, tables, hc };
 }
 
@@ -56,9 +56,9 @@ describe('H_ENTER: what Xen accepts in the RPN of a non-shadow domain', () => {
     const free = m.domHeap.free.flat()[0] ?? m.domHeap.free.find((l) => l.length)![0];
     expect(m.frames.lookup(free)).toBeUndefined();
     const xenHeapFree = m.xenHeap.free.find((l) => l.length)![0];
-    const htab = dom0.arch.htab!.mfn; // a Xen-heap block Xen owns
+    const hpt = dom0.arch.hpt!.mfn; // a Xen-heap block Xen owns
     const pastRam = ramEnd(m.ram) / PAGE_SIZE + 10;
-    for (const mfn of [free, xenHeapFree, htab, 5, pastRam]) {
+    for (const mfn of [free, xenHeapFree, hpt, 5, pastRam]) {
       expect([mfn, hc.enter(dom0, 0, 0, 1, V, rhi(mfn), rlo(mfn))]).toEqual([mfn, H_PARAMETER]);
     }
   });

@@ -1,7 +1,7 @@
 import { MAX_ORDER, PAGE_SIZE } from '../../src/machine/constants';
 import { Machine } from '../../src/machine/machine';
 import type { MachineProfile } from '../../src/machine/profile';
-import { brokenConstraints, dom0Limits, dom0MapHole, largestDom0ForHtabBlock, limitFigures, machineFacts, minimumRma, PLATFORM_IO_HOLE, xenDom0HtabPages } from '../../src/p2m/limits';
+import { brokenConstraints, dom0Limits, dom0MapHole, largestDom0ForHptBlock, limitFigures, machineFacts, minimumRma, PLATFORM_IO_HOLE, xenDom0HptPages } from '../../src/p2m/limits';
 import { GiB, MiB, TiB } from '../../src/util/size';
 
 const profile = (ram: number): MachineProfile => ({ name: 't', description: 't', cpu: 'PPC970MP', ram, xenLowMemory: 16 * MiB, firmwareImage: 64 * 1024, devtreeSlot: 64 * 1024 });
@@ -58,22 +58,22 @@ describe('dom0Limits: the 64 MiB / 32 MiB layout', () => {
 
 describe('the hash table block', () => {
   it('Xen sizes dom0 tables as (tot_pages >> 14) MiB, at least 1, rounded up to a power of two', () => {
-    expect(xenDom0HtabPages((64 * MiB) / PAGE_SIZE)).toBe(256); // 1 MiB
-    expect(xenDom0HtabPages((4 * GiB) / PAGE_SIZE)).toBe(2 ** 14); // 64 MiB
-    expect(xenDom0HtabPages((4 * GiB + 64 * MiB) / PAGE_SIZE)).toBe(2 ** 15); // 65 MiB -> 128 MiB
+    expect(xenDom0HptPages((64 * MiB) / PAGE_SIZE)).toBe(256); // 1 MiB
+    expect(xenDom0HptPages((4 * GiB) / PAGE_SIZE)).toBe(2 ** 14); // 64 MiB
+    expect(xenDom0HptPages((4 * GiB + 64 * MiB) / PAGE_SIZE)).toBe(2 ** 15); // 65 MiB -> 128 MiB
   });
 
   it('inverse: a 4 GiB block holds the table of a dom0 of at most 4097 x 64 MiB - 16 MiB = 256 GiB + 48 MiB', () => {
     const b = 2 ** MAX_ORDER * PAGE_SIZE;
-    expect(largestDom0ForHtabBlock(b)).toBe(256 * GiB + 48 * MiB);
+    expect(largestDom0ForHptBlock(b)).toBe(256 * GiB + 48 * MiB);
     // 256 MiB block: M = 2^16 / 256 = 256; 257 x 64 MiB - 16 MiB = 16,432 MiB = 16 GiB + 48 MiB.
-    expect(largestDom0ForHtabBlock(256 * MiB)).toBe(16 * GiB + 48 * MiB);
-    expect(largestDom0ForHtabBlock(512 * 1024)).toBe(0);
+    expect(largestDom0ForHptBlock(256 * MiB)).toBe(16 * GiB + 48 * MiB);
+    expect(largestDom0ForHptBlock(512 * 1024)).toBe(0);
     // Checked against the forward rule: the limit fits, one extent more does not.
     for (const block of [MiB, 16 * MiB, 256 * MiB, b]) {
-      const max = largestDom0ForHtabBlock(block);
-      expect(xenDom0HtabPages(max / PAGE_SIZE) * PAGE_SIZE).toBeLessThanOrEqual(block);
-      expect(xenDom0HtabPages((max + 16 * MiB) / PAGE_SIZE) * PAGE_SIZE).toBeGreaterThan(block);
+      const max = largestDom0ForHptBlock(block);
+      expect(xenDom0HptPages(max / PAGE_SIZE) * PAGE_SIZE).toBeLessThanOrEqual(block);
+      expect(xenDom0HptPages((max + 16 * MiB) / PAGE_SIZE) * PAGE_SIZE).toBeGreaterThan(block);
     }
   });
 });
@@ -86,7 +86,7 @@ describe('on a machine', () => {
     expect(js21.binding).toBe('machine-ram');
     expect(js21.maxDom0Bytes).toBe(15_840 * MiB);
     // The Xen heap's largest block: 256 MiB at [256 MiB, 512 MiB) -> 16 GiB + 48 MiB.
-    expect(byName(js21, 'htab-block').limitBytes).toBe(16 * GiB + 48 * MiB);
+    expect(byName(js21, 'hpt-block').limitBytes).toBe(16 * GiB + 48 * MiB);
     const big = dom0Limits({ rmaSize: 64 * MiB, p2mStart: 32 * MiB, hole: PLATFORM_IO_HOLE, machine: facts(64 * GiB) });
     expect(big.binding).toBe('p2m-span');
     expect(big.maxDom0Bytes).toBe(30 * GiB - 16 * MiB);
@@ -97,7 +97,7 @@ describe('on a machine', () => {
     const l = dom0Limits({ rmaSize: 1 * GiB, p2mStart: 32 * MiB, hole: PLATFORM_IO_HOLE, machine: m });
     // Span: (1 GiB - 4 KiB - 32 MiB) / 4 x 4 KiB = 992 GiB - 4 MiB; RAM 990 GiB - 4 MiB.
     expect(l.spanBytes).toBe(992 * GiB - 4 * MiB);
-    expect(l.binding).toBe('htab-block');
+    expect(l.binding).toBe('hpt-block');
     expect(l.maxDom0Bytes).toBe(256 * GiB + 48 * MiB);
     const small = dom0Limits({ rmaSize: 64 * MiB, p2mStart: 32 * MiB, hole: PLATFORM_IO_HOLE, machine: m });
     expect(small.binding).toBe('p2m-span');

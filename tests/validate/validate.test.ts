@@ -34,7 +34,7 @@ describe('construct --mem 4G --linear-page 4K && validate', () => {
   it('every pfn of dom0 has exactly one bolted HPTE (counted from the saved table, apart from validate)', () => {
     const sys = decodeState(fs.readFileSync(path.join(dir, '.ppc-dombuild', STATE)), 'test');
     const d = sys.dom0();
-    const t = d.htab;
+    const t = d.hpt;
     const dec = new HpteDecoder(t);
     const per = new Uint8Array(d.totPages);
     let outside = 0;
@@ -94,7 +94,7 @@ describe('validate catches each broken invariant (exit 1, named)', () => {
   function someHpte(sys: System, n = 1000): number {
     let found = -1;
     let i = 0;
-    sys.dom0().htab.forEachValid((slot) => {
+    sys.dom0().hpt.forEachValid((slot) => {
       if (i++ === n) found = slot;
     });
     return found;
@@ -121,20 +121,20 @@ describe('validate catches each broken invariant (exit 1, named)', () => {
       const d = sys.dom0();
       d.p2m().set(d.totPages + 5, d.rma.mfn);
     }],
-    ['htab-size', (sys) => {
-      sys.dom0().arch.htab!.order += 1;
+    ['hpt-size', (sys) => {
+      sys.dom0().arch.hpt!.order += 1;
     }],
     ['hpte-avpn', (sys) => {
-      const t = sys.dom0().htab;
+      const t = sys.dom0().hpt;
       const s = someHpte(sys);
       t.write(s, t.vHi(s), t.vLo(s) ^ 0x80, t.rHi(s), t.rLo(s));
     }],
     ['hpte-rpn', (sys) => {
-      const t = sys.dom0().htab;
+      const t = sys.dom0().hpt;
       const s = someHpte(sys);
       t.write(s, t.vHi(s), t.vLo(s), t.rHi(s), t.rLo(s) + 0x1000);
     }],
-    ['linear-map', (sys) => sys.dom0().htab.clear(someHpte(sys))],
+    ['linear-map', (sys) => sys.dom0().hpt.clear(someHpte(sys))],
     ['guest-slot-record', (sys) => {
       const g = sys.dom0().guest!;
       const hidx = g.hidx.slice();

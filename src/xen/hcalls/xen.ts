@@ -2,14 +2,14 @@ import type { Domain } from '../domain';
 import { legacyTranslator, legacyView } from '../legacy/pfn2mfn';
 import { shadowPfn2mfn } from '../shadow_p2m';
 import type { System } from '../system';
-import { HtabHcalls, ShadowP2m } from './htab';
+import { HptHcalls, ShadowP2m } from './hpt';
 
 /**
  * Xen's hash table hypercalls over a System: each domain's table is its
  * d->arch.htab; a shadow domain's pfns go through Xen's p2m for it, a
  * legacy dom0's through the historical pfn2mfn.
  */
-export function xenHcalls(sys: System): HtabHcalls {
+export function xenHcalls(sys: System): HptHcalls {
   const translators = new Map<number, ShadowP2m>();
   const translate = (d: Domain): ShadowP2m | undefined => {
     if (!d.shadow) return undefined;
@@ -20,5 +20,5 @@ export function xenHcalls(sys: System): HtabHcalls {
     }
     return t;
   };
-  return new HtabHcalls(sys.machine, (d) => d.htab, translate);
+  return new HptHcalls(sys.machine, (d) => d.hpt, translate);
 }

@@ -59,7 +59,7 @@ const LARGE_RPN_LOW = 0xff000; // r bits 12..19: the large page encoding, 0 for 
  * halves, so the insert path never builds a BigInt). `call()` is the same
  * thing with BigInt arguments, for tests and cold paths.
  */
-export class HtabHcalls {
+export class HptHcalls {
   /** H_ENTER: the slot used (r4). */
   ptex = 0;
   /** H_REMOVE: the old v and r words (r4, r5). */
@@ -238,7 +238,7 @@ export class HtabHcalls {
   /**
    * The domain's table, from the provider once per domain: a table object is
    * the domain's for the life of this handler (a later stage replacing one
-   * makes a new HtabHcalls).
+   * makes a new HptHcalls).
    */
   private tableFor(d: Domain): HashTable {
     const t = this.tableOf(d);
