@@ -59,16 +59,14 @@ export function runAuditCommand(io: Io, f: AuditFlags): number {
 
 /** Registers `audit` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  prog.command('audit')
+  ctx.withJson(prog.command('audit')
     .description('build the machine the legacy way and the proposal\'s, in memory, and classify every number Xen can be handed (the saved state is not touched)')
     .option('--mem <size>', 'dom0 size (default 4G)')
     .option('--domus <n>', 'domUs built beside dom0', '2')
     .option('--domu-mem <size>', 'each domU\'s memory', '128M')
     .option('--rma <size>', "dom0's RMA size", '64M')
-    .option('--machine <name|file>', 'machine profile (default js21)')
-    .option('--ram <size>', "override the machine's RAM")
+    .addOption(ctx.machineOpt())
+    .addOption(ctx.ramOpt())
     .option('--state <dir>', 'audit the machine this saved state was built on (read only)')
-    .option('--sweep', 'try dom0 sizes from 1 GiB up and show where each failure starts')
-    .addOption(ctx.jsonOpt())
-    .action(ctx.act(() => runAuditCommand));
+    .option('--sweep', 'try dom0 sizes from 1 GiB up and show where each failure starts'), () => runAuditCommand);
 }

@@ -26,11 +26,8 @@ export function runBalloon(io: Io, f: BalloonFlags): number {
 
 /** Registers `balloon` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  prog.command('balloon')
+  ctx.withState(prog.command('balloon')
     .description("shrink or grow a domain: released pages lose their HPTEs and entries, then go to the heap; new pages come from the heap into the table")
     .requiredOption('--target <size>', 'the size to balloon to')
-    .option('--domid <n>', 'the domain (default 0)')
-    .addOption(ctx.stateOpt())
-    .addOption(ctx.jsonOpt())
-    .action(ctx.act(() => runBalloon));
+    .option('--domid <n>', 'the domain (default 0)'), () => runBalloon);
 }

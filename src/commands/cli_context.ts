@@ -4,21 +4,34 @@ import type { Io } from './io';
 /** A command's runner: parse its flags, call the core, format; returns the exit code. */
 export type Runner<T> = (io: Io, flags: T) => number;
 
-/** What every command module's `register` is given: the action wrapper and the shared options. */
+/**
+ * What every command module's `register` is given: the shared options, and
+ * the wrapper that runs a command's runner (fetched when it runs) and keeps
+ * its exit code.
+ */
 export interface CliContext {
-  /** Wrap a runner as a commander action that keeps its exit code (`get` is called when the command runs). */
-  act<T>(get: () => Runner<T>): (...args: unknown[]) => void;
-  stateOpt(): Option;
-  jsonOpt(): Option;
+  /** Give a command that reads or writes the state --state and --json, and its runner. */
+  withState<T>(cmd: Command, get: () => Runner<T>): void;
+  /** Give a command that reads no state --json, and its runner. */
+  withJson<T>(cmd: Command, get: () => Runner<T>): void;
+  machineOpt(): Option;
+  ramOpt(): Option;
 }
 
 export function cliContext(io: Io, setCode: (c: number) => void): CliContext {
+  const act = <T>(get: () => Runner<T>) => (...args: unknown[]): void => {
+    const cmd = args[args.length - 1] as Command;
+    setCode(get()(io, cmd.optsWithGlobals() as T));
+  };
+  const jsonOpt = (): Option => new Option('--json', 'one JSON document on stdout');
   return {
-    act: <T>(get: () => Runner<T>) => (...args: unknown[]): void => {
-      const cmd = args[args.length - 1] as Command;
-      setCode(get()(io, cmd.optsWithGlobals() as T));
+    withState: (cmd, get) => {
+      cmd.addOption(new Option('--state <dir>', 'state directory (default ./.ppc-dombuild, or $PPC_DOMBUILD_STATE)')).addOption(jsonOpt()).action(act(get));
     },
-    stateOpt: () => new Option('--state <dir>', 'state directory (default ./.ppc-dombuild, or $PPC_DOMBUILD_STATE)'),
-    jsonOpt: () => new Option('--json', 'one JSON document on stdout'),
+    withJson: (cmd, get) => {
+      cmd.addOption(jsonOpt()).action(act(get));
+    },
+    machineOpt: () => new Option('--machine <name|file>', 'machine profile: js21 (default), maple, big64, or a JSON file'),
+    ramOpt: () => new Option('--ram <size>', "override the machine's RAM"),
   };
 }

@@ -122,7 +122,7 @@ function readImage(io: Io, file: string, what: string): BootImage {
 
 /** Registers `construct` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  prog.command('construct')
+  ctx.withState(prog.command('construct')
     .description('boot Xen on the simulated machine and build dom0 (construct_dom0), saving the state')
     .option('--mem <size>', 'dom0 boot size (default RAM/16, at least 192 MiB), rounded up to 16 MiB extents')
     .option('--max-mem <size>', 'what the p2m table covers (default: the platform limit)')
@@ -134,15 +134,13 @@ export function register(prog: Command, ctx: CliContext): void {
     .option('--initrd <file>', 'initrd image, loaded after the kernel')
     .option('--initrd-size <size>', 'size of a synthetic initrd')
     .option('--bootargs <args>', 'kernel command line for /chosen')
-    .option('--machine <name|file>', 'machine profile: js21 (default), maple, big64, or a JSON file')
-    .option('--ram <size>', "override the machine's RAM")
+    .addOption(ctx.machineOpt())
+    .addOption(ctx.ramOpt())
     .option('--firmware-dtb <file>', "start from this firmware device tree (RAM from its /memory nodes unless --ram)")
-    .addOption(ctx.stateOpt())
-    .addOption(ctx.jsonOpt())
     .option('--trace', 'print each construct_dom0 step on stderr as it happens')
     .option('--linear-page <size>', "page size dom0's kernel bolts its linear map with: 16M (default) or 4K")
     .option('--linear-fallback', 'map a 16 MiB extent that is not one aligned machine run with 4 KiB pages instead of refusing')
     .option('--no-boot', "stop after Xen's part: do not boot dom0's kernel (no hash table entries)")
     .option('--translation <scheme>', "proposal (dom0 keeps its p2m in its RMA, passes mfns) or legacy (Xen keeps it, dom0 passes pfns; Xen's part only)", 'proposal')
-    .action(ctx.act(() => runConstruct));
+    , () => runConstruct);
 }

@@ -45,20 +45,14 @@ function runForeign(io: Io, f: ForeignFlags, verb: 'mapped' | 'unmapped'): numbe
 
 /** Registers `map-foreign`, `unmap-foreign` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  prog.command('map-foreign')
+  ctx.withState(prog.command('map-foreign')
     .description("dom0 maps another domain's frame: learns its mfn from Xen, H_ENTER with the machine address; Xen holds a page reference")
     .requiredOption('--domid <n>', 'whose frame')
     .requiredOption('--pfn <n>', 'its pfn there (decimal or 0x hex)')
-    .option('--from <n>', 'the mapping domain (default 0; a non-privileged one gets H_PRIVILEGE)')
-    .addOption(ctx.stateOpt())
-    .addOption(ctx.jsonOpt())
-    .action(ctx.act(() => runMapForeign));
-  prog.command('unmap-foreign')
+    .option('--from <n>', 'the mapping domain (default 0; a non-privileged one gets H_PRIVILEGE)'), () => runMapForeign);
+  ctx.withState(prog.command('unmap-foreign')
     .description('remove a foreign mapping with H_REMOVE; Xen drops the page reference')
     .requiredOption('--domid <n>', 'whose frame')
     .requiredOption('--pfn <n>', 'its pfn there')
-    .option('--from <n>', 'the mapping domain (default 0)')
-    .addOption(ctx.stateOpt())
-    .addOption(ctx.jsonOpt())
-    .action(ctx.act(() => runUnmapForeign));
+    .option('--from <n>', 'the mapping domain (default 0)'), () => runUnmapForeign);
 }

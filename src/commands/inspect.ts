@@ -121,41 +121,26 @@ export function runInspectMachine(io: Io, f: InspectFlags): number {
 /** Registers `inspect` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
   const inspect = prog.command('inspect').description('show the built state');
-  inspect.command('p2m')
+  ctx.withState(inspect.command('p2m')
     .description("dom0's p2m table: where it lives, then the mapping as pfn -> mfn runs")
     .option('--pfn <n>', 'translate one pfn')
     .option('--range <a-b>', 'only pfns a..b (inclusive)')
     .option('--raw', 'the table bytes as stored (big-endian u32); a hex dump on a terminal')
-    .option('--domid <n>', 'domain', '0')
-    .addOption(ctx.stateOpt())
-    .addOption(ctx.jsonOpt())
-    .action(ctx.act(() => runInspectP2m));
-  inspect.command('rma')
+    .option('--domid <n>', 'domain', '0'), () => runInspectP2m);
+  ctx.withState(inspect.command('rma')
     .description("a domain's RMA layout (dom0's by default), as a table and a picture")
     .option('--svg <file>', 'also write an SVG memory map')
-    .option('--domid <n>', 'domain', '0')
-    .addOption(ctx.stateOpt())
-    .addOption(ctx.jsonOpt())
-    .action(ctx.act(() => runInspectRma));
-  inspect.command('devtree')
+    .option('--domid <n>', 'domain', '0'), () => runInspectRma);
+  ctx.withState(inspect.command('devtree')
     .description("dom0's device tree as DTS (as `dtc -I dtb -O dts` prints it)")
     .option('--dtb <file>', 'write the blob')
     .option('--path <node>', 'only this node, e.g. /xen')
-    .option('--domid <n>', "a domU's tree instead of dom0's")
-    .addOption(ctx.stateOpt())
-    .addOption(ctx.jsonOpt())
-    .action(ctx.act(() => runInspectDevtree));
-  inspect.command('machine')
-    .description('RAM ranges, heap free per order, who owns what')
-    .addOption(ctx.stateOpt())
-    .addOption(ctx.jsonOpt())
-    .action(ctx.act(() => runInspectMachine));
-  inspect.command('hpt')
+    .option('--domid <n>', "a domU's tree instead of dom0's"), () => runInspectDevtree);
+  ctx.withState(inspect.command('machine')
+    .description('RAM ranges, heap free per order, who owns what'), () => runInspectMachine);
+  ctx.withState(inspect.command('hpt')
     .description("dom0's hashed page table: size, counts, PTEG occupancy; one PTEG decoded; or an address walked to its HPTE")
     .option('--pteg <n>', 'decode the 8 slots of PTEG n (EA, VSID, pfn, mfn, owner, flags)')
     .option('--ea <addr>', 'walk an effective address: ESID, VSID, va, hash, groups, slot, mfn, and what the p2m says')
-    .option('--domid <n>', 'domain', '0')
-    .addOption(ctx.stateOpt())
-    .addOption(ctx.jsonOpt())
-    .action(ctx.act(() => (require('./inspect_hpt') as typeof import('./inspect_hpt')).runInspectHpt));
+    .option('--domid <n>', 'domain', '0'), () => (require('./inspect_hpt') as typeof import('./inspect_hpt')).runInspectHpt);
 }

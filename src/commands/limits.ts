@@ -105,16 +105,14 @@ function remedyHint(size: number, l: Dom0Limits, minRma: number | undefined, ent
 
 /** Registers `limits` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  prog.command('limits')
+  ctx.withJson(prog.command('limits')
     .description('the 32 GiB math: every constraint on dom0\'s size (p2m span, entry width, RMA, hash table block, RAM) and which one binds, on a machine')
     .option('--rma <size>', 'RMA size', '64M')
     .option('--p2m-at <addr>', 'table start (default: right after the OF area)')
     .option('--of-at <addr>', 'where the OF area is', '32M')
     .option('--entry-size <n>', '4 (u32 mfns) or 8', '4')
     .option('--mem <size>', 'check a dom0 of this size: exit 1 if it does not fit')
-    .option('--machine <name|file>', 'machine profile: js21 (default), maple, big64, or a JSON file')
-    .option('--ram <size>', "override the machine's RAM")
-    .option('--firmware-dtb <file>', "the machine's firmware device tree (a tree without the IO hole keeps dom0's map flat)")
-    .addOption(ctx.jsonOpt())
-    .action(ctx.act(() => runLimits));
+    .addOption(ctx.machineOpt())
+    .addOption(ctx.ramOpt())
+    .option('--firmware-dtb <file>', "the machine's firmware device tree (a tree without the IO hole keeps dom0's map flat)"), () => runLimits);
 }

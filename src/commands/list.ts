@@ -45,9 +45,6 @@ export function runList(io: Io, f: ListFlags): number {
 
 /** Registers `list` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  prog.command('list')
-    .description('every domain: memory, RMA, where its p2m table is and who keeps it')
-    .addOption(ctx.stateOpt())
-    .addOption(ctx.jsonOpt())
-    .action(ctx.act(() => runList));
+  ctx.withState(prog.command('list')
+    .description('every domain: memory, RMA, where its p2m table is and who keeps it'), () => runList);
 }

@@ -23,9 +23,6 @@ export function runValidate(io: Io, f: ValidateFlags): number {
 
 /** Registers `validate` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  prog.command('validate')
-    .description('check every invariant of the built state: exit 0 when all hold, 1 (after the report) when any is broken')
-    .addOption(ctx.stateOpt())
-    .addOption(ctx.jsonOpt())
-    .action(ctx.act(() => runValidate));
+  ctx.withState(prog.command('validate')
+    .description('check every invariant of the built state: exit 0 when all hold, 1 (after the report) when any is broken'), () => runValidate);
 }

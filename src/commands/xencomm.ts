@@ -24,11 +24,8 @@ export function runXencomm(io: Io, f: XencommFlags): number {
 
 /** Registers `xencomm` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  prog.command('xencomm')
+  ctx.withState(prog.command('xencomm')
     .description("the xencomm descriptor dom0 hands Xen for a buffer: one machine address per page, from dom0's own p2m")
     .requiredOption('--paddr <addr>', "the buffer's guest-physical address")
-    .requiredOption('--len <size>', "the buffer's length")
-    .addOption(ctx.stateOpt())
-    .addOption(ctx.jsonOpt())
-    .action(ctx.act(() => runXencomm));
+    .requiredOption('--len <size>', "the buffer's length"), () => runXencomm);
 }

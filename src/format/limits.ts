@@ -32,22 +32,22 @@ function maxText(l: Dom0Limits): string {
 const holeJson = (l: Dom0Limits): object | null => (l.hole ? { start: l.hole.start, end: l.hole.end } : null);
 const constraintsJson = (l: Dom0Limits): object[] => l.constraints.map((c) => ({ name: c.name, limitBytes: c.limitBytes, binds: c.binds, detail: c.detail }));
 
-function rowJson(l: Dom0Limits): object {
+/** What a layout allows and what binds it: the same keys for the one asked and for each table row. */
+function outcomeJson(l: Dom0Limits): object {
   return {
-    rmaSize: l.rmaSize,
-    p2mStart: l.p2mStart,
-    entrySize: l.entrySize,
-    capacityEntries: l.capacityEntries,
     spanBytes: l.spanBytes,
     spanRamBytes: l.spanRamBytes,
     flatTableMaxBytes: l.flatTableMaxBytes,
     skipHoleMaxBytes: l.skipHoleMaxBytes,
     allocatable: l.buildable,
     maxDom0Bytes: l.maxDom0Bytes,
-    maxDom0: maxText(l),
     binding: l.binding,
     constraints: constraintsJson(l),
   };
+}
+
+function rowJson(l: Dom0Limits): object {
+  return { rmaSize: l.rmaSize, p2mStart: l.p2mStart, entrySize: l.entrySize, capacityEntries: l.capacityEntries, ...outcomeJson(l), maxDom0: maxText(l) };
 }
 
 export function limitsJson(v: LimitsView): object {
@@ -56,14 +56,7 @@ export function limitsJson(v: LimitsView): object {
     machine: { name: v.machine, ramBytes: v.ramBytes },
     hole: holeJson(l),
     layout: { ...v.figures, maxDomain: formatSize(v.figures.maxDomainBytes) },
-    spanBytes: l.spanBytes,
-    spanRamBytes: l.spanRamBytes,
-    flatTableMaxBytes: l.flatTableMaxBytes,
-    skipHoleMaxBytes: l.skipHoleMaxBytes,
-    allocatable: l.buildable,
-    maxDom0Bytes: l.maxDom0Bytes,
-    binding: l.binding,
-    constraints: constraintsJson(l),
+    ...outcomeJson(l),
     byRmaSize: v.table.map(rowJson),
     ofAt: v.ofAt,
     ofConflict: v.ofConflict ?? null,

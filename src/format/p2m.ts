@@ -30,7 +30,7 @@ export function runJson(r: OwnedRun): object {
   return { pfn: r.pfn, count: r.count, mfn: r.mfn === INVALID_MFN ? null : r.mfn, maddr: r.mfn === INVALID_MFN ? null : r.mfn * PAGE_SIZE, owner: r.owner, use: r.use };
 }
 
-/** `xxd`-style dump, for --raw on a terminal. */
+/** `xxd`-style dump of the raw table, for a terminal. */
 export function hexDump(bytes: Uint8Array, base: number): string {
   let out = '';
   for (let i = 0; i < bytes.length; i += 16) {
