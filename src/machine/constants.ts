@@ -16,3 +16,5 @@ export const IO_HOLE_END_MFN = IO_HOLE_END / PAGE_SIZE;
 export const INVALID_MFN = 0xffffffff;
 /** 0xC000000000000000: where Linux maps physical memory (its linear map). */
 export const KERNEL_BASE = 0xc000000000000000n;
+/** Xen's heap in MiB before RAM/32 is added (XENHEAP_DEFAULT_MB, xen/include/asm-powerpc/config.h:66 @ 1aa3c54a31^). */
+export const XENHEAP_DEFAULT_MB = 16;

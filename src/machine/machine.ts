@@ -1,7 +1,7 @@
-import { FitError } from '../util/errors';
+import { FitError, UsageError } from '../util/errors';
 import { formatSize } from '../util/size';
 import { BuddyHeap } from './buddy';
-import { PAGE_SIZE } from './constants';
+import { PAGE_SIZE, XENHEAP_DEFAULT_MB } from './constants';
 import { FrameTable } from './frames';
 import { FrameRange, isIoHoleMfn, ramRanges } from './memmap';
 import type { MachineProfile } from './profile';
@@ -30,10 +30,14 @@ export class Machine {
     const frames = new FrameTable();
     const xenLowPages = profile.xenLowMemory / PAGE_SIZE;
     frames.assign(0, xenLowPages, 'xen', 'xen');
-    // The Xen heap follows Xen's low memory in address order, skipping the hole.
-    // (Xen itself ends its area at 16 MiB + RAM/32 counted from 0, memory.c:140-146
-    // @ 1aa3c54a31^; this model keeps its own split, see docs/heap.md.)
-    const xenHeapPages = 16 * 256 + profile.ram / 32 / PAGE_SIZE;
+    // Xen's area ends at xenheap_megabytes (16) MiB + RAM/32, counted from 0 with
+    // Xen's image inside it (xen/arch/powerpc/memory.c:140-146 @ 1aa3c54a31^): the
+    // Xen heap is what follows Xen's low memory up to there. On a machine whose area
+    // would pass 2 GiB, Xen panics ("xenheap spans LMB", memory.c:81-83); the model
+    // carries the heap on past the hole instead (docs/heap.md).
+    const xenAreaPages = XENHEAP_DEFAULT_MB * 256 + profile.ram / 32 / PAGE_SIZE;
+    const xenHeapPages = xenAreaPages - xenLowPages;
+    if (xenHeapPages <= 0) throw new UsageError(`machine profile ${profile.name}: Xen's low memory (${formatSize(profile.xenLowMemory)}) fills its whole area of 16 MiB + RAM/32`, ['profile-ram']);
     const xenHeapRanges = takeRanges(ram, xenLowPages, xenHeapPages);
     const xenHeap = new BuddyHeap('xen heap', 'xen zone');
     xenHeapRanges.forEach((r) => xenHeap.addRange(r));

@@ -1,5 +1,6 @@
-import { EXTENT_SIZE, IO_HOLE_END, IO_HOLE_START, MAX_ORDER, PAGE_SHIFT, PAGE_SIZE } from '../machine/constants';
+import { EXTENT_SIZE, IO_HOLE_END, IO_HOLE_START, MAX_ORDER, PAGE_SIZE } from '../machine/constants';
 import type { Machine } from '../machine/machine';
+import { dom0PagesForHpt } from '../hpt/size';
 import type { FrameRange } from '../machine/memmap';
 import { alignDown, alignUp, exactSize } from '../util/size';
 
@@ -79,34 +80,11 @@ export function ramInSpan(spanBytes: number, hole: MapHole | null): number {
 }
 
 /**
- * Xen's hash table for dom0 of `totPages`, in pages: `(tot_pages >> 6) >> (20 - PAGE_SHIFT)`
- * MiB, truncated (xen/arch/powerpc/domain_build.c:139-142 @ 1aa3c54a31^); 0 MiB
- * becomes 1, then pages round up to a power of two
- * (xen/arch/powerpc/shadow.c:90-100 @ 1aa3c54a31^); at least 2^6 pages (shadow.c:46-47).
- * A local copy of the rule; src/hpt/size.ts is getting dom0HptBytes(totPages) on another branch.
- */
-export function xenDom0HptPages(totPages: number): number {
-  const mib = Math.max(1, Math.floor(Math.floor(totPages / 2 ** 6) / 2 ** (20 - PAGE_SHIFT)));
-  const pages = mib * 2 ** (20 - PAGE_SHIFT);
-  return Math.max(2 ** 6, 2 ** Math.ceil(Math.log2(pages)));
-}
-
-/**
- * The inverse: the largest dom0 (whole 16 MiB extents) whose hash table fits
- * in one block of `blockBytes`. Let 2^o be the largest power-of-two page
- * count <= the block (a buddy block is one). The table's pages round up to a
- * power of two, so they fit iff mib x 256 <= 2^o, i.e. mib <= M = 2^o / 256;
- * mib = floor(tot_pages / 2^14) <= M iff tot_pages < (M + 1) x 2^14, i.e. dom0
- * < (M + 1) x 64 MiB; in whole extents (M + 1) x 64 MiB - 16 MiB. A block
- * under 1 MiB fits no dom0 (the table is at least 1 MiB): 0.
- * 4 GiB: M = 2^20 / 256 = 4096, dom0 <= 4097 x 64 MiB - 16 MiB = 256 GiB + 48 MiB.
+ * The largest dom0 (whole 16 MiB extents) whose hash table, as Xen sizes it
+ * (dom0HptBytes in src/hpt/size.ts), fits in one block of `blockBytes`.
  */
 export function largestDom0ForHptBlock(blockBytes: number): number {
-  const pages = Math.floor(blockBytes / PAGE_SIZE);
-  if (pages < 2 ** (20 - PAGE_SHIFT)) return 0;
-  const o = Math.floor(Math.log2(pages));
-  const maxMib = 2 ** o / 2 ** (20 - PAGE_SHIFT);
-  return (maxMib + 1) * 64 * 2 ** 20 - EXTENT_SIZE;
+  return alignDown(dom0PagesForHpt(blockBytes) * PAGE_SIZE, EXTENT_SIZE);
 }
 
 /** What the machine gives dom0, as Xen has booted on it. */

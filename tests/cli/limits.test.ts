@@ -23,11 +23,11 @@ describe('limits: every constraint, and the one that binds', () => {
     expect(j.constraints.filter((c: { binds: boolean }) => c.binds)).toHaveLength(1);
   });
 
-  it('js21 (16 GiB): RAM binds at 990 extents = 15,840 MiB; --ram 64G: the span, 30 GiB - 16 MiB', async () => {
+  it('js21 (16 GiB): RAM binds at 991 extents = 15,856 MiB; --ram 64G: the span, 30 GiB - 16 MiB', async () => {
     const js21 = await doc(['--p2m-at', '32M', '--of-at', '16M']);
     expect(js21.machine.name).toBe('js21');
     expect(js21.binding).toBe('machine-ram');
-    expect(js21.maxDom0Bytes).toBe(15_840 * MiB);
+    expect(js21.maxDom0Bytes).toBe(15_856 * MiB); // (2048 - 528 + 14336) MiB / 16
     const big = await doc(['--ram', '64G', '--p2m-at', '32M', '--of-at', '16M']);
     expect(big.binding).toBe('p2m-span');
     expect(big.maxDom0Bytes).toBe(30 * GiB - 16 * MiB);
@@ -51,7 +51,7 @@ describe('limits: every constraint, and the one that binds', () => {
     expect(r.code).toBe(1);
     const lines = r.err.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/dom0 of 32 GiB does not fit: it breaks machine-ram, at most 15 GiB \+ 480 MiB/);
+    expect(lines[0]).toMatch(/dom0 of 32 GiB does not fit: it breaks machine-ram, at most 15 GiB \+ 496 MiB/);
     expect(lines[0]).toMatch(/no RMA size helps.*more RAM would/);
     const j = await limits(['--mem', '32768M', '--json']);
     expect(j.code).toBe(1);

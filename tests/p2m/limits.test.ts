@@ -1,7 +1,8 @@
 import { MAX_ORDER, PAGE_SIZE } from '../../src/machine/constants';
 import { Machine } from '../../src/machine/machine';
 import type { MachineProfile } from '../../src/machine/profile';
-import { brokenConstraints, dom0Limits, dom0MapHole, largestDom0ForHptBlock, limitFigures, machineFacts, minimumRma, PLATFORM_IO_HOLE, xenDom0HptPages } from '../../src/p2m/limits';
+import { brokenConstraints, dom0Limits, dom0MapHole, largestDom0ForHptBlock, limitFigures, machineFacts, minimumRma, PLATFORM_IO_HOLE } from '../../src/p2m/limits';
+import { dom0HptBytes } from '../../src/hpt/size';
 import { GiB, MiB, TiB } from '../../src/util/size';
 
 const profile = (ram: number): MachineProfile => ({ name: 't', description: 't', cpu: 'PPC970MP', ram, xenLowMemory: 16 * MiB, firmwareImage: 64 * 1024, devtreeSlot: 64 * 1024 });
@@ -58,9 +59,9 @@ describe('dom0Limits: the 64 MiB / 32 MiB layout', () => {
 
 describe('the hash table block', () => {
   it('Xen sizes dom0 tables as (tot_pages >> 14) MiB, at least 1, rounded up to a power of two', () => {
-    expect(xenDom0HptPages((64 * MiB) / PAGE_SIZE)).toBe(256); // 1 MiB
-    expect(xenDom0HptPages((4 * GiB) / PAGE_SIZE)).toBe(2 ** 14); // 64 MiB
-    expect(xenDom0HptPages((4 * GiB + 64 * MiB) / PAGE_SIZE)).toBe(2 ** 15); // 65 MiB -> 128 MiB
+    expect(dom0HptBytes((64 * MiB) / PAGE_SIZE) / PAGE_SIZE).toBe(256); // 1 MiB
+    expect(dom0HptBytes((4 * GiB) / PAGE_SIZE) / PAGE_SIZE).toBe(2 ** 14); // 64 MiB
+    expect(dom0HptBytes((4 * GiB + 64 * MiB) / PAGE_SIZE) / PAGE_SIZE).toBe(2 ** 15); // 65 MiB -> 128 MiB
   });
 
   it('inverse: a 4 GiB block holds the table of a dom0 of at most 4097 x 64 MiB - 16 MiB = 256 GiB + 48 MiB', () => {
@@ -72,19 +73,20 @@ describe('the hash table block', () => {
     // Checked against the forward rule: the limit fits, one extent more does not.
     for (const block of [MiB, 16 * MiB, 256 * MiB, b]) {
       const max = largestDom0ForHptBlock(block);
-      expect(xenDom0HptPages(max / PAGE_SIZE) * PAGE_SIZE).toBeLessThanOrEqual(block);
-      expect(xenDom0HptPages((max + 16 * MiB) / PAGE_SIZE) * PAGE_SIZE).toBeGreaterThan(block);
+      expect(dom0HptBytes(max / PAGE_SIZE)).toBeLessThanOrEqual(block);
+      expect(dom0HptBytes((max + 16 * MiB) / PAGE_SIZE)).toBeGreaterThan(block);
     }
   });
 });
 
 describe('on a machine', () => {
   it('js21 (16 GiB): RAM binds; 64 GiB: the span binds', () => {
-    // js21: Xen heap 16 MiB + 16 GiB/32 = 528 MiB at [16 MiB, 544 MiB); the domain heap
-    // [544 MiB, 2 GiB) + [4 GiB, 18 GiB) = (2048 - 544)/16 + 14336/16 = 94 + 896 = 990 extents = 15,840 MiB.
+    // js21: Xen's area ends at 16 MiB + 16 GiB/32 = 528 MiB (memory.c:140-146), its heap
+    // [16 MiB, 528 MiB); the domain heap [528 MiB, 2 GiB) + [4 GiB, 18 GiB) =
+    // (2048 - 528)/16 + 14336/16 = 95 + 896 = 991 extents = 15,856 MiB.
     const js21 = dom0Limits({ rmaSize: 64 * MiB, p2mStart: 32 * MiB, hole: PLATFORM_IO_HOLE, machine: facts(16 * GiB) });
     expect(js21.binding).toBe('machine-ram');
-    expect(js21.maxDom0Bytes).toBe(15_840 * MiB);
+    expect(js21.maxDom0Bytes).toBe(15_856 * MiB);
     // The Xen heap's largest block: 256 MiB at [256 MiB, 512 MiB) -> 16 GiB + 48 MiB.
     expect(byName(js21, 'hpt-block').limitBytes).toBe(16 * GiB + 48 * MiB);
     const big = dom0Limits({ rmaSize: 64 * MiB, p2mStart: 32 * MiB, hole: PLATFORM_IO_HOLE, machine: facts(64 * GiB) });
