@@ -7,7 +7,10 @@ import type { Machine } from '../machine/machine';
 import { dom0HptBytes } from '../hpt/size';
 import { P2mTable } from '../p2m/table';
 import { layoutRma, P2mPlacement, placementCapacity, placementName, RmaLayout, RmaLayoutInput } from '../rma/layout';
-import { FitError } from '../util/errors';
+import { FitError, type Remedy } from '../util/errors';
+import { brokenConstraints, type Constraint, dom0Limits, dom0MapHole, machineFacts } from '../p2m/limits';
+import { machineRamFromTree } from '../devtree/ofd_fixup';
+import { dom0MemoryRanges, pfnSpan, PLATFORM_PFN_HOLE, type PfnHole } from '../xen/physmap';
 import { alignDown, alignUp, formatSize, hex, MiB } from '../util/size';
 import { Domain } from '../xen/domain';
 import type { Dom0Report, System } from '../xen/system';
@@ -32,6 +35,33 @@ export interface Dom0Options {
   initrd?: BootImage;
   bootargs: string;
   firmwareTree: DeviceTree;
+  /** The hash table in MiB instead of dom0/64 (Xen's dom0_shadow=), before shadow_set_allocation rounds it. */
+  hptMiB?: number;
+  /** Legacy only: cap dom0 below the IO hole, as upstream's domain_build.c did. */
+  legacyCap?: boolean;
+}
+
+/** dom0's map has the IO hole unless the firmware's own RAM runs through it (QEMU pseries). */
+export function dom0PfnHole(firmwareTree: DeviceTree): PfnHole | undefined {
+  return dom0MapHole(machineRamFromTree(firmwareTree)) ? PLATFORM_PFN_HOLE : undefined;
+}
+
+/** INVALID_MFN in every entry that is not one of the first `pages` pages of RAM. */
+export function invalidateNonRam(table: P2mTable, hole: PfnHole | undefined, pages: number): void {
+  const end = pfnSpan(hole, pages);
+  if (hole && end > hole.end) table.invalidate(hole.start, hole.end - hole.start);
+  table.invalidate(end, table.entries - end);
+}
+
+/** What the command layer should offer for a broken constraint. */
+function remediesFor(c: Constraint): Remedy[] {
+  switch (c.remedy) {
+    case 'larger-rma': return ['smaller-dom0', 'other-placement', 'larger-rma'];
+    case 'smaller-rma': return ['smaller-rma'];
+    case 'more-ram': return ['smaller-dom0', 'more-ram'];
+    case 'wider-entries': return ['smaller-dom0'];
+    case 'none': return c.name === 'hpt-block' ? ['smaller-dom0', 'smaller-hpt'] : ['smaller-dom0'];
+  }
 }
 
 /**
@@ -51,44 +81,61 @@ export function constructDom0(sys: System, opt: Dom0Options, trace: Tracer = () 
   mem = alignUp(Math.max(mem, opt.rmaSize), EXTENT_SIZE);
   trace({ step: 1, title: 'size dom0', facts: [['memory', formatSize(mem)], ['pages', String(mem / PAGE_SIZE)], ['source', opt.mem === undefined ? 'default (RAM/16, at least 192 MiB)' : 'asked']] });
 
-  // The table must cover the platform's limit: machine RAM, capped by what the placement can hold.
+  // dom0's map keeps the IO hole when the firmware has one (ofd_fixup_memory.c:94-113 @ 1aa3c54a31^).
+  const hole = dom0PfnHole(opt.firmwareTree);
   const layoutBase = rmaLayoutInput(machine, opt, opt.placement);
   const capacity = placementCapacity(layoutBase);
   if (capacity === 0) layoutRma({ ...layoutBase, entries: 1 }); // names the overlap
-  const platformLimit = alignDown(capacity * PAGE_SIZE, EXTENT_SIZE);
+  // Every limit on dom0's size, checked before anything changes: the figures `limits` shows.
+  const sharedInfoStart = opt.rmaSize - PAGE_SIZE;
+  const limits = dom0Limits({
+    rmaSize: opt.rmaSize,
+    p2mStart: sharedInfoStart - capacity * 4,
+    sharedInfoStart,
+    hole: hole ? { start: hole.start * PAGE_SIZE, end: hole.end * PAGE_SIZE } : null,
+    machine: machineFacts(machine),
+    hptOverrideMiB: opt.hptMiB,
+  });
+  if (!limits.buildable) {
+    const c = limits.constraints.find((x) => x.name === 'rma-allocatable')!;
+    throw new FitError(`a ${formatSize(opt.rmaSize)} RMA cannot be built: ${c.detail}`, remediesFor(c));
+  }
+  // What the table covers: the span's RAM (the hole taken out) and the machine's RAM, whole extents.
+  const spanLimit = limits.flatTableMaxBytes;
   const ramLimit = alignDown(ramBytes, EXTENT_SIZE);
   let maxBytes: number;
   let maxMemSource: Dom0Report['maxMemSource'];
   if (opt.maxMem !== undefined) {
     maxBytes = alignUp(opt.maxMem, EXTENT_SIZE);
     maxMemSource = 'option';
-    if (maxBytes > platformLimit) {
-      throw new FitError(`a table covering ${formatSize(maxBytes)} needs ${maxBytes / PAGE_SIZE} p2m entries but the table at ${placementName(opt.placement)} holds at most ${capacity} (max domain ${formatSize(platformLimit)} in whole extents)`, ['smaller-max-mem', 'other-placement', 'larger-rma']);
+    if (maxBytes > spanLimit) {
+      throw new FitError(`a table covering ${formatSize(maxBytes)} of RAM needs ${pfnSpan(hole, maxBytes / PAGE_SIZE)} p2m entries${hole && maxBytes > hole.start * PAGE_SIZE ? ' (the IO hole\'s pfns included)' : ''} but the table at ${placementName(opt.placement)} holds at most ${capacity} (${formatSize(spanLimit)} of RAM in whole extents)`, ['smaller-max-mem', 'other-placement', 'larger-rma']);
     }
-  } else if (platformLimit < ramLimit) {
-    maxBytes = platformLimit;
+  } else if (spanLimit < ramLimit) {
+    maxBytes = spanLimit;
     maxMemSource = 'placement capacity';
-    notes.push(`the table covers ${formatSize(platformLimit)}, not the machine's ${formatSize(ramBytes)}: that is all a table at ${placementName(opt.placement)} in a ${formatSize(opt.rmaSize)} RMA can hold`);
+    notes.push(`the table covers ${formatSize(spanLimit)} of RAM, not the machine's ${formatSize(ramBytes)}: that is all a table at ${placementName(opt.placement)} in a ${formatSize(opt.rmaSize)} RMA can index${hole ? ', the IO hole\'s pfns included' : ''}`);
   } else {
     maxBytes = ramLimit;
     maxMemSource = 'machine RAM';
   }
-  if (mem > maxBytes) {
-    const figure = mem > platformLimit
-      ? `the max domain for a table at ${placementName(opt.placement)} in a ${formatSize(opt.rmaSize)} RMA is ${formatSize(platformLimit)} (${capacity} entries, floored to whole 16 MiB extents)`
-      : `max-mem is ${formatSize(maxBytes)}`;
-    throw new FitError(`dom0 of ${formatSize(mem)} does not fit: ${figure}`, mem > platformLimit ? ['smaller-dom0', 'other-placement', 'larger-rma'] : ['larger-max-mem']);
+  if (mem > maxBytes && mem <= spanLimit) throw new FitError(`dom0 of ${formatSize(mem)} does not fit: the table covers ${formatSize(maxBytes)}`, ['larger-max-mem']);
+  const broken = brokenConstraints(limits, mem)[0];
+  if (broken) {
+    throw new FitError(`dom0 of ${formatSize(mem)} does not fit: it breaks ${broken.name}, at most ${formatSize(broken.limitBytes!)} (${broken.detail})`, remediesFor(broken));
   }
-  if (mem > ramLimit) throw new FitError(`dom0 of ${formatSize(mem)} is larger than the machine's RAM (${formatSize(ramBytes)})`, ['smaller-dom0', 'more-ram']);
   const maxPages = maxBytes / PAGE_SIZE;
+  // The table indexes every pfn up to the last RAM page's, the hole's included.
+  const entries = pfnSpan(hole, maxPages);
 
   // 5 (checked early). Lay out the RMA so a bad placement changes nothing.
-  const layout: RmaLayout = layoutRma({ ...layoutBase, entries: maxPages });
+  const layout: RmaLayout = layoutRma({ ...layoutBase, entries });
 
   // 2-4. Create domain 0: privileged, non-shadow; no Xen p2m; allocate the RMA.
   const rma = allocateRma(machine, 0, opt.rmaSize);
   const dom0 = new Domain(0, true, false, maxPages, { mfn: rma.mfn, order: rma.order }, rma.memory);
   dom0.layout = layout;
+  dom0.ioHole = hole;
   trace({ step: 2, title: 'create domain 0', facts: [['privileged', 'yes'], ['shadow', 'no (keeps its own p2m)']] });
   trace({ step: 3, title: 'no Xen p2m for dom0', facts: [['guest_physmap_max_mem_pages', 'not called'], ['d->arch.p2m', 'set in step 7']] });
   const changed = guestPhysmapAddPage(dom0, 0, rma.mfn);
@@ -96,15 +143,15 @@ export function constructDom0(sys: System, opt: Dom0Options, trace: Tracer = () 
 
   sys.domains.set(0, dom0);
   dom0.p2mPaddr = layout.p2m.start;
-  dom0.p2mEntries = maxPages;
-  const table = new P2mTable(dom0.memory, dom0.p2mPaddr, maxPages);
-  trace({ step: 5, title: 'lay out the RMA', facts: [['placement', placementName(opt.placement)], ['p2m table', `${hex(layout.p2m.start)}..${hex(layout.p2m.end)}`], ['entries', String(maxPages)], ['covers', formatSize(maxBytes) + (maxMemSource === 'placement capacity' ? ' (capped by the placement)' : ` (${maxMemSource})`)], ['OF area', `${hex(layout.firmware.start)}..${hex(layout.devtree.end)}`], ['shared_info', hex(layout.sharedInfo.start)]] });
+  dom0.p2mEntries = entries;
+  const table = new P2mTable(dom0.memory, dom0.p2mPaddr, entries);
+  trace({ step: 5, title: 'lay out the RMA', facts: [['placement', placementName(opt.placement)], ['p2m table', `${hex(layout.p2m.start)}..${hex(layout.p2m.end)}`], ['entries', String(entries)], ['map', hole ? `RAM up to ${formatSize(hole.start * PAGE_SIZE)}, then from ${formatSize(hole.end * PAGE_SIZE)} (IO hole kept)` : 'flat (the firmware has no IO hole)'], ['covers', formatSize(maxBytes) + (maxMemSource === 'placement capacity' ? ' (capped by the placement)' : ` (${maxMemSource})`)], ['OF area', `${hex(layout.firmware.start)}..${hex(layout.devtree.end)}`], ['shared_info', hex(layout.sharedInfo.start)]] });
 
   // 6. The RMA's own entries. Entries past the boot size are set INVALID_MFN after
   // step 9, so the ones the extents fill are written once, not twice.
   table.fillRun(0, rma.mfn, dom0.rmaPages);
   dom0.totPages = dom0.rmaPages;
-  trace({ step: 6, title: 'fill the RMA entries', facts: [['pfns', `0..${hex(dom0.rmaPages - 1)}`], ['mfns', `${hex(rma.mfn)}..${hex(rma.mfn + dom0.rmaPages - 1)}`], ['unused entries', `${maxPages - dom0.rmaPages} x ${hex(INVALID_MFN)}`]] });
+  trace({ step: 6, title: 'fill the RMA entries', facts: [['pfns', `0..${hex(dom0.rmaPages - 1)}`], ['mfns', `${hex(rma.mfn)}..${hex(rma.mfn + dom0.rmaPages - 1)}`], ['unused entries', `${entries - dom0.rmaPages} x ${hex(INVALID_MFN)}`]] });
 
   // 7-8.
   dom0.arch.p2m = rma.mfn * PAGE_SIZE + layout.p2m.start;
@@ -113,18 +160,18 @@ export function constructDom0(sys: System, opt: Dom0Options, trace: Tracer = () 
 
   // 9. allocate_extents, writing the table directly.
   const extents = allocateExtents(machine, dom0, mem / PAGE_SIZE, (pfn, mfn, count) => table.fillRun(pfn, mfn, count));
-  table.invalidate(dom0.totPages, maxPages - dom0.totPages);
+  // Everything not RAM holds INVALID_MFN: the hole's pfns (MMIO is not translated: docs/memory.md) and past the boot size.
+  invalidateNonRam(table, hole, dom0.totPages);
   trace({ step: 9, title: 'allocate_extents', facts: [['extents', String(extents)], ['memory', formatSize(dom0.totPages * PAGE_SIZE)], ['first extent', extents ? hex(dom0.extents[0] * PAGE_SIZE) : 'none'], ['guest_physmap_add_page', 'not called: entries written straight into the table']] });
 
   // 10. Hash table from the Xen heap.
-  const hptBytes = allocateHpt(machine, dom0);
+  const hptBytes = allocateHpt(machine, dom0, opt.hptMiB);
   trace({ step: 10, title: 'hash table from the Xen heap', facts: [['size', formatSize(hptBytes)], ['PTEGs', String(hptBytes / 128)], ['machine', hex(dom0.arch.hpt!.mfn * PAGE_SIZE)], ['ibm,pft-size', `<0 ${Math.log2(hptBytes)}>`]] });
 
   // 11. The device tree, written into the RMA's device tree slot.
   const initrdRegion = layout.initrd;
   const tree = fixupDom0Tree(opt.firmwareTree, {
-    rmaSize: opt.rmaSize,
-    memSize: mem,
+    memory: dom0MemoryRanges(hole, dom0.rmaPages, dom0.totPages),
     pftSizeLog2: Math.log2(hptBytes),
     bootargs: opt.bootargs,
     initrd: initrdRegion && opt.initrd ? { start: initrdRegion.start, end: initrdRegion.start + opt.initrd.size } : undefined,
@@ -153,7 +200,7 @@ export function constructDom0(sys: System, opt: Dom0Options, trace: Tracer = () 
 
   return {
     dom0,
-    report: { memBytes: mem, maxPages, platformLimitBytes: platformLimit, maxMemSource, hptBytes, devtreeBytes: blob.length, extentsAllocated: extents, notes },
+    report: { memBytes: mem, maxPages, platformLimitBytes: spanLimit, maxMemSource, hptBytes, devtreeBytes: blob.length, extentsAllocated: extents, notes },
   };
 }
 
@@ -161,8 +208,8 @@ export function constructDom0(sys: System, opt: Dom0Options, trace: Tracer = () 
  * Step 10: the hash table from the Xen heap, sized from tot_pages once the
  * extents are in (domain_build.c:133-148 @ 1aa3c54a31^, see dom0HptBytes); returns its size.
  */
-export function allocateHpt(machine: Machine, d: Domain): number {
-  const bytes = dom0HptBytes(d.totPages);
+export function allocateHpt(machine: Machine, d: Domain, overrideMiB?: number): number {
+  const bytes = dom0HptBytes(d.totPages, overrideMiB);
   const order = Math.log2(bytes / PAGE_SIZE);
   const mfn = machine.allocXenBlock(order, `hpt dom${d.domid}`, `dom${d.domid} hash table`);
   d.arch.hpt = { mfn, order };

@@ -4,7 +4,8 @@ import { EXTENT_SIZE, PAGE_SIZE } from '../machine/constants';
 import { rmlsOf, rmorOf } from '../machine/cpu';
 import { layoutRma, RmaLayout } from '../rma/layout';
 import { FitError } from '../util/errors';
-import { alignUp, formatSize, hex } from '../util/size';
+import { alignUp, formatSize, hex, MiB } from '../util/size';
+import { PLATFORM_PFN_HOLE } from '../xen/physmap';
 import { Domain } from '../xen/domain';
 import { allocateHpt, Dom0Options, loadImages, MIN_DOM0_BYTES, rmaLayoutInput, writeDevtree, XEN_VERSION } from './domain_build';
 import type { Tracer } from './report';
@@ -30,8 +31,20 @@ export function constructDom0Legacy(sys: System, opt: Dom0Options, trace: Tracer
   let mem = opt.mem ?? Math.max(Math.floor(ramBytes / 16), MIN_DOM0_BYTES);
   mem = alignUp(Math.max(mem, opt.rmaSize), EXTENT_SIZE);
   if (mem > Math.floor(ramBytes / EXTENT_SIZE) * EXTENT_SIZE) throw new FitError(`dom0 of ${formatSize(mem)} is larger than the machine's RAM (${formatSize(ramBytes)})`, ['smaller-dom0', 'more-ram']);
+  const notes: string[] = [];
+  // Upstream capped dom0 below the IO hole: "XXX Dom0 currently can't extend past
+  // the IO hole" (xen/arch/powerpc/domain_build.c:114-119 @ 1aa3c54a31^).
+  const holeBase = PLATFORM_PFN_HOLE.start * PAGE_SIZE;
+  if (mem > holeBase) {
+    if (opt.legacyCap) {
+      notes.push(`Limiting DOM0 memory size to ${holeBase / MiB} MiB to avoid IO hole (what upstream's domain_build.c did with the ${formatSize(mem)} asked)`);
+      mem = holeBase;
+    } else {
+      notes.push(`upstream capped this dom0 at ${formatSize(holeBase)} (domain_build.c: "Limiting DOM0 memory size ... to avoid IO hole"); built uncapped, its pfns from ${formatSize(holeBase)} up meet the legacy pfn2mfn's IO test (see audit), and its tree describes RAM only up to the hole, as ofd_fixup_memory.c's #if 0 left it`);
+    }
+  }
   const maxPages = mem / PAGE_SIZE;
-  trace({ step: 1, title: 'size dom0 (legacy)', facts: [['memory', formatSize(mem)], ['pages', String(maxPages)]] });
+  trace({ step: 1, title: 'size dom0 (legacy)', facts: [['memory', formatSize(mem)], ['pages', String(maxPages)], ['cap', opt.legacyCap ? 'upstream\'s, at the IO hole' : 'none']] });
 
   const layout: RmaLayout = layoutRma({ ...rmaLayoutInput(machine, opt, { kind: 'after-of' }), entries: 0 });
 
@@ -60,12 +73,13 @@ export function constructDom0Legacy(sys: System, opt: Dom0Options, trace: Tracer
   const extents = allocateExtents(machine, dom0, mem / PAGE_SIZE, (pfn, mfn, count) => xenP2m.table.fillRun(pfn, mfn, count));
   trace({ step: 9, title: 'allocate_extents', facts: [['extents', String(extents)], ['memory', formatSize(dom0.totPages * PAGE_SIZE)], ['guest_physmap_add_page', 'updated Xen p2m']] });
 
-  const hptBytes = allocateHpt(machine, dom0);
+  const hptBytes = allocateHpt(machine, dom0, opt.hptMiB);
   trace({ step: 10, title: 'hash table from the Xen heap', facts: [['size', formatSize(hptBytes)], ['ibm,pft-size', `<0 ${Math.log2(hptBytes)}>`]] });
 
   const tree = fixupDom0Tree(opt.firmwareTree, {
-    rmaSize: opt.rmaSize,
-    memSize: mem,
+    // ofd_memory_extent_nodes (ofd_fixup_memory.c:86-113 @ 1aa3c54a31^): past 2 GiB, a node up to
+    // the hole and (the #if 0) nothing above it.
+    memory: [{ start: 0, size: opt.rmaSize }, ...(mem > opt.rmaSize ? [{ start: opt.rmaSize, size: Math.min(mem, holeBase) - opt.rmaSize }] : [])],
     pftSizeLog2: Math.log2(hptBytes),
     bootargs: opt.bootargs,
     initrd: layout.initrd && opt.initrd ? { start: layout.initrd.start, end: layout.initrd.start + opt.initrd.size } : undefined,
@@ -92,7 +106,7 @@ export function constructDom0Legacy(sys: System, opt: Dom0Options, trace: Tracer
     hptBytes,
     devtreeBytes: blob.length,
     extentsAllocated: extents,
-    notes: [`legacy translation: Xen keeps dom0's p2m (${maxPages} entries, ${formatSize(maxPages * 4)} in the Xen heap at ${hex(xenP2m.mfn * PAGE_SIZE)}); dom0 hands Xen pfns and Xen's pfn2mfn guesses`],
+    notes: [...notes, `legacy translation: Xen keeps dom0's p2m (${maxPages} entries, ${formatSize(maxPages * 4)} in the Xen heap at ${hex(xenP2m.mfn * PAGE_SIZE)}); dom0 hands Xen pfns and Xen's pfn2mfn guesses`],
   };
   return { dom0, report };
 }

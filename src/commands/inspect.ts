@@ -5,7 +5,7 @@ import { readFdt } from '../devtree/fdt_ro';
 import { toDts } from '../devtree/dts';
 import { findNode } from '../devtree/tree';
 import { INVALID_MFN, PAGE_SIZE } from '../machine/constants';
-import { frameOwner, ownedRuns, p2mInfo } from '../p2m/inspect';
+import { frameOwner, invalidUse, ownedRuns, p2mInfo } from '../p2m/inspect';
 import { UsageError } from '../util/errors';
 import type { Domain } from '../xen/domain';
 import { p2mOf } from '../xen/shadow_p2m';
@@ -65,7 +65,7 @@ export function runInspectP2m(io: Io, f: P2mFlags): number {
   }
   if (f.pfn !== undefined) {
     const mfn = table.get(from);
-    const own = frameOwner(sys.machine, mfn);
+    const own = mfn === INVALID_MFN ? invalidUse(d, from) : frameOwner(sys.machine, mfn);
     const entryPaddr = d.shadow ? null : d.p2mPaddr + from * 4;
     const doc = { domid: d.domid, pfn: from, paddr: from * PAGE_SIZE, mfn: mfn === INVALID_MFN ? null : mfn, maddr: mfn === INVALID_MFN ? null : mfn * PAGE_SIZE, entryPaddr, ...(d.shadow ? { entryMaddr: d.arch.p2m + from * 4, keeper: 'xen' } : {}), ...own };
     const where = entryPaddr === null ? `entry in Xen's p2m at machine ${hex(d.arch.p2m + from * 4)}` : `entry at guest ${hex(entryPaddr)}`;

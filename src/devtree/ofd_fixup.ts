@@ -21,10 +21,12 @@ import {
 import { RegEntry, encodeReg, readReg } from './reg';
 
 export interface Dom0TreeParams {
-  /** /memory@0 reg = [0, rmaSize). */
-  rmaSize: number;
-  /** dom0 bytes; /memory@<rmaSize hex> reg = [rmaSize, memSize) (no node when memSize == rmaSize). */
-  memSize: number;
+  /**
+   * dom0's RAM, guest-physical, one memory node each: the RMA at 0 first
+   * (/memory@0), then the rest (/memory@<rma>, and /memory@100000000 past
+   * the IO hole when the map keeps one).
+   */
+  memory: { start: number; size: number }[];
   /** The boot cpu's ibm,pft-size = <0 log2(hash table bytes)>. */
   pftSizeLog2: number;
   bootargs: string;
@@ -129,10 +131,9 @@ function memoryNode(root: FdtNode, address: number, size: number): FdtNode {
   ]);
 }
 
-/** Replace every memory node with the RMA node and the rest node, where the first one stood. */
+/** Replace every memory node with dom0's, where the first one stood (ofd_memory_props, ofd_fixup_memory.c:115-120 @ 1aa3c54a31^). */
 function fixMemory(root: FdtNode, p: Dom0TreeParams): void {
-  const fresh = [memoryNode(root, 0, p.rmaSize)];
-  if (p.memSize > p.rmaSize) fresh.push(memoryNode(root, p.rmaSize, p.memSize - p.rmaSize));
+  const fresh = p.memory.map((r) => memoryNode(root, r.start, r.size));
   const first = root.children.findIndex(isMemoryNode);
   const kept = root.children.filter((c) => !isMemoryNode(c));
   const at = first < 0 ? kept.length : first;
@@ -182,10 +183,14 @@ function xenNode(p: Dom0TreeParams): FdtNode {
 }
 
 function checkParams(p: Dom0TreeParams): void {
-  checkUint(p.rmaSize, 'rmaSize');
-  checkUint(p.memSize, 'memSize');
-  if (p.rmaSize === 0) throw new RangeError('rmaSize must not be 0');
-  if (p.memSize < p.rmaSize) throw new RangeError(`memSize ${hex(p.memSize)} is smaller than rmaSize ${hex(p.rmaSize)}`);
+  if (p.memory.length === 0 || p.memory[0].start !== 0 || p.memory[0].size === 0) throw new RangeError('the first memory range must be the RMA, at 0 and not empty');
+  p.memory.forEach((r, i) => {
+    checkUint(r.start, 'memory start');
+    checkUint(r.size, 'memory size');
+    if (r.size === 0) throw new RangeError(`memory range at ${hex(r.start)} is empty`);
+    const prev = p.memory[i - 1];
+    if (prev && r.start < prev.start + prev.size) throw new RangeError(`memory range at ${hex(r.start)} is not above the one before it, [${hex(prev.start)}, ${hex(prev.start + prev.size)})`);
+  });
   checkUint(p.pftSizeLog2, 'pftSizeLog2', 63);
   checkUint(p.xen.domid, 'domid', 0xffff_ffff);
   if (p.initrd) {

@@ -66,3 +66,37 @@ export function encodeReg(parent: FdtNode, ranges: { address: number | bigint; s
   });
   return out;
 }
+
+/** A window of the CPU's address space that a bus node maps to its children (MMIO, not RAM). */
+export interface BusWindow extends RegEntry {
+  node: string;
+}
+
+/**
+ * The MMIO windows of the root's bus nodes (host bridges such as js21's
+ * `ht@0` or a pseries `pci@...`): each `ranges` entry is (child address,
+ * parent address, size) in the child's #address-cells, the root's
+ * #address-cells and the child's #size-cells (Devicetree Specification
+ * 2.3.8); its parent address and size are the window. An empty `ranges`
+ * (identity) maps nothing of its own.
+ */
+export function mmioWindows(root: FdtNode): BusWindow[] {
+  const out: BusWindow[] = [];
+  const pac = addressCells(root);
+  for (const node of root.children) {
+    const prop = getProp(node, 'ranges');
+    if (!prop || prop.value.length === 0) continue;
+    const cac = addressCells(node);
+    const csc = sizeCells(node);
+    const width = (cac + pac + csc) * 4;
+    if (prop.value.length % width !== 0) {
+      throw new DeviceTreeError(`node "${node.name}": ranges is ${prop.value.length} bytes, not a whole number of (${cac} + ${pac} + ${csc})-cell entries`);
+    }
+    for (let at = 0; at < prop.value.length; at += width) {
+      const [address] = dec.cells(prop.value.subarray(at + cac * 4, at + (cac + pac) * 4), pac);
+      const [size] = csc === 0 ? [0n] : dec.cells(prop.value.subarray(at + (cac + pac) * 4, at + width), csc);
+      if (size! > 0n) out.push({ node: node.name, address: address!, size: size! });
+    }
+  }
+  return out;
+}

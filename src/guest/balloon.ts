@@ -8,6 +8,7 @@ import type { Domain } from '../xen/domain';
 import { H_AVPN, H_SUCCESS, hcallReturnName } from '../xen/hcalls/papr';
 import { freeFrameRun, guestPhysmapAddPage } from '../xen/mm';
 import { p2mOf } from '../xen/shadow_p2m';
+import { pfnSpan, ramPagesBelow, ramRuns } from '../xen/physmap';
 import type { System } from '../xen/system';
 import { hcallsFor, HcallRefused } from './foreign';
 import { boltLinearMap } from './linear_map';
@@ -49,7 +50,8 @@ export function balloon(sys: System, domid: number, targetBytes: number): Balloo
   if (d.translation === 'legacy') throw new FitError(`dom${domid} was built with the legacy translation: it cannot balloon (Xen keeps its table and has no guest_physmap_remove_page for it)`, ['proposal-translation']);
   const m = sys.machine;
   const table = p2mOf(d);
-  const cap = table.entries;
+  // The table's entries, in pages of RAM: the IO hole's pfns hold none.
+  const cap = ramPagesBelow(d.ioHole, table.entries);
   const target = Math.ceil(targetBytes / PAGE_SIZE);
   const where = d.shadow ? `Xen's p2m for dom${domid}` : `dom${domid}'s p2m table (guest ${hex(d.p2mPaddr)} in its RMA)`;
   if (target > cap) {
@@ -80,7 +82,8 @@ function meets(runs: { mfn: number; count: number }[], mfn: number, n: number): 
 
 function shrink(sys: System, d: Domain, table: P2mTable, target: number, rep: BalloonReport): void {
   const m = sys.machine;
-  const released: P2mRun[] = table.runs(target, d.totPages);
+  const freed = ramRuns(d.ioHole, target, d.totPages);
+  const released: P2mRun[] = freed.flatMap((x) => table.runs(x.pfn, x.pfn + x.count));
   const bad = released.find((r) => r.mfn === INVALID_MFN);
   if (bad) throw new Error(`dom${d.domid}'s pfns ${hex(bad.pfn)}.. are below tot_pages but hold INVALID_MFN`);
   const byMfn = released.map((r) => ({ mfn: r.mfn, count: r.count })).sort((a, b) => a.mfn - b.mfn);
@@ -111,15 +114,17 @@ function shrink(sys: System, d: Domain, table: P2mTable, target: number, rep: Ba
       // A 16 MiB linear page cut by the new size: what stays below it needs 4 KiB pages.
       if (h.large && h.bolted && h.linearPaddr >= 0) {
         const first = h.linearPaddr / PAGE_SIZE;
-        if (first < target) survivors.push({ start: first, end: Math.min(first + EXTENT_PAGES, target) });
+        const keptEnd = pfnSpan(d.ioHole, target);
+        if (first < keptEnd) survivors.push({ start: first, end: Math.min(first + EXTENT_PAGES, keptEnd) });
       }
     }
   }
 
   // 2. The entries: INVALID_MFN (the guest's balloon driver in its own table; Xen's for a shadow domain).
-  if (d.shadow) {
-    for (let pfn = target; pfn < d.totPages; pfn++) guestPhysmapRemovePage(table, pfn);
-  } else table.invalidate(target, d.totPages - target);
+  for (const x of freed) {
+    if (d.shadow) for (let pfn = x.pfn; pfn < x.pfn + x.count; pfn++) guestPhysmapRemovePage(table, pfn);
+    else table.invalidate(x.pfn, x.count);
+  }
 
   // 3. The frames back to the heap, cut where their owning runs are.
   for (const r of byMfn) {
@@ -140,8 +145,8 @@ function shrink(sys: System, d: Domain, table: P2mTable, target: number, rep: Ba
   // 4. The guest's record: released pfns have no HPTE now; survivors get 4 KiB pages.
   const g = d.guest;
   if (g) {
-    const hidx = perPfn(g.rec, g.hidx, Math.max(target, hidxPfns(g.rec, g.hidx)));
-    hidx.fill(0, target);
+    const hidx = perPfn(g.rec, g.hidx, Math.max(pfnSpan(d.ioHole, target), hidxPfns(g.rec, g.hidx)));
+    hidx.fill(0, pfnSpan(d.ioHole, target));
     if (survivors.length) rep.hptesInserted += bolt(sys, d, table, g.rec, hidx, survivors, 12);
     recount(g.rec, d, hidx, rep, sys);
   }
@@ -156,10 +161,10 @@ function grow(sys: System, d: Domain, table: P2mTable, target: number, rep: Ball
   const m = sys.machine;
   const need = target - d.totPages;
   if (need > m.domHeap.freeCount) throw new FitError(`dom${d.domid} cannot grow by ${formatSize(need * PAGE_SIZE)}: the domain heap has ${formatSize(m.domHeap.freeCount * PAGE_SIZE)} free`, ['smaller-balloon-target', 'balloon-other-down']);
-  const from = d.totPages;
+  const added = ramRuns(d.ioHole, d.totPages, target);
   const xenSet = (pfn: number, mfn: number): void => table.set(pfn, mfn);
-  for (let pfn = from; pfn < target;) {
-    const left = target - pfn;
+  for (const x of added) for (let pfn = x.pfn, stop = x.pfn + x.count; pfn < stop;) {
+    const left = stop - pfn;
     // The largest block the pfn's alignment and what is left allow, down to what the heap has.
     let order = EXTENT_ORDER;
     while (order > 0 && (pfn % 2 ** order !== 0 || 2 ** order > left)) order--;
@@ -176,8 +181,8 @@ function grow(sys: System, d: Domain, table: P2mTable, target: number, rep: Ball
   d.totPages = target;
   const g = d.guest;
   if (g) {
-    const hidx = perPfn(g.rec, g.hidx, Math.max(target, hidxPfns(g.rec, g.hidx)));
-    rep.hptesInserted += bolt(sys, d, table, g.rec, hidx, [{ start: from, end: target }], g.rec.linear.pageShift);
+    const hidx = perPfn(g.rec, g.hidx, Math.max(pfnSpan(d.ioHole, target), hidxPfns(g.rec, g.hidx)));
+    rep.hptesInserted += bolt(sys, d, table, g.rec, hidx, added.map((x) => ({ start: x.pfn, end: x.pfn + x.count })), g.rec.linear.pageShift);
     recount(g.rec, d, hidx, rep, sys);
   }
 }
@@ -224,5 +229,5 @@ function recount(rec: GuestRecord, d: Domain, hidx: Uint8Array, rep: BalloonRepo
   rec.linear.pages16M = pages16M;
   rec.linear.inserts += rep.hptesInserted;
   rec.linear.bytes = d.totPages * PAGE_SIZE;
-  saveGuestRecord(d, rec, hidx.subarray(0, Math.max(d.totPages, 1)).slice());
+  saveGuestRecord(d, rec, hidx.subarray(0, Math.max(pfnSpan(d.ioHole, d.totPages), 1)).slice());
 }

@@ -3,6 +3,7 @@ import type { P2mTable } from '../p2m/table';
 import { FitError, UsageError } from '../util/errors';
 import { hex } from '../util/size';
 import type { Domain } from '../xen/domain';
+import { inHole, ramPagesBelow } from '../xen/physmap';
 
 /** struct xencomm_desc { u32 magic; u32 nr_addrs; u64 address[]; } (Linux xencomm.h). */
 export const XENCOMM_MAGIC = 0x58434f4d;
@@ -72,9 +73,11 @@ export function xencommDescriptor(d: Domain, table: P2mTable, paddr: number, len
     const off = at % PAGE_SIZE;
     const bytes = Math.min(PAGE_SIZE - off, end - at);
     const mfn = table.get(pfn);
+    if (inHole(d.ioHole, pfn)) throw new FitError(`pfn ${hex(pfn)} (paddr ${hex(pfn * PAGE_SIZE)}) of the buffer lies in the IO hole of dom${d.domid}'s map [${hex(d.ioHole!.start * PAGE_SIZE)}, ${hex(d.ioHole!.end * PAGE_SIZE)}): MMIO, not RAM, so no xencomm buffer can be there`, ['populated-buffer']);
     if (mfn === INVALID_MFN) throw new FitError(`pfn ${hex(pfn)} (paddr ${hex(pfn * PAGE_SIZE)}) of the buffer has no frame in dom${d.domid}'s table (INVALID_MFN): it was ballooned out, or never populated`, ['populated-buffer']);
     const inRma = pfn < d.rmaPages;
-    entries.push({ index: i, paddr: at, pfn, mfn, maddr: mfn * PAGE_SIZE + off, bytes, region: inRma ? 'RMA' : 'extent', extent: inRma ? null : Math.floor((pfn - d.rmaPages) / EXTENT_PAGES) });
+    // Extents are numbered in RAM order: the hole's pfns are not counted.
+    entries.push({ index: i, paddr: at, pfn, mfn, maddr: mfn * PAGE_SIZE + off, bytes, region: inRma ? 'RMA' : 'extent', extent: inRma ? null : Math.floor((ramPagesBelow(d.ioHole, pfn) - d.rmaPages) / EXTENT_PAGES) });
     at += bytes;
   }
   const breaks: XencommBreak[] = [];

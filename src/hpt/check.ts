@@ -33,8 +33,8 @@ export interface HptCheckInput {
   machine: Machine;
   /** The domain's own table (the guest's view), for the RPN check of linear-map entries. */
   p2m: P2mTable;
-  /** Pages the domain has: its linear map is [0, totPages) pages. */
-  totPages: number;
+  /** The domain's RAM as pfn runs, ascending: its linear map covers these (an IO hole between them is not mapped). */
+  ram: { pfn: number; count: number }[];
   /** The guest's record of where each linear page went (hidx bytes), when it booted. */
   guest?: { hidxOf(pfn: number): number };
 }
@@ -62,12 +62,15 @@ const TWO32 = 2 ** 32;
  * position's hash, the linear map, and the p2m table.
  */
 export function checkHpt(inp: HptCheckInput): HptCheckResult {
-  const { table: t, machine: m, p2m, totPages, domid } = inp;
+  const { table: t, machine: m, p2m, ram, domid } = inp;
+  const last = ram[ram.length - 1];
+  const spanPfns = last ? last.pfn + last.count : 0;
+  const isRamPfn = (pfn: number): boolean => ram.some((r) => pfn >= r.pfn && pfn < r.pfn + r.count);
   const mask = t.mask;
   const res: HptCheckResult = { checked: 0, avpn: new Findings(), rpn: new Findings(), linear: new Findings(), hidx: new Findings(), foreign: new Map() };
-  const counts = new Uint8Array(totPages);
+  const counts = new Uint8Array(spanPfns);
   const esids = new Map<number, number>();
-  const linearBytes = totPages * PAGE_SIZE;
+  const linearBytes = spanPfns * PAGE_SIZE;
   t.forEachValid((slot, vHi, vLo, rHi, rLo) => {
     res.checked++;
     const vsid = vsidOfV(vHi, vLo);
@@ -85,7 +88,7 @@ export function checkHpt(inp: HptCheckInput): HptCheckResult {
     const ok = hpteConsistent(primary, vLo, vsid, idx, mask);
     const offset = idx * (large ? 2 ** 24 : PAGE_SIZE);
     const paddr = esid >= KERNEL_ESID ? (esid - KERNEL_ESID) * SEGMENT_BYTES + offset : -1;
-    const inLinear = paddr >= 0 && paddr < linearBytes;
+    const inLinear = paddr >= 0 && paddr < linearBytes && isRamPfn(Math.floor(paddr / PAGE_SIZE));
     const where = (): string => `slot ${hex(slot)} (ea ${hex(joinEa(esid!, offset))}, VSID ${hex(vsid)})`;
     if (!ok) res.avpn.add(`${where()}: its AVPN says page index ${hex(idx)}, which hashes to PTEG ${hex((((vsid % TWO32) ^ idx) & mask) >>> 0)}, not this ${secondary ? 'secondary' : 'primary'} group ${hex(group)}`);
     else if (bolted && !inLinear) res.avpn.add(`${where()}: a bolted entry outside dom${domid}'s linear map [0xc000000000000000, +${hex(linearBytes)})`);
@@ -106,7 +109,7 @@ export function checkHpt(inp: HptCheckInput): HptCheckResult {
       }
       if (bolted) {
         const n = large ? EXTENT_PAGES : 1;
-        for (let i = 0; i < n && pfn + i < totPages; i++) if (counts[pfn + i] < 255) counts[pfn + i]++;
+        for (let i = 0; i < n && pfn + i < spanPfns; i++) if (counts[pfn + i] < 255) counts[pfn + i]++;
         if (inp.guest) {
           const want = 0x80 | (secondary ? 8 : 0) | (slot & 7);
           const got = inp.guest.hidxOf(pfn);
@@ -124,13 +127,16 @@ export function checkHpt(inp: HptCheckInput): HptCheckResult {
     }
   });
   if (inp.guest) {
-    for (let pfn = 0; pfn < totPages; pfn++) {
-      const c = counts[pfn];
-      if (c === 1) continue;
-      let end = pfn + 1;
-      while (end < totPages && counts[end] === c) end++;
-      res.linear.add(`pfns ${hex(pfn)}..${hex(end - 1)} have ${c === 0 ? 'no' : c === 255 ? '255 or more' : c} bolted HPTEs${c === 0 ? '' : ' each'}`);
-      pfn = end - 1;
+    for (const r of ram) {
+      const stop = r.pfn + r.count;
+      for (let pfn = r.pfn; pfn < stop; pfn++) {
+        const c = counts[pfn];
+        if (c === 1) continue;
+        let end = pfn + 1;
+        while (end < stop && counts[end] === c) end++;
+        res.linear.add(`pfns ${hex(pfn)}..${hex(end - 1)} have ${c === 0 ? 'no' : c === 255 ? '255 or more' : c} bolted HPTEs${c === 0 ? '' : ' each'}`);
+        pfn = end - 1;
+      }
     }
   }
   return res;

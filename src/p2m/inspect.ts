@@ -13,7 +13,15 @@ export interface TableOwner {
   p2mEntries: number;
   arch: { p2m: number };
   layout?: { capacityEntries: number };
+  /** The IO hole in the domain's pfns, when its map keeps one. */
+  ioHole?: { start: number; end: number };
   p2m(): P2mTable;
+}
+
+/** What an invalid entry at `pfn` is: a pfn of the IO hole (MMIO, never RAM), or a page with no frame. */
+export function invalidUse(d: Pick<TableOwner, 'ioHole'>, pfn: number): { owner: string; use: string } {
+  const h = d.ioHole;
+  return h && pfn >= h.start && pfn < h.end ? { owner: 'io', use: 'IO hole (not RAM)' } : { owner: '-', use: 'invalid' };
 }
 
 /** Where a domain's table lives and how full it is. */
@@ -67,9 +75,13 @@ export interface OwnedRun extends P2mRun { owner: string; use: string }
 /** The table over [from, to) as runs, split where the owning allocation changes. */
 export function ownedRuns(m: Machine, d: TableOwner, from = 0, to = d.p2mEntries, table: P2mTable = d.p2m()): OwnedRun[] {
   const out: OwnedRun[] = [];
-  for (const r of table.runs(from, to)) {
+  const h = d.ioHole;
+  // Cut at the hole's edges so its invalid entries are told apart from the others.
+  const cuts = [from, ...(h ? [h.start, h.end] : []), to].filter((c) => c >= from && c <= to).sort((a, b) => a - b);
+  const pieces = cuts.slice(1).flatMap((c, i) => (c > cuts[i] ? table.runs(cuts[i], c) : []));
+  for (const r of pieces) {
     if (r.mfn === INVALID_MFN) {
-      out.push({ ...r, owner: '-', use: 'invalid' });
+      out.push({ ...r, ...invalidUse(d, r.pfn) });
       continue;
     }
     let done = 0;

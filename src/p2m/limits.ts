@@ -1,6 +1,6 @@
 import { EXTENT_SIZE, IO_HOLE_END, IO_HOLE_START, MAX_ORDER, PAGE_SIZE } from '../machine/constants';
 import type { Machine } from '../machine/machine';
-import { dom0PagesForHpt } from '../hpt/size';
+import { dom0PagesForHpt, hptBytesForMiB } from '../hpt/size';
 import type { FrameRange } from '../machine/memmap';
 import { alignDown, alignUp, exactSize } from '../util/size';
 
@@ -124,6 +124,8 @@ export interface Dom0LimitsInput {
   hole: MapHole | null;
   /** The machine; without it only the rules that do not depend on one are applied. */
   machine?: MachineFacts;
+  /** dom0's hash table in MiB, set (Xen's dom0_shadow=) instead of dom0/64. */
+  hptOverrideMiB?: number;
 }
 
 export type ConstraintName = 'rma-allocatable' | 'p2m-span' | 'entry-width' | 'hpt-block' | 'machine-ram';
@@ -247,9 +249,17 @@ export function dom0Limits(input: Dom0LimitsInput): Dom0Limits {
   // Xen heap's largest block (the heap is 16 MiB + RAM/32, xen/arch/powerpc/memory.c:140-144 @ 1aa3c54a31^).
   {
     const block = machine ? Math.min(MAX_BLOCK_BYTES, machine.largestXenHeapBlockBytes) : MAX_BLOCK_BYTES;
-    const limit = largestDom0ForHptBlock(block);
     const byOrder = block === MAX_BLOCK_BYTES;
-    constraints.push({
+    const fixed = input.hptOverrideMiB ? hptBytesForMiB(input.hptOverrideMiB) : undefined;
+    const limit = fixed === undefined ? largestDom0ForHptBlock(block) : fixed <= block ? null : 0;
+    if (fixed !== undefined) constraints.push({
+      name: 'hpt-block',
+      limitBytes: limit,
+      binds: false,
+      remedy: byOrder ? 'none' : 'more-ram',
+      detail: `the hash table is set to ${sz(fixed)}, one Xen-heap block: ${limit === null ? 'it fits' : 'it does not fit'} in the largest, ${sz(block)}`,
+    });
+    else constraints.push({
       name: 'hpt-block',
       limitBytes: limit,
       binds: false,

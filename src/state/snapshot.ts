@@ -52,6 +52,7 @@ export function encodeState(sys: System): Uint8Array[] {
       translation: d.translation,
       xenP2m: d.xenP2m ? { mfn: d.xenP2m.mfn, order: d.xenP2m.order, entries: d.xenP2m.entries } : null,
       domu: d.domu ?? null,
+      ioHole: d.ioHole ?? null,
       guest: d.guest?.rec ?? null,
       memoryChunks: used,
     };
@@ -124,6 +125,7 @@ export function decodeState(buf: Uint8Array, where: string): System {
         d.xenP2m = restoreXenP2m({ mfn: num(dd.xenP2m.mfn), order: num(dd.xenP2m.order), entries: num(dd.xenP2m.entries) }, raw);
       }
       if (dd.domu) d.domu = dd.domu;
+      if (dd.ioHole) d.ioHole = { start: num(dd.ioHole.start), end: num(dd.ioHole.end) };
       if (dd.guest) d.guest = { rec: dd.guest, hidx: sections.get(`dom${d.domid}.hidx`) ?? bad(`no guest slot section for dom${d.domid}`) };
       const hpt = sections.get(`dom${d.domid}.hpt`);
       if (hpt) d.restoreHpt(hpt);

@@ -46,6 +46,7 @@ export type Remedy =
   | 'balloon-other-down'
   | 'populated-buffer'
   | 'larger-hpt'
+  | 'smaller-hpt'
   | 'proposal-xen'
   | 'see-reservations'
   | 'linear-fallback';

@@ -7,6 +7,7 @@ import type { Domain } from './domain';
 import { FrameKind, HptHcalls } from './hcalls/hpt';
 import { LegacyKind, legacyReadRun, legacyView, LegacyView } from './legacy/pfn2mfn';
 import { p2mOf } from './shadow_p2m';
+import { ramRuns } from './physmap';
 import type { System } from './system';
 
 /** The two ways Xen can be handed frame numbers. */
@@ -217,7 +218,8 @@ export function auditProposal(b: Built, keep: number): SchemeAudit {
   };
 
   const table = b.dom0.p2m();
-  for (const r of table.runs(0, b.dom0.totPages)) {
+  // dom0's RAM pfns: below the IO hole of its map, then past it (the hole's entries are not RAM).
+  for (const r of ramRuns(b.dom0.ioHole, 0, b.dom0.totPages).flatMap((x) => table.runs(x.pfn, x.pfn + x.count))) {
     if (r.mfn === INVALID_MFN) {
       t.bad('dom0-pfn', 'refused', r.count, { number: r.pfn, meant: `dom0 pfn ${hex(r.pfn)}`, readAs: 'no frame in its own table' });
       continue;

@@ -6,6 +6,7 @@ import { P2mTable } from '../p2m/table';
 import type { DomuLayout, RmaLayout } from '../rma/layout';
 import { StateError } from '../util/errors';
 import type { GuestKernelState } from './guest_state';
+import type { PfnHole } from './physmap';
 
 /** vcpu0's entry state, as construct_dom0 leaves it. */
 export interface VcpuContext {
@@ -63,6 +64,8 @@ export class Domain {
   xenP2m?: XenP2m;
   /** A domU's RMA layout, the event channels its tree names, and the pages it was created with. */
   domu?: { layout: DomuLayout; evtchn: { console: number; store: number }; bootPages: number };
+  /** dom0's pseudo-physical IO hole, when its map keeps one (src/xen/physmap.ts). */
+  ioHole?: PfnHole;
   /** What the guest kernel kept from its boot (none when it was not booted). */
   guest?: GuestKernelState;
   /** The hash table's contents: live once used, else as saved (decoded on first use). */

@@ -4,6 +4,7 @@ import type { Machine } from '../machine/machine';
 import { FitError } from '../util/errors';
 import { formatSize } from '../util/size';
 import type { Domain } from './domain';
+import { ramPfn } from './physmap';
 
 /**
  * guest_physmap_add_page: under the proposal a no-op for non-shadow domains,
@@ -32,6 +33,9 @@ export function allocateRma(machine: Machine, domid: number, rmaBytes: number): 
  * allocate_extents, as the proposal changes it: take 16 MiB extents until the
  * domain has `pages`, writing each extent's 4096 entries straight into the
  * table through `record` (d->arch.p2m) instead of guest_physmap_add_page.
+ * Each extent's pfns are the next RAM pfns of the domain's map: past the IO
+ * hole once RAM reaches it (an extent never straddles it: both are 16 MiB
+ * aligned).
  * Checks the heap first so a request that cannot be met changes nothing.
  */
 export function allocateExtents(machine: Machine, d: Domain, pages: number, record: (pfn: number, mfn: number, count: number) => void): number {
@@ -43,7 +47,7 @@ export function allocateExtents(machine: Machine, d: Domain, pages: number, reco
   for (let i = 0; i < need; i++) {
     const mfn = machine.domHeap.alloc(EXTENT_ORDER)!;
     machine.frames.assign(mfn, EXTENT_PAGES, d.domid, 'extent');
-    record(d.totPages, mfn, EXTENT_PAGES);
+    record(ramPfn(d.ioHole, d.totPages), mfn, EXTENT_PAGES);
     d.extents.push(mfn);
     d.totPages += EXTENT_PAGES;
   }

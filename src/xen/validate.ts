@@ -7,6 +7,8 @@ import { bootCpuNode, machineRamFromTree } from '../devtree/ofd_fixup';
 import { dec, DeviceTree, DeviceTreeError, findNode, getProp } from '../devtree/tree';
 import { checkHpt, Findings } from '../hpt/check';
 import { rpnOf } from '../hpt/constants';
+import { BusWindow, mmioWindows, RegEntry } from '../devtree/reg';
+import { inHole, pfnSpan, ramRuns } from './physmap';
 import { INVALID_MFN, MAX_ORDER, PAGE_SIZE } from '../machine/constants';
 import { rmlsOf } from '../machine/cpu';
 import type { Machine } from '../machine/machine';
@@ -43,10 +45,11 @@ export const INVARIANTS: readonly { name: string; what: string }[] = [
   { name: 'p2m-where-devtree-says', what: "the table is where /xen/p2m says (address and size), and arch.p2m is its machine address" },
   { name: 'p2m-reserved', what: 'a memory reservation entry covers the whole table' },
   { name: 'p2m-inside-rma', what: 'the table lies inside the RMA (what /memory@0 describes)' },
+  { name: 'ram-outside-mmio', what: "no dom0 RAM (its memory nodes, the table's used entries) lies in an MMIO window of its own tree: the IO hole its map keeps, its host bridges' ranges" },
   { name: 'rma-aligned', what: 'the RMA is a PPC970 size, its base aligned to its size, all of it dom0\'s' },
-  { name: 'p2m-entries-owned', what: "every used entry (pfn < tot_pages) holds a frame dom0 owns" },
+  { name: 'p2m-entries-owned', what: "every used entry (one of dom0's tot_pages RAM pfns) holds a frame dom0 owns" },
   { name: 'p2m-entries-unique', what: 'no machine frame appears twice in the table' },
-  { name: 'p2m-unused-invalid', what: 'every entry past tot_pages is INVALID_MFN' },
+  { name: 'p2m-unused-invalid', what: "every entry that is not RAM (the IO hole's, past tot_pages) is INVALID_MFN" },
   { name: 'hpt-size', what: "the hash table's size is the boot cpu's ibm,pft-size, from a Xen-heap block Xen owns" },
   { name: 'hpte-avpn', what: "every valid HPTE's AVPN agrees with its slot's hash, and bolted ones lie in the linear map" },
   { name: 'hpte-rpn', what: "every valid HPTE's RPN is the p2m table's frame for its EA's pfn (else a frame the domain may map)" },
@@ -102,7 +105,7 @@ class Report {
   }
 }
 
-interface TreeFacts { p2m?: { paddr: number; bytes: number }; reservations: { address: bigint; size: bigint }[]; rmaBytes?: number; pftSizeLog2?: number }
+interface TreeFacts { p2m?: { paddr: number; bytes: number }; reservations: { address: bigint; size: bigint }[]; rmaBytes?: number; pftSizeLog2?: number; memory: RegEntry[]; mmio: BusWindow[] }
 
 /**
  * What validate needs from the guest kernel's side, joined in by the
@@ -158,6 +161,7 @@ export function validateSystem(sys: System, guestSide: GuestSide): ValidationRep
 
   checkRma(d, m, rep);
   if (table) checkEntries(d, table, m, rep);
+  checkRamOutsideMmio(d, facts, table, rep);
 
   // The hash table.
   rep.checked('hpt-size');
@@ -176,7 +180,7 @@ export function validateSystem(sys: System, guestSide: GuestSide): ValidationRep
   if (booted && hptBytes !== undefined) {
     const t = d.hpt;
     if (t.bytes !== hptBytes) rep.fail('hpt-size', `the saved table is ${formatSize(t.bytes)} but arch.hpt is ${formatSize(hptBytes)}`);
-    const res = checkHpt({ table: t, domid: d.domid, machine: m, p2m: table ?? d.p2m(), totPages: d.totPages, guest: slotOf ? { hidxOf: slotOf } : undefined });
+    const res = checkHpt({ table: t, domid: d.domid, machine: m, p2m: table ?? d.p2m(), ram: ramRuns(d.ioHole, 0, d.totPages), guest: slotOf ? { hidxOf: slotOf } : undefined });
     rep.findings('hpte-avpn', res.avpn, res.checked);
     rep.findings('hpte-rpn', res.rpn, res.checked);
     foreign = res.foreign;
@@ -214,11 +218,11 @@ function treeFacts(d: Domain, rep: Report, guestSide: GuestSide): TreeFacts {
   } catch (e) {
     if (e instanceof FdtFormatError || e instanceof DombuildError) {
       rep.fail('devtree-readable', e.message);
-      return { reservations: [] };
+      return { reservations: [], memory: [], mmio: [] };
     }
     throw e;
   }
-  const facts: TreeFacts = { reservations: tree.reservations };
+  const facts: TreeFacts = { reservations: tree.reservations, memory: [], mmio: [] };
   try {
     const xen = findNode(tree.root, '/xen');
     const prop = xen && getProp(xen, 'p2m');
@@ -227,7 +231,9 @@ function treeFacts(d: Domain, rep: Report, guestSide: GuestSide): TreeFacts {
     }
     else if (prop.value.length !== 16) rep.fail('devtree-readable', `/xen/p2m is ${prop.value.length} bytes, not two u64`);
     else facts.p2m = { paddr: Number(dec.u64(prop.value, 0)), bytes: Number(dec.u64(prop.value, 1)) };
-    const rma = machineRamFromTree(tree).find((r) => r.address === 0n);
+    facts.memory = machineRamFromTree(tree);
+    facts.mmio = mmioWindows(tree.root);
+    const rma = facts.memory.find((r) => r.address === 0n);
     if (rma) facts.rmaBytes = Number(rma.size);
     const cpu = bootCpuNode(tree);
     const pft = cpu && getProp(cpu, 'ibm,pft-size');
@@ -268,27 +274,28 @@ function notOwnedBy(m: Machine, mfn: number, count: number, owner: number): { mf
 }
 
 function checkEntries(d: Domain, table: P2mTable, m: Machine, rep: Report): void {
-  const used = Math.min(d.totPages, table.entries);
+  // A legacy dom0's map is flat (Xen keeps its table, pfns 0..tot_pages); the proposal's keeps its hole.
+  const ram = ramRuns(d.ioHole, 0, d.totPages);
+  const isRam = (pfn: number): boolean => ram.some((r) => pfn >= r.pfn && pfn < r.pfn + r.count);
+  const used = ram.reduce((n, r) => n + Math.max(0, Math.min(r.count, table.entries - r.pfn)), 0);
   const valid: { pfn: number; mfn: number; count: number }[] = [];
-  for (const r of table.runs(0, table.entries)) {
-    const inUse = r.pfn < used;
-    if (r.mfn === INVALID_MFN) {
-      if (inUse) {
-        const end = Math.min(r.pfn + r.count, used);
-        rep.fail('p2m-entries-owned', `pfns ${hex(r.pfn)}..${hex(end - 1)} are in use (tot_pages ${hex(d.totPages)}) but hold INVALID_MFN`);
+  // Runs, cut where RAM starts or stops (the hole's edges, tot_pages' pfn span).
+  const cuts = [...new Set([0, ...ram.flatMap((r) => [r.pfn, r.pfn + r.count]), table.entries])].filter((c) => c <= table.entries).sort((a, b) => a - b);
+  for (let k = 0; k + 1 < cuts.length; k++) {
+    const inUse = isRam(cuts[k]);
+    for (const r of table.runs(cuts[k], cuts[k + 1])) {
+      if (r.mfn === INVALID_MFN) {
+        if (inUse) rep.fail('p2m-entries-owned', `pfns ${hex(r.pfn)}..${hex(r.pfn + r.count - 1)} are RAM (tot_pages ${hex(d.totPages)}) but hold INVALID_MFN`);
+        continue;
       }
-      continue;
-    }
-    valid.push(r);
-    // A run may straddle tot_pages: the part below is checked for ownership, the part above is unused.
-    const inUseCount = Math.max(0, Math.min(r.count, used - r.pfn));
-    if (inUseCount > 0) {
-      const bad = notOwnedBy(m, r.mfn, inUseCount, d.domid);
-      if (bad) rep.fail('p2m-entries-owned', `pfn ${hex(r.pfn + (bad.mfn - r.mfn))} -> mfn ${hex(bad.mfn)}, which is ${bad.what}`);
-    }
-    if (inUseCount < r.count) {
-      const from = r.pfn + inUseCount;
-      rep.fail('p2m-unused-invalid', `pfns ${hex(from)}..${hex(r.pfn + r.count - 1)} are past tot_pages (${hex(d.totPages)}) but hold mfns ${hex(r.mfn + inUseCount)}..`);
+      valid.push(r);
+      if (inUse) {
+        const bad = notOwnedBy(m, r.mfn, r.count, d.domid);
+        if (bad) rep.fail('p2m-entries-owned', `pfn ${hex(r.pfn + (bad.mfn - r.mfn))} -> mfn ${hex(bad.mfn)}, which is ${bad.what}`);
+      } else {
+        const why = inHole(d.ioHole, r.pfn) ? 'in the IO hole of its map' : `past tot_pages (${hex(d.totPages)})`;
+        rep.fail('p2m-unused-invalid', `pfns ${hex(r.pfn)}..${hex(r.pfn + r.count - 1)} are ${why} but hold mfns ${hex(r.mfn)}..`);
+      }
     }
   }
   rep.checked('p2m-entries-owned', used);
@@ -303,6 +310,30 @@ function checkEntries(d: Domain, table: P2mTable, m: Machine, rep: Report): void
       rep.fail('p2m-entries-unique', `mfn ${hex(b.mfn)} is in the table twice: pfn ${hex(a.pfn + (b.mfn - a.mfn))} and pfn ${hex(b.pfn)}`);
       if (b.mfn + b.count < a.mfn + a.count) valid[i] = a; // keep the longer run for the next comparison
     }
+  }
+}
+
+/**
+ * dom0 sees the machine's devices at their machine addresses, so its RAM
+ * must keep clear of every MMIO window: the IO hole (when its map keeps
+ * one) and the `ranges` of its tree's host bridges.
+ */
+function checkRamOutsideMmio(d: Domain, facts: TreeFacts, table: P2mTable | undefined, rep: Report): void {
+  const windows: { start: number; end: number; what: string }[] = facts.mmio.map((w) => ({ start: Number(w.address), end: Number(w.address + w.size), what: `${w.node}'s window` }));
+  if (d.ioHole) windows.push({ start: d.ioHole.start * PAGE_SIZE, end: d.ioHole.end * PAGE_SIZE, what: 'the IO hole' });
+  rep.checked('ram-outside-mmio', facts.memory.length);
+  for (const r of facts.memory) {
+    const a = Number(r.address);
+    const e = a + Number(r.size);
+    for (const w of windows) if (a < w.end && e > w.start) rep.fail('ram-outside-mmio', `memory [${hex(a)}, ${hex(e)}) of dom0's tree overlaps ${w.what} [${hex(w.start)}, ${hex(w.end)})`);
+  }
+  if (!table || d.shadow) return;
+  for (const w of windows) {
+    const from = Math.floor(w.start / PAGE_SIZE);
+    const to = Math.min(Math.ceil(w.end / PAGE_SIZE), table.entries, pfnSpan(d.ioHole, d.totPages));
+    if (to <= from) continue;
+    rep.checked('ram-outside-mmio', to - from);
+    for (const r of table.runs(from, to)) if (r.mfn !== INVALID_MFN) rep.fail('ram-outside-mmio', `pfns ${hex(r.pfn)}..${hex(r.pfn + r.count - 1)} lie in ${w.what} [${hex(w.start)}, ${hex(w.end)}) but the table maps them to RAM (mfn ${hex(r.mfn)}..)`);
   }
 }
 

@@ -32,7 +32,8 @@ describe('construct --mem 4G, then inspect (the quick start)', () => {
   it('inspect p2m --json: the table covers the platform limit, 4 GiB of it used, all dom0', async () => {
     const doc = JSON.parse((await cli(['inspect', 'p2m', '--json'], { cwd: dir })).out);
     expect(doc.table.usedEntries).toBe((4 * GiB) / PAGE_SIZE);
-    expect(doc.table.entries).toBe((16 * GiB) / PAGE_SIZE); // js21's 16 GiB: less than the placement's capacity
+    // js21's 16 GiB of RAM, laid from 4 GiB past the 2 GiB hole: the table indexes 18 GiB of pfns.
+    expect(doc.table.entries).toBe((18 * GiB) / PAGE_SIZE);
     let pages = 0;
     for (const run of doc.runs) {
       if (run.mfn === null) continue;
@@ -78,8 +79,13 @@ describe('construct --mem 4G, then inspect (the quick start)', () => {
     const rma = JSON.parse((await cli(['inspect', 'p2m', '--pfn', '0', '--json'], { cwd: dir })).out);
     expect(rma.owner).toBe('dom0');
     expect(rma.use).toBe('rma');
-    const last = JSON.parse((await cli(['inspect', 'p2m', '--pfn', '0x100000', '--json'], { cwd: dir })).out);
-    expect(last.mfn).toBeNull();
+    // A 4 GiB dom0's map: RAM [0, 2 GiB) and [4 GiB, 6 GiB); pfn 0x80000 (2 GiB) is the IO hole,
+    // pfn 0x100000 (4 GiB) RAM again, pfn 0x180000 (6 GiB) past it.
+    const hole = JSON.parse((await cli(['inspect', 'p2m', '--pfn', '0x80000', '--json'], { cwd: dir })).out);
+    expect(hole).toMatchObject({ mfn: null, owner: 'io', use: 'IO hole (not RAM)' });
+    expect(JSON.parse((await cli(['inspect', 'p2m', '--pfn', '0x100000', '--json'], { cwd: dir })).out)).toMatchObject({ owner: 'dom0', use: 'extent' });
+    const last = JSON.parse((await cli(['inspect', 'p2m', '--pfn', '0x180000', '--json'], { cwd: dir })).out);
+    expect(last).toMatchObject({ mfn: null, use: 'invalid' });
     const r = JSON.parse((await cli(['inspect', 'p2m', '--range', '0x3ffe-0x4001', '--json'], { cwd: dir })).out);
     expect(r.runs.reduce((n: number, x: { count: number }) => n + x.count, 0)).toBe(4);
     expect(r.runs[0].use).toBe('rma');
@@ -89,7 +95,8 @@ describe('construct --mem 4G, then inspect (the quick start)', () => {
     expect(raw.length).toBe(8);
     const bad = await cli(['inspect', 'p2m', '--pfn', 'zz'], { cwd: dir });
     expect(bad.code).toBe(2);
-    expect((await cli(['inspect', 'p2m', '--pfn', String(16 * 262144)], { cwd: dir })).code).toBe(2);
+    // The table ends at 18 GiB of pfns (16 GiB of RAM and the hole): pfn 18 Gi/4 Ki is past it.
+    expect((await cli(['inspect', 'p2m', '--pfn', String(18 * 262144)], { cwd: dir })).code).toBe(2);
   });
 
   it('inspect rma: table, bar and SVG', async () => {
@@ -174,15 +181,19 @@ describe('the 32 GiB limit, end to end', () => {
   it('a construct at the computed limit succeeds and one extent more fails with exit 1', async () => {
     const dir = tempDir('limit');
     const args = ['construct', '--machine', 'big64', '--p2m-placement', '32M', '--of-at', '16M', '--json'];
-    const ok = await cli([...args, '--mem', '32752M'], { cwd: dir });
+    // The table from 32 MiB to shared_info: (64 MiB - 4 KiB - 32 MiB) / 4 = 8,387,584 entries,
+    // a pfn span of 32 GiB - 4 MiB; the map keeps the 2 GiB IO hole, so RAM is 30 GiB - 4 MiB,
+    // 1,919 whole extents = 30,704 MiB. One extent more (30,720 MiB) breaks p2m-span.
+    const ok = await cli([...args, '--mem', '30704M'], { cwd: dir });
     expect(ok.code).toBe(0);
     const j = JSON.parse(ok.out);
-    expect(j.dom0.memBytes).toBe(32 * GiB - 16 * MiB);
-    expect(j.dom0.p2m.usedEntries).toBe((32 * GiB - 16 * MiB) / PAGE_SIZE);
+    expect(j.dom0.memBytes).toBe(30 * GiB - 16 * MiB);
+    expect(j.dom0.p2m.usedEntries).toBe((30 * GiB - 16 * MiB) / PAGE_SIZE);
+    expect(j.dom0.p2m.entries).toBe((32 * GiB - 16 * MiB) / PAGE_SIZE); // the hole's 512 Ki pfns are in the table
     expect(j.dom0.p2m.paddr).toBe(32 * MiB);
-    const over = await cli([...args, '--mem', '32G'], { cwd: dir });
+    const over = await cli([...args, '--mem', '30720M'], { cwd: dir });
     expect(over.code).toBe(1);
-    expect(over.err).toMatch(/does not fit.*32 GiB - 16 MiB/);
+    expect(over.err).toMatch(/does not fit: it breaks p2m-span, at most 29\.98 GiB|does not fit: it breaks p2m-span/);
     expect(over.err.trim().split('\n')).toHaveLength(1);
   });
 });
@@ -196,7 +207,7 @@ describe('bad input', () => {
     [['construct', '--mem', '32G'], 1, /larger than the machine's RAM|does not fit/],
     [['construct', '--mem', '1G', '--p2m-placement', '32M'], 1, /firmware .* overlaps p2m table|p2m table .* overlaps firmware/],
     [['construct', '--mem', '1G', '--p2m-placement', '0x2000800'], 2, /not page aligned/],
-    [['construct', '--machine', 'big64', '--rma', '16G'], 1, /no free 16 GiB-aligned block; the largest aligned block free is 4 GiB/],
+    [['construct', '--machine', 'big64', '--rma', '16G'], 1, /16 GiB RMA is not allocatable \(MAX_ORDER 20\)/],
     [['construct', '--machine', 'nosuch'], 2, /unknown machine 'nosuch'.*js21/],
     [['construct', '--kernel', 'missing.img'], 2, /cannot read it/],
     [['construct', '--bogus'], 2, /unknown option/],

@@ -11,8 +11,7 @@ const firmware = (name: string): DeviceTree => readFdt(fixtures.find((f) => f.na
 
 /** A dom0 of 1 GiB with a 64 MiB RMA, laid out as docs/rma-layout.md says. */
 const params: Dom0TreeParams = {
-  rmaSize: 64 * MiB,
-  memSize: 1024 * MiB,
+  memory: [{ start: 0, size: 64 * MiB }, { start: 64 * MiB, size: 960 * MiB }],
   pftSizeLog2: 24,
   bootargs: 'root=/dev/sda1 console=hvc0',
   initrd: { start: 0x800000, end: 0xa00000 },
@@ -108,7 +107,7 @@ describe('fixupDom0Tree', () => {
   it('leaves out memory@<rma> when dom0 is only its RMA, and the flags when not set', () => {
     const dom0 = fixupDom0Tree(firmware('maple'), {
       ...params,
-      memSize: params.rmaSize,
+      memory: [params.memory[0]],
       initrd: undefined,
       partitionName: 'dom0-test',
       xen: { ...params.xen, domid: 3, privileged: false, initdomain: false },
@@ -144,14 +143,15 @@ describe('fixupDom0Tree', () => {
 
   it('refuses what cannot be built', () => {
     expect(() => fixupDom0Tree(emptyTree(), params)).toThrow(DeviceTreeError);
-    expect(() => fixupDom0Tree(firmware('maple'), { ...params, memSize: 32 * MiB })).toThrow(/smaller than rmaSize/);
+    expect(() => fixupDom0Tree(firmware('maple'), { ...params, memory: [{ start: 64 * MiB, size: 32 * MiB }] })).toThrow(/must be the RMA/);
+    expect(() => fixupDom0Tree(firmware('maple'), { ...params, memory: [{ start: 0, size: 64 * MiB }, { start: 32 * MiB, size: 32 * MiB }] })).toThrow(/not above the one before/);
     expect(() =>
       fixupDom0Tree(firmware('maple'), { ...params, reservations: [{ address: 0x1000, size: 0x2000 }, { address: 0x2000, size: 0x1000 }] }),
     ).toThrow(/\[0x1000, 0x3000\) and \[0x2000, 0x3000\) overlap/);
     expect(() => fixupDom0Tree(firmware('maple'), { ...params, reservations: [{ address: 0x1000, size: 0 }] })).toThrow(/size 0/);
     const narrow = firmware('maple');
     narrow.root.props = narrow.root.props.map((p) => (p.name === '#size-cells' ? { name: p.name, value: enc.u32(1) } : p));
-    expect(() => fixupDom0Tree(narrow, { ...params, memSize: 8 * 1024 * MiB })).toThrow(DeviceTreeError);
+    expect(() => fixupDom0Tree(narrow, { ...params, memory: [params.memory[0], { start: 4 * 1024 * MiB, size: 4 * 1024 * MiB }] })).toThrow(DeviceTreeError);
   });
 
   it('honours one-cell roots when writing memory reg', () => {
