@@ -11,7 +11,7 @@ import { FitError, type Remedy } from '../util/errors';
 import { brokenConstraints, type Constraint, dom0Limits, dom0MapHole, machineFacts } from '../p2m/limits';
 import { machineRamFromTree } from '../devtree/ofd_fixup';
 import { dom0MemoryRanges, pfnSpan, PLATFORM_PFN_HOLE, type PfnHole } from '../xen/physmap';
-import { alignDown, alignUp, formatSize, hex, MiB } from '../util/size';
+import { alignDown, alignUp, exactSize, formatSize, hex, MiB } from '../util/size';
 import { Domain } from '../xen/domain';
 import type { Dom0Report, System } from '../xen/system';
 import type { Tracer } from './report';
@@ -54,7 +54,8 @@ export function invalidateNonRam(table: P2mTable, hole: PfnHole | undefined, pag
 }
 
 /** What the command layer should offer for a broken constraint. */
-function remediesFor(c: Constraint): Remedy[] {
+function remediesFor(c: Constraint, hptSet = false): Remedy[] {
+  if (c.name === 'hpt-block' && hptSet) return ['smaller-hpt'];
   switch (c.remedy) {
     case 'larger-rma': return ['smaller-dom0', 'other-placement', 'larger-rma'];
     case 'smaller-rma': return ['smaller-rma'];
@@ -83,6 +84,9 @@ export function constructDom0(sys: System, opt: Dom0Options, trace: Tracer = () 
 
   // dom0's map keeps the IO hole when the firmware has one (ofd_fixup_memory.c:94-113 @ 1aa3c54a31^).
   const hole = dom0PfnHole(opt.firmwareTree);
+  notes.push(hole
+    ? `dom0's map keeps the IO hole [2 GiB, 4 GiB) of the firmware's: RAM up to 2 GiB, the rest from 4 GiB (ofd_fixup_memory.c)`
+    : "dom0's map is flat: the firmware tree's own RAM runs through [2 GiB, 4 GiB), so there is no hole to keep");
   const layoutBase = rmaLayoutInput(machine, opt, opt.placement);
   const capacity = placementCapacity(layoutBase);
   if (capacity === 0) layoutRma({ ...layoutBase, entries: 1 }); // names the overlap
@@ -119,11 +123,12 @@ export function constructDom0(sys: System, opt: Dom0Options, trace: Tracer = () 
     maxBytes = ramLimit;
     maxMemSource = 'machine RAM';
   }
-  if (mem > maxBytes && mem <= spanLimit) throw new FitError(`dom0 of ${formatSize(mem)} does not fit: the table covers ${formatSize(maxBytes)}`, ['larger-max-mem']);
   const broken = brokenConstraints(limits, mem)[0];
   if (broken) {
-    throw new FitError(`dom0 of ${formatSize(mem)} does not fit: it breaks ${broken.name}, at most ${formatSize(broken.limitBytes!)} (${broken.detail})`, remediesFor(broken));
+    const figure = broken.limitBytes === 0 ? `no dom0 fits it (${broken.detail})` : `at most ${exactSize(broken.limitBytes!)} (${broken.detail})`;
+    throw new FitError(`dom0 of ${formatSize(mem)} does not fit: it breaks ${broken.name}, ${figure}`, remediesFor(broken, opt.hptMiB !== undefined));
   }
+  if (mem > maxBytes) throw new FitError(`dom0 of ${formatSize(mem)} does not fit: its table is asked to cover only ${formatSize(maxBytes)}`, ['larger-max-mem']);
   const maxPages = maxBytes / PAGE_SIZE;
   // The table indexes every pfn up to the last RAM page's, the hole's included.
   const entries = pfnSpan(hole, maxPages);

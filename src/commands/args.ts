@@ -52,3 +52,10 @@ export function parseTranslation(text: string | undefined): 'proposal' | 'legacy
   if (t === 'proposal' || t === 'legacy') return t;
   throw new UsageError(`--translation '${text}' is not proposal or legacy`, ['translation-names']);
 }
+
+/** A whole number of MiB, 1 or more (e.g. --htab-mb 64). */
+export function parseWholeMiB(text: string, what: string): number {
+  const s = text.trim();
+  if (!/^[1-9]\d*$/.test(s) || !Number.isSafeInteger(Number(s))) throw new UsageError(`${what} '${text}' is not a whole number of MiB`, 'give a number such as 64');
+  return Number(s);
+}

@@ -5,7 +5,7 @@ import * as path from 'path';
 import { DEFAULT_RMA_SIZE } from '../machine/cpu';
 import { Machine } from '../machine/machine';
 import { DEFAULT_OF_AT, placementName } from '../rma/layout';
-import { parseLinearPage, parsePlacement, parseTranslation } from './args';
+import { parseLinearPage, parsePlacement, parseTranslation, parseWholeMiB } from './args';
 import { DeviceTreeError } from '../devtree/tree';
 import { UsageError } from '../util/errors';
 import { parsePositiveSize, parseSize } from '../util/size';
@@ -47,6 +47,9 @@ export interface ConstructFlags {
   boot?: boolean;
   /** --translation proposal|legacy */
   translation?: string;
+  /** --htab-mb N (Xen's dom0_shadow=), --legacy-cap */
+  htabMb?: string;
+  legacyCap?: boolean;
 }
 
 export function runConstruct(io: Io, f: ConstructFlags): number {
@@ -76,7 +79,9 @@ export function runConstruct(io: Io, f: ConstructFlags): number {
     events.push(ev);
     if (f.trace) io.err(formatTraceEvent(p, ev));
   };
-  const dom0Opts = { mem, maxMem, rmaSize, placement, ofAt, kernel, initrd, bootargs, firmwareTree: sel.firmwareTree };
+  if (f.legacyCap && translation !== 'legacy') throw new UsageError('--legacy-cap without --translation legacy', "the cap is upstream's pre-proposal domain_build.c: the proposal's dom0 is not capped at the IO hole");
+  const hptMiB = f.htabMb !== undefined ? parseWholeMiB(f.htabMb, '--htab-mb') : undefined;
+  const dom0Opts = { mem, maxMem, rmaSize, placement, ofAt, kernel, initrd, bootargs, firmwareTree: sel.firmwareTree, hptMiB, legacyCap: !!f.legacyCap };
   const built = withTreeErrors(sel.source, () => (translation === 'legacy' ? constructDom0Legacy(sys, dom0Opts, tracer) : constructDom0(sys, dom0Opts, tracer)));
   const { dom0, report } = built;
   sys.build = {
@@ -141,6 +146,8 @@ export function register(prog: Command, ctx: CliContext): void {
     .option('--linear-page <size>', "page size dom0's kernel bolts its linear map with: 16M (default) or 4K")
     .option('--linear-fallback', 'map a 16 MiB extent that is not one aligned machine run with 4 KiB pages instead of refusing')
     .option('--no-boot', "stop after Xen's part: do not boot dom0's kernel (no hash table entries)")
+    .option('--htab-mb <n>', "dom0's hash table in MiB instead of dom0/64 (Xen's dom0_shadow=; rounded up to a power of two)")
+    .option('--legacy-cap', "with --translation legacy: cap dom0 below the IO hole, as upstream's domain_build.c did")
     .option('--translation <scheme>', "proposal (dom0 keeps its p2m in its RMA, passes mfns) or legacy (Xen keeps it, dom0 passes pfns; Xen's part only)", 'proposal')
     , () => runConstruct);
 }
