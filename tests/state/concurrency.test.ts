@@ -167,3 +167,20 @@ linux('killed writers leave the old state or the new one, whole', () => {
     }
   });
 });
+
+linux('a closed pipe on stdout', () => {
+  it('inspect p2m --raw read for 16 bytes, then the pipe closed: no stack trace, exit 141', async () => {
+    const d = tempDir('pipe');
+    expect(spawnSync(process.execPath, [BIN, 'construct', '--mem', '1G'], { cwd: d, env }).status).toBe(0);
+    // What `| head -c16` does: read 16 bytes, close the pipe.
+    const child = spawn(process.execPath, [BIN, 'inspect', 'p2m', '--raw'], { cwd: d, env });
+    let err = '';
+    child.stderr!.on('data', (b) => (err += b));
+    const got = await new Promise<Buffer>((resolve) => child.stdout!.once('data', (b: Buffer) => resolve(b)));
+    child.stdout!.destroy();
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(got.length).toBeGreaterThanOrEqual(16);
+    expect(err).toBe('');
+    expect(code).toBe(141);
+  });
+});
