@@ -3,6 +3,7 @@ import { cliContext, type CliContext } from './commands/cli_context';
 import { DombuildError, EXIT_USAGE } from './util/errors';
 import { processIo, paint, type Io } from './commands/io';
 import { hintText } from './commands/hints';
+import { closeOpenStates } from './commands/state_store';
 
 // One version, the package's (dist/cli.js and src/cli.ts both sit one level below it).
 const VERSION: string = require('../package.json').version;
@@ -70,10 +71,20 @@ export async function run(argv: string[], io: Io = processIo()): Promise<number>
     }
     io.err(`${p.red('ppc-dombuild: internal error:')} ${(e as Error).stack ?? String(e)}\n`);
     return 70;
+  } finally {
+    closeOpenStates();
   }
 }
 
+/** Exit status for a reader that went away (`| head`): what a command killed by SIGPIPE reports, 128 + 13. */
+export const EXIT_PIPE_CLOSED = 141;
+
 export function main(): void {
+  // A closed pipe on stdout ends the command quietly, as SIGPIPE ends a C program.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(EXIT_PIPE_CLOSED);
+    throw e;
+  });
   run(process.argv.slice(2)).then((c) => {
     process.exitCode = c;
   });

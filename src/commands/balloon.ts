@@ -7,9 +7,9 @@ import { balloonJson, formatBalloon } from '../format/balloon';
 import { json } from '../format/table';
 import { parseDomid } from './args';
 import { paint, type Io } from './io';
-import { loadState, saveState, stateDir } from './state_store';
+import { changeState, stateDir } from './state_store';
 
-export interface BalloonFlags { target?: string; domid?: string; state?: string; json?: boolean }
+export interface BalloonFlags { target?: string; domid?: string; state?: string; lockTimeout?: string; json?: boolean }
 
 /** balloon --target SIZE [--domid N]: shrink or grow a domain (default dom0) to SIZE. */
 export function runBalloon(io: Io, f: BalloonFlags): number {
@@ -17,16 +17,19 @@ export function runBalloon(io: Io, f: BalloonFlags): number {
   const target = parsePositiveSize(f.target, '--target');
   const domid = f.domid === undefined ? 0 : parseDomid(f.domid);
   const dir = stateDir(io, f.state);
-  const sys = loadState(dir);
-  const r = balloon(sys, domid, target);
-  saveState(dir, sys);
+  const r = changeState(io, dir, f.lockTimeout, (load, save) => {
+    const sys = load();
+    const r = balloon(sys, domid, target);
+    save(sys);
+    return r;
+  });
   io.out(f.json ? json(balloonJson(r)) : formatBalloon(paint(io), r));
   return 0;
 }
 
 /** Registers `balloon` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  ctx.withState(prog.command('balloon')
+  ctx.withStateChange(prog.command('balloon')
     .description("shrink or grow a domain: released pages lose their HPTEs and entries, then go to the heap; new pages come from the heap into the table")
     .requiredOption('--target <size>', 'the size to balloon to')
     .option('--domid <n>', 'the domain (default 0)'), () => runBalloon);

@@ -12,6 +12,8 @@ export type Runner<T> = (io: Io, flags: T) => number;
 export interface CliContext {
   /** Give a command that reads or writes the state --state and --json, and its runner. */
   withState<T>(cmd: Command, get: () => Runner<T>): void;
+  /** A command that changes the state: --state, --json and --lock-timeout, and its runner. */
+  withStateChange<T>(cmd: Command, get: () => Runner<T>): void;
   /** Give a command that reads no state --json, and its runner. */
   withJson<T>(cmd: Command, get: () => Runner<T>): void;
   machineOpt(): Option;
@@ -26,6 +28,10 @@ export function cliContext(io: Io, setCode: (c: number) => void): CliContext {
   const jsonOpt = (): Option => new Option('--json', 'one JSON document on stdout');
   return {
     withState: (cmd, get) => {
+      cmd.addOption(new Option('--state <dir>', 'state directory (default ./.ppc-dombuild, or $PPC_DOMBUILD_STATE)')).addOption(jsonOpt()).action(act(get));
+    },
+    withStateChange: (cmd, get) => {
+      cmd.addOption(new Option('--lock-timeout <seconds>', "how long to wait for another command changing the same state to finish (0: don't wait)").default('30'));
       cmd.addOption(new Option('--state <dir>', 'state directory (default ./.ppc-dombuild, or $PPC_DOMBUILD_STATE)')).addOption(jsonOpt()).action(act(get));
     },
     withJson: (cmd, get) => {

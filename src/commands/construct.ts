@@ -22,7 +22,7 @@ import { progressBar } from './progress';
 import { json } from '../format/table';
 import { paint, type Io } from './io';
 import { selectMachine } from './machine_select';
-import { saveState, stateDir } from './state_store';
+import { changeState, stateDir } from './state_store';
 
 export interface ConstructFlags {
   mem?: string;
@@ -39,6 +39,7 @@ export interface ConstructFlags {
   ram?: string;
   firmwareDtb?: string;
   state?: string;
+  lockTimeout?: string;
   json?: boolean;
   trace?: boolean;
   /** --linear-page 16M|4K, --linear-fallback, --no-boot (boot: false). */
@@ -97,7 +98,7 @@ export function runConstruct(io: Io, f: ConstructFlags): number {
     bootMs = performance.now() - t0;
   }
   const dir = stateDir(io, f.state);
-  const files = saveState(dir, sys);
+  const files = changeState(io, dir, f.lockTimeout, (_load, save) => save(sys));
   if (f.json) io.out(json(guest ? { ...constructJson(sys, files), guest: guestBootJson(guest, bootMs) } : constructJson(sys, files)));
   else io.out(formatConstruct(paint(io), sys, files) + (guest ? formatGuestBoot(paint(io), guest, bootMs) : ''));
   return 0;
@@ -127,7 +128,7 @@ function readImage(io: Io, file: string, what: string): BootImage {
 
 /** Registers `construct` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  ctx.withState(prog.command('construct')
+  ctx.withStateChange(prog.command('construct')
     .description('boot Xen on the simulated machine and build dom0 (construct_dom0), saving the state')
     .option('--mem <size>', 'dom0 boot size (default RAM/16, at least 192 MiB), rounded up to 16 MiB extents')
     .option('--max-mem <size>', 'what the p2m table covers (default: the platform limit)')

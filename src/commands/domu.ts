@@ -7,9 +7,9 @@ import { domuJson, formatCreateDomu, formatDestroy } from '../format/domains';
 import { json } from '../format/table';
 import { paint, type Io } from './io';
 import { parseDomid } from './args';
-import { loadState, saveState, stateDir } from './state_store';
+import { changeState, stateDir } from './state_store';
 
-export interface CreateDomuFlags { mem?: string; maxMem?: string; rma?: string; bootargs?: string; state?: string; json?: boolean }
+export interface CreateDomuFlags { mem?: string; maxMem?: string; rma?: string; bootargs?: string; state?: string; lockTimeout?: string; json?: boolean }
 
 /** Save after a change: hash tables in use go back into the state first. */
 export function runCreateDomu(io: Io, f: CreateDomuFlags): number {
@@ -18,21 +18,26 @@ export function runCreateDomu(io: Io, f: CreateDomuFlags): number {
   const maxMem = f.maxMem !== undefined ? parsePositiveSize(f.maxMem, '--max-mem') : undefined;
   const rmaSize = f.rma !== undefined ? parsePositiveSize(f.rma, '--rma') : undefined;
   const dir = stateDir(io, f.state);
-  const sys = loadState(dir);
-  const { report } = createDomU(sys, { mem, maxMem, rmaSize, bootargs: f.bootargs });
-  const files = saveState(dir, sys);
+  const { report, files } = changeState(io, dir, f.lockTimeout, (load, save) => {
+    const sys = load();
+    const { report } = createDomU(sys, { mem, maxMem, rmaSize, bootargs: f.bootargs });
+    return { report, files: save(sys) };
+  });
   io.out(f.json ? json(domuJson(report, { state: files.state })) : formatCreateDomu(paint(io), report, files.state));
   return 0;
 }
 
-export interface DestroyFlags { domid?: string; state?: string; json?: boolean }
+export interface DestroyFlags { domid?: string; state?: string; lockTimeout?: string; json?: boolean }
 
 export function runDestroyDomu(io: Io, f: DestroyFlags): number {
   const domid = parseDomid(f.domid);
   const dir = stateDir(io, f.state);
-  const sys = loadState(dir);
-  const r = destroyDomU(sys, domid);
-  saveState(dir, sys);
+  const r = changeState(io, dir, f.lockTimeout, (load, save) => {
+    const sys = load();
+    const r = destroyDomU(sys, domid);
+    save(sys);
+    return r;
+  });
   io.out(f.json ? json(r) : formatDestroy(paint(io), r));
   return 0;
 }
@@ -40,13 +45,13 @@ export function runDestroyDomu(io: Io, f: DestroyFlags): number {
 
 /** Registers `create-domu`, `destroy-domu` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  ctx.withState(prog.command('create-domu')
+  ctx.withStateChange(prog.command('create-domu')
     .description('create a shadow domain (domU) beside dom0: Xen keeps its p2m; RMA from the domain heap, 16 MiB extents, its own device tree')
     .requiredOption('--mem <size>', 'domU memory, rounded up to 16 MiB extents')
     .option('--max-mem <size>', "what Xen's table for it covers (a balloon can grow it that far); default --mem")
     .option('--rma <size>', 'RMA size: 64M, 128M, 256M, 1G, 16G or 256G', '64M')
     .option('--bootargs <args>', 'kernel command line for its /chosen'), () => runCreateDomu);
-  ctx.withState(prog.command('destroy-domu')
+  ctx.withStateChange(prog.command('destroy-domu')
     .description('destroy a domU: its frames back to the domain heap, its Xen p2m and hash table to the Xen heap; refused while its frames are mapped by another domain')
     .requiredOption('--domid <n>', 'the domU'), () => runDestroyDomu);
 }

@@ -6,9 +6,9 @@ import { json } from '../format/table';
 import { hex } from '../format/units';
 import { parseDomid, parsePfn } from './args';
 import { paint, type Io } from './io';
-import { loadState, saveState, stateDir } from './state_store';
+import { changeState, stateDir } from './state_store';
 
-export interface ForeignFlags { domid?: string; pfn?: string; from?: string; state?: string; json?: boolean }
+export interface ForeignFlags { domid?: string; pfn?: string; from?: string; state?: string; lockTimeout?: string; json?: boolean }
 
 function out(io: Io, f: ForeignFlags, verb: 'mapped' | 'unmapped', r: MapResult): void {
   const m = r.mapping;
@@ -36,21 +36,24 @@ function runForeign(io: Io, f: ForeignFlags, verb: 'mapped' | 'unmapped'): numbe
   const pfn = parsePfn(f.pfn);
   const from = f.from === undefined ? 0 : parseDomid(f.from, '--from');
   const dir = stateDir(io, f.state);
-  const sys = loadState(dir);
-  const r = verb === 'mapped' ? mapForeign(sys, from, domid, pfn) : unmapForeign(sys, from, domid, pfn);
-  saveState(dir, sys);
+  const r = changeState(io, dir, f.lockTimeout, (load, save) => {
+    const sys = load();
+    const r = verb === 'mapped' ? mapForeign(sys, from, domid, pfn) : unmapForeign(sys, from, domid, pfn);
+    save(sys);
+    return r;
+  });
   out(io, f, verb, r);
   return 0;
 }
 
 /** Registers `map-foreign`, `unmap-foreign` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  ctx.withState(prog.command('map-foreign')
+  ctx.withStateChange(prog.command('map-foreign')
     .description("dom0 maps another domain's frame: learns its mfn from Xen, H_ENTER with the machine address; Xen holds a page reference")
     .requiredOption('--domid <n>', 'whose frame')
     .requiredOption('--pfn <n>', 'its pfn there (decimal or 0x hex)')
     .option('--from <n>', 'the mapping domain (default 0; a non-privileged one gets H_PRIVILEGE)'), () => runMapForeign);
-  ctx.withState(prog.command('unmap-foreign')
+  ctx.withStateChange(prog.command('unmap-foreign')
     .description('remove a foreign mapping with H_REMOVE; Xen drops the page reference')
     .requiredOption('--domid <n>', 'whose frame')
     .requiredOption('--pfn <n>', 'its pfn there')

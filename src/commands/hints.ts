@@ -37,6 +37,8 @@ const REMEDY_TEXT: Record<Remedy, string> = {
   'proposal-xen': 'this kernel keeps its own p2m and needs a Xen that builds it (the proposal)',
   'see-reservations': 'see `ppc-dombuild inspect devtree`',
   'linear-fallback': 'use --linear-page 4K, or --linear-fallback to map such extents with 4 KiB pages',
+  'free-disk': 'free some space on that file system, or point --state at another',
+  'wait-for-lock': 'let it finish and run this again, or give a longer --lock-timeout',
 };
 
 /** The bracketed part of an error line: the core's fact, then what to try. */

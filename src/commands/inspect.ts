@@ -21,7 +21,7 @@ import { json } from '../format/table';
 import { hex } from '../format/units';
 import { domainOf, parsePfn } from './args';
 import { paint, type Io } from './io';
-import { dom0Blob, loadState, stateDir, writeAtomic } from './state_store';
+import { dom0Blob, loadState, stateDir, writeUserFile } from './state_store';
 
 export interface InspectFlags { state?: string; json?: boolean; domid?: string }
 
@@ -90,7 +90,7 @@ export function runInspectRma(io: Io, f: RmaFlags): number {
   const who = `dom${d.domid}`;
   const maddr = d.rma.mfn * PAGE_SIZE;
   const extra = d.layout ? { stackPointer: d.layout.stackPointer, capacityEntries: d.layout.capacityEntries } : {};
-  if (f.svg) writeAtomic(path.resolve(io.cwd, f.svg), Buffer.from(rmaSvg(who, map, maddr)));
+  if (f.svg) writeUserFile(path.resolve(io.cwd, f.svg), Buffer.from(rmaSvg(who, map, maddr)));
   io.out(f.json ? json({ domid: d.domid, ...rmaJson(map, maddr, extra) }) : formatRma(paint(io), who, map, maddr) + (f.svg ? `wrote ${f.svg}\n` : ''));
   return 0;
 }
@@ -104,7 +104,7 @@ export function runInspectDevtree(io: Io, f: DevtreeFlags): number {
   const blob = d.domid === 0 ? dom0Blob(sys) : domuBlob(sys, d);
   const tree = readFdt(blob);
   if (f.path && !findNode(tree.root, f.path)) throw new UsageError(`no node ${f.path} in dom${d.domid}'s device tree`);
-  if (f.dtb) writeAtomic(path.resolve(io.cwd, f.dtb), blob);
+  if (f.dtb) writeUserFile(path.resolve(io.cwd, f.dtb), blob);
   if (f.json) io.out(json(devtreeJson(tree, f.path)));
   else io.out(toDts(tree, f.path ? { path: f.path } : undefined));
   if (f.dtb && !f.json) io.err(`wrote ${f.dtb} (${blob.length} bytes)\n`);

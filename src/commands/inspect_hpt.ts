@@ -39,9 +39,15 @@ export function runInspectHpt(io: Io, f: HptFlags): number {
   const sys = loadState(stateDir(io, f.state));
   const d = domainWithHpt(sys, f);
   const booted = d.hptInUse;
-  const t = d.hpt;
   const guest = d.guest;
   const p = paint(io);
+  if (f.pteg === undefined && f.ea === undefined) {
+    // The summary comes from the counts saved beside the table: none of its bytes are read.
+    const view: HptSummaryView = { domid: d.domid, maddr: d.arch.hpt!.mfn * PAGE_SIZE, booted, stats: d.hptStats(), guest: guest?.rec };
+    io.out(f.json ? json(hptSummaryJson(view)) : formatHptSummary(p, view));
+    return 0;
+  }
+  const t = d.hpt;
   if (f.pteg !== undefined) {
     const n = Number(parseBig(f.pteg, '--pteg', BigInt(Number.MAX_SAFE_INTEGER)));
     if (n >= t.ptegs) throw new UsageError(`--pteg ${f.pteg} is outside the table: it has ${t.ptegs} PTEGs (0..0x${(t.ptegs - 1).toString(16)})`);
@@ -49,14 +55,9 @@ export function runInspectHpt(io: Io, f: HptFlags): number {
     io.out(f.json ? json(ptegJson(d.domid, n, rows)) : formatPteg(p, d.domid, n, rows));
     return 0;
   }
-  if (f.ea !== undefined) {
-    const ea = parseBig(f.ea, '--ea', (1n << 64n) - 1n);
-    const view = walk(sys, d, t, ea, guest?.rec, guest?.hidx);
-    io.out(f.json ? json(eaWalkJson(view)) : formatEaWalk(p, view));
-    return 0;
-  }
-  const view: HptSummaryView = { domid: d.domid, maddr: d.arch.hpt!.mfn * PAGE_SIZE, booted, stats: t.stats(), guest: guest?.rec };
-  io.out(f.json ? json(hptSummaryJson(view)) : formatHptSummary(p, view));
+  const ea = parseBig(f.ea!, '--ea', (1n << 64n) - 1n);
+  const view = walk(sys, d, t, ea, guest?.rec, guest?.hidx);
+  io.out(f.json ? json(eaWalkJson(view)) : formatEaWalk(p, view));
   return 0;
 }
 

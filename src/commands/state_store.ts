@@ -1,50 +1,226 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { encodeState, decodeState } from '../state/snapshot';
-import { StateError } from '../util/errors';
+import { randomBytes } from 'crypto';
+import { StateContainer, writeContainer } from '../state/container';
+import { decodeState, stateSections } from '../state/snapshot';
+import { CHUNK_SIZE } from '../machine/guest_memory';
+import { DombuildError, IoError, StateError, UsageError } from '../util/errors';
 import type { System } from '../xen/system';
 import type { Io } from './io';
 import { fdtTotalSize } from '../devtree/fdt_header';
+import { createExclusive, FileSink, FileSource, fileOp, fsyncDir, isFileError, TEMP_PATTERN, tempName, writeFileAtomic } from './store/file';
+import { acquireLock } from './store/lock';
 
 export const STATE_FILE = 'state.bin';
 export const DTB_EXPORT = 'dom0.dtb';
 export const P2M_EXPORT = 'dom0-p2m.bin';
+/** The generation in force: a symbolic link to one gen-* folder, swapped by one rename. */
+const CURRENT = 'current';
+const GEN_PATTERN = /^gen-[0-9a-f]{16}$/;
+const FILES = [STATE_FILE, DTB_EXPORT, P2M_EXPORT];
+
+export interface SavedFiles { state: string; dtb: string; p2m: string }
 
 /** --state DIR, else $PPC_DOMBUILD_STATE, else ./.ppc-dombuild */
 export function stateDir(io: Io, opt?: string): string {
   return path.resolve(io.cwd, opt ?? io.env.PPC_DOMBUILD_STATE ?? '.ppc-dombuild');
 }
 
-export function loadState(dir: string): System {
-  const file = path.join(dir, STATE_FILE);
-  let buf: Buffer;
-  try {
-    buf = fs.readFileSync(file);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new StateError(`no built state in ${dir}`, 'run `ppc-dombuild construct` first (or point --state / PPC_DOMBUILD_STATE at one)');
-    throw new StateError(`cannot read state ${file}: ${(e as Error).message}`);
+/** State files open in this run (closed when the command ends: chunks are read from them until then). */
+const open = new Set<number>();
+/** The generation folder and container each loaded System came from (a save carries sections over from it). */
+const origin = new WeakMap<System, { container: StateContainer; file: string; gen?: string }>();
+
+export function closeOpenStates(): void {
+  for (const fd of open) {
+    try { fs.closeSync(fd); } catch { /* gone */ }
   }
-  return decodeState(buf, file);
+  open.clear();
 }
 
 /**
- * Save the state and its exports. Each file is written to a temporary name,
- * flushed and renamed over the old one, so a crash leaves either the old file
- * or the new one whole, never half of either. The state goes first: the
- * exports are copies of what it holds.
+ * Open the state and read its structure; everything else is read when used.
+ * The file is opened once, so what is read later comes from the same
+ * generation even if a writer swaps in a new one meanwhile.
  */
-export function saveState(dir: string, sys: System): { state: string; dtb: string; p2m: string } {
-  fs.mkdirSync(dir, { recursive: true });
-  const state = path.join(dir, STATE_FILE);
-  writeAtomic(state, encodeState(sys));
+export function loadState(dir: string): System {
+  const file = path.join(dir, STATE_FILE);
+  let fd: number | undefined;
+  for (let attempt = 0; fd === undefined; attempt++) {
+    try {
+      fd = fs.openSync(file, 'r');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      // A writer swapped generations between our resolving `current` and opening: look again.
+      if (code === 'ENOENT' && attempt < 5 && fs.existsSync(path.join(dir, CURRENT))) continue;
+      if (code === 'ENOENT') throw new StateError(`no built state in ${dir}`, 'run `ppc-dombuild construct` first (or point --state / PPC_DOMBUILD_STATE at one)');
+      if (code === 'ENOTDIR') throw new IoError(`state folder ${dir} is a file, not a folder`);
+      return fileOp(`read state ${file}`, () => { throw e; });
+    }
+  }
+  open.add(fd);
+  const st = fs.fstatSync(fd);
+  if (st.isDirectory()) throw new IoError(`cannot read state ${file}: it is a folder`);
+  const container = StateContainer.open(new FileSource(fd, st.size, file), file);
+  const sys = decodeState(container, file);
+  let gen: string | undefined;
+  try {
+    gen = fs.realpathSync(path.join(dir, CURRENT));
+  } catch {
+    gen = undefined;
+  }
+  origin.set(sys, { container, file: fs.realpathSync(file), gen });
+  return sys;
+}
+
+/** --lock-timeout SECONDS (default 30), in ms. */
+export function lockTimeoutMs(text: string | undefined): number {
+  if (text === undefined) return 30_000;
+  const s = Number(text);
+  if (text.trim() === '' || !Number.isFinite(s) || s < 0) throw new UsageError(`--lock-timeout '${text}' is not a number of seconds`, 'e.g. --lock-timeout 30 (0: do not wait)');
+  return s * 1000;
+}
+
+/**
+ * Change the state under its lock: held from before the load to after the
+ * new state is in place, so two writers never both start from the same
+ * state (the second waits). `fn` gets the loader (construct builds from
+ * nothing and never calls it) and the saver.
+ */
+export function changeState<R>(io: Io, dir: string, lockTimeout: string | undefined, fn: (load: () => System, save: (sys: System) => SavedFiles) => R): R {
+  const timeout = lockTimeoutMs(lockTimeout);
+  if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new IoError(`state folder ${dir} is a file, not a folder`);
+  fileOp(`create state folder ${dir}`, () => fs.mkdirSync(dir, { recursive: true }));
+  const lock = acquireLock(dir, timeout, (h) => {
+    if (io.stderrTTY) io.err(`waiting for ${dir}'s lock, held by ${h ? `pid ${h.pid}` : 'another command'} (up to ${timeout / 1000} s)...\n`);
+  });
+  try {
+    removeLeftovers(dir);
+    return fn(() => loadState(dir), (sys) => saveState(dir, sys));
+  } finally {
+    lock.release();
+  }
+}
+
+/**
+ * What a killed writer left: generation folders that are not current and
+ * our temporary names. Only called with the lock held, so no writer is
+ * using them; a reader that opened an old generation keeps its open file.
+ */
+function removeLeftovers(dir: string): void {
+  let current: string | undefined;
+  try {
+    current = path.basename(fs.readlinkSync(path.join(dir, CURRENT)));
+  } catch {
+    current = undefined;
+  }
+  for (const name of fs.readdirSync(dir)) {
+    if ((GEN_PATTERN.test(name) && name !== current) || TEMP_PATTERN.test(name)) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+  }
+}
+
+/**
+ * Save the state and its exports as one unit: all three files go into a new
+ * generation folder, each flushed, then the `current` link is swapped to it
+ * by one rename. A crash before the rename leaves the previous generation
+ * in force, whole; after it, the new one. state.bin, dom0.dtb and
+ * dom0-p2m.bin in the state folder are links through `current`.
+ * Call with the lock held (changeState).
+ */
+export function saveState(dir: string, sys: System): SavedFiles {
+  const genName = `gen-${randomBytes(8).toString('hex')}`;
+  const gen = path.join(dir, genName);
+  fileOp(`create ${gen}`, () => fs.mkdirSync(gen, 0o755));
+  const from = origin.get(sys);
+  writeStateFile(path.join(gen, STATE_FILE), sys, from?.container, from?.file);
   const d = sys.dom0();
-  // The exports are copies of what the state holds: renamed into place whole, not flushed.
-  const dtb = path.join(dir, DTB_EXPORT);
-  writeAtomic(dtb, dom0Blob(sys), false);
-  const p2m = path.join(dir, P2M_EXPORT);
-  writeAtomic(p2m, d.memory.slices(d.p2mPaddr, d.p2mEntries * 4), false);
-  return { state, dtb, p2m };
+  writeNew(path.join(gen, DTB_EXPORT), [dom0Blob(sys)]);
+  const p2mFile = path.join(gen, P2M_EXPORT);
+  const prevP2m = from?.gen ? path.join(from.gen, P2M_EXPORT) : undefined;
+  // dom0's table not read in this run is what the previous export holds: link it rather than write it again.
+  if (prevP2m && tableUntouched(sys) && fs.existsSync(prevP2m)) fileOp(`write ${p2mFile}`, () => fs.linkSync(prevP2m, p2mFile));
+  else writeNew(p2mFile, d.memory.slices(d.p2mPaddr, d.p2mEntries * 4));
+  fsyncDir(gen);
+  swapLink(dir, CURRENT, genName);
+  for (const f of FILES) {
+    const want = path.join(CURRENT, f);
+    let have: string | undefined;
+    try {
+      have = fs.readlinkSync(path.join(dir, f));
+    } catch {
+      have = undefined;
+    }
+    if (have !== want) swapLink(dir, f, want);
+  }
+  fsyncDir(dir);
+  removeLeftovers(dir);
+  return { state: path.join(dir, STATE_FILE), dtb: path.join(dir, DTB_EXPORT), p2m: path.join(dir, P2M_EXPORT) };
+}
+
+/** Point `name` in dir at `target` by one rename of a new link over it. */
+function swapLink(dir: string, name: string, target: string): void {
+  const tmp = tempName(path.join(dir, name));
+  fileOp(`write ${path.join(dir, name)}`, () => {
+    fs.symlinkSync(target, tmp);
+    try {
+      fs.renameSync(tmp, path.join(dir, name));
+    } catch (e) {
+      fs.rmSync(tmp, { force: true });
+      throw e;
+    }
+  });
+}
+
+/** Is every chunk under dom0's table still as it was read (not loaded, so not changed)? */
+function tableUntouched(sys: System): boolean {
+  const d = sys.dom0();
+  if (d.p2mEntries === 0) return false;
+  const first = Math.floor(d.p2mPaddr / CHUNK_SIZE);
+  const last = Math.floor((d.p2mPaddr + d.p2mEntries * 4 - 1) / CHUNK_SIZE);
+  for (let c = first; c <= last; c++) if (!d.memory.isPending(c)) return false;
+  return true;
+}
+
+/**
+ * The state file. When most of the previous file's sections are carried
+ * over unchanged, it is copied (by the kernel) and the changed sections are
+ * appended with a new table; else every section is written anew, which
+ * also drops what earlier appends left unused.
+ */
+function writeStateFile(file: string, sys: System, prev: StateContainer | undefined, prevFile: string | undefined): void {
+  const sections = stateSections(sys);
+  const carriedBytes = sections.reduce((n, s) => n + (s.carried && s.from === prev ? s.carried.length : 0), 0);
+  const append = prev !== undefined && prevFile !== undefined && carriedBytes >= prev.size / 2 && prev.liveBytes >= prev.size / 2;
+  let fd: number;
+  if (append) {
+    fileOp(`write ${file}`, () => fs.copyFileSync(prevFile!, file, fs.constants.COPYFILE_EXCL));
+    fd = fileOp(`write ${file}`, () => fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_NOFOLLOW));
+  } else {
+    fd = createExclusive(file, false, `write ${file}`);
+  }
+  try {
+    const size = writeContainer(new FileSink(fd, file), sections, append ? { appendTo: prev } : {});
+    fileOp(`write ${file}`, () => fs.ftruncateSync(fd, size));
+    fileOp(`flush ${file}`, () => fs.fsyncSync(fd));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** A new file in a fresh generation folder, written and flushed. */
+function writeNew(file: string, pieces: Uint8Array[]): void {
+  const fd = createExclusive(file, false, `write ${file}`);
+  try {
+    const sink = new FileSink(fd, file);
+    let at = 0;
+    for (const p of pieces) {
+      sink.write(at, p);
+      at += p.length;
+    }
+    fileOp(`flush ${file}`, () => fs.fsyncSync(fd));
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** dom0's device tree blob as it sits in its RMA (totalsize from the header). */
@@ -57,21 +233,61 @@ export function dom0Blob(sys: System): Uint8Array {
   return d.memory.read(at, Math.min(Math.max(total, 8), slot));
 }
 
-/** Write to a temporary name in the same directory, optionally flush, then rename over the file. */
-export function writeAtomic(file: string, data: Uint8Array | Uint8Array[], flush = true): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = fs.openSync(tmp, 'w', 0o644);
-  try {
-    for (const bytes of Array.isArray(data) ? data : [data]) {
-      let off = 0;
-      while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
+/** A file the user asked for (an SVG, a blob): whole or not at all; a failure is one IoError line. */
+export function writeUserFile(file: string, data: Uint8Array | Uint8Array[]): void {
+  writeFileAtomic(file, data);
+}
+
+/**
+ * Do the exports in the state folder hold what the state says (dom0's
+ * device tree and table)? For validate; undefined when the folder has none
+ * (a state file made elsewhere).
+ */
+export function exportsMatch(dir: string, sys: System): { checked: number; problems: string[] } | undefined {
+  const problems: string[] = [];
+  let checked = 0;
+  const d = sys.dom0();
+  const want: [string, () => Uint8Array[]][] = [
+    [DTB_EXPORT, () => [dom0Blob(sys)]],
+    [P2M_EXPORT, () => d.memory.slices(d.p2mPaddr, d.p2mEntries * 4)],
+  ];
+  for (const [name, bytes] of want) {
+    const file = path.join(dir, name);
+    let fd: number;
+    try {
+      fd = fs.openSync(file, 'r');
+    } catch (e) {
+      if (isFileError(e) && e.code === 'ENOENT') continue;
+      throw e;
     }
-    if (flush) fs.fsyncSync(fd);
-  } catch (e) {
-    fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw e;
+    try {
+      checked++;
+      const src = new FileSource(fd, fs.fstatSync(fd).size, file);
+      let pieces: Uint8Array[];
+      try {
+        pieces = bytes();
+      } catch (e) {
+        // The state's own tree is unreadable: devtree-readable says so; the export cannot match it.
+        if (!(e instanceof DombuildError)) throw e;
+        problems.push(`${name}: the state's copy cannot be read (${e.message})`);
+        continue;
+      }
+      const total = pieces.reduce((n, p) => n + p.length, 0);
+      if (src.size !== total) {
+        problems.push(`${name} is ${src.size} bytes; the state's is ${total}`);
+        continue;
+      }
+      let at = 0;
+      for (const p of pieces) {
+        if (!Buffer.from(src.read(at, p.length)).equals(Buffer.from(p.buffer, p.byteOffset, p.length))) {
+          problems.push(`${name} differs from the state at byte ${at} or after`);
+          break;
+        }
+        at += p.length;
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
   }
-  fs.closeSync(fd);
-  fs.renameSync(tmp, file);
+  return checked === 0 ? undefined : { checked, problems };
 }

@@ -1,5 +1,5 @@
-import { HashTable } from './table';
-import { HPTE_V_VALID } from './constants';
+import { HashTable, REGION_SLOT_SHIFT, REGION_SLOTS, type HptStats } from './table';
+import { HPTE_BYTES, HPTES_PER_GROUP, HPTE_V_BOLTED, HPTE_V_LARGE, HPTE_V_SECONDARY, HPTE_V_VALID } from './constants';
 
 /**
  * The hash table as it is saved: only valid slots, so a 512 MiB table with
@@ -62,4 +62,48 @@ export function decodeHpt(bytes: Uint8Array): HashTable {
     t.write(slot, dv.getUint32(words), vLo, dv.getUint32(words + 8), dv.getUint32(words + 12));
   }
   return t;
+}
+
+/**
+ * What HashTable.stats() says of the table these bytes decode to, counted
+ * from the sorted slot list and the v words without building the table:
+ * the state keeps it beside the section, so `inspect hpt` reads neither.
+ */
+export function hptSectionStats(bytes: Uint8Array): HptStats {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length < HEADER || dv.getUint32(0) !== MAGIC) throw new HptFormatError('hash table section: bad header');
+  const tableBytes = 2 ** dv.getUint32(4);
+  const n = dv.getUint32(8);
+  const slots = tableBytes / HPTE_BYTES;
+  const ptegs = slots / HPTES_PER_GROUP;
+  const histogram = new Array<number>(HPTES_PER_GROUP + 1).fill(0);
+  let bolted = 0;
+  let large = 0;
+  let secondary = 0;
+  let regions = 0;
+  let lastRegion = -1;
+  let group = -1;
+  let inGroup = 0;
+  for (let k = 0; k < n; k++) {
+    const slot = dv.getUint32(HEADER + k * 4);
+    const vLo = dv.getUint32(HEADER + n * 4 + k * 16 + 4);
+    if (vLo & HPTE_V_BOLTED) bolted++;
+    if (vLo & HPTE_V_LARGE) large++;
+    if (vLo & HPTE_V_SECONDARY) secondary++;
+    const region = slot >>> REGION_SLOT_SHIFT;
+    if (region !== lastRegion) {
+      regions++;
+      lastRegion = region;
+    }
+    const g = Math.floor(slot / HPTES_PER_GROUP);
+    if (g !== group) {
+      if (group >= 0) histogram[inGroup]++;
+      group = g;
+      inGroup = 0;
+    }
+    inGroup++;
+  }
+  if (group >= 0) histogram[inGroup]++;
+  histogram[0] = ptegs - histogram.slice(1).reduce((a, b) => a + b, 0);
+  return { bytes: tableBytes, ptegs, slots, valid: n, bolted, large, secondary, histogram, allocatedBytes: regions * REGION_SLOTS * HPTE_BYTES };
 }

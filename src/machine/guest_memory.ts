@@ -8,16 +8,45 @@ import { readBe32 } from '../util/bytes';
 export const CHUNK_SHIFT = 20;
 export const CHUNK_SIZE = 1 << CHUNK_SHIFT;
 
-export class GuestMemory {
-  readonly chunks: (Uint8Array | undefined)[];
+/**
+ * Where chunks saved earlier come from: the command layer reads one from
+ * the state file (and checks it) the first time it is touched, so a command
+ * that reads one entry of a 32 MiB table reads one chunk.
+ */
+export interface ChunkLoader {
+  /** The chunks that hold data, loaded or not. */
+  readonly saved: readonly number[];
+  load(index: number): Uint8Array;
+}
 
-  constructor(readonly size: number) {
+export class GuestMemory {
+  /** Chunks in memory (written, or loaded); a saved chunk not yet loaded is undefined here. */
+  readonly chunks: (Uint8Array | undefined)[];
+  /** Saved chunks not loaded yet. */
+  private readonly pending = new Set<number>();
+
+  constructor(readonly size: number, private readonly loader?: ChunkLoader) {
     this.chunks = new Array(Math.ceil(size / CHUNK_SIZE)).fill(undefined);
+    for (const i of loader?.saved ?? []) {
+      if (!Number.isInteger(i) || i < 0 || i >= this.chunks.length) throw new RangeError(`saved chunk ${i} is outside ${size.toString(16)} bytes of guest memory`);
+      this.pending.add(i);
+    }
   }
 
-  /** The chunk holding byte `offset`, allocating it when asked. */
+  /** Is chunk `index` saved but not read yet (what the state can carry over unchanged)? */
+  isPending(index: number): boolean {
+    return this.pending.has(index);
+  }
+
+  /** The chunk holding byte `offset`, loading a saved one, allocating it when asked. */
   chunk(index: number, allocate: boolean): Uint8Array | undefined {
     let c = this.chunks[index];
+    if (!c && this.pending.has(index)) {
+      c = this.loader!.load(index);
+      if (c.length !== CHUNK_SIZE || c.byteOffset % 4 !== 0) throw new RangeError(`chunk ${index} loaded as ${c.length} bytes, not ${CHUNK_SIZE} word aligned`);
+      this.pending.delete(index);
+      this.chunks[index] = c;
+    }
     if (!c && allocate) {
       c = new Uint8Array(CHUNK_SIZE);
       this.chunks[index] = c;
@@ -56,7 +85,7 @@ export class GuestMemory {
       const at = offset + done;
       const within = at % CHUNK_SIZE;
       const n = Math.min(length - done, CHUNK_SIZE - within);
-      const c = this.chunks[Math.floor(at / CHUNK_SIZE)];
+      const c = this.chunk(Math.floor(at / CHUNK_SIZE), false);
       out.push(c ? c.subarray(within, within + n) : new Uint8Array(n));
       done += n;
     }
@@ -64,7 +93,7 @@ export class GuestMemory {
   }
 
   readU32(offset: number): number {
-    const c = this.chunks[Math.floor(offset / CHUNK_SIZE)];
+    const c = this.chunk(Math.floor(offset / CHUNK_SIZE), false);
     if (!c) return 0;
     const i = offset % CHUNK_SIZE;
     return readBe32(c, i);
@@ -79,10 +108,10 @@ export class GuestMemory {
     c[i + 3] = v & 0xff;
   }
 
-  /** Indices of the chunks that hold data. */
+  /** Indices of the chunks that hold data (loaded or still saved), ascending. */
   usedChunks(): number[] {
     const out: number[] = [];
-    this.chunks.forEach((c, i) => c && out.push(i));
+    this.chunks.forEach((c, i) => (c || this.pending.has(i)) && out.push(i));
     return out;
   }
 

@@ -1,99 +1,260 @@
-import { createHash } from 'crypto';
+import { crc32 } from '../util/crc32';
 import { StateError } from '../util/errors';
 
 /**
- * The state file's envelope: magic, version, a JSON document, named binary
- * sections, and a SHA-256 over all of it, so a truncated, foreign or
- * tampered file is refused before anything in it is believed.
+ * The state file: a fixed header, sections at 8-aligned offsets, and a
+ * section table saying where each one is and its CRC-32. A reader checks the
+ * header and the table, then reads only the sections it uses, each checked
+ * against its CRC the first time it is read; nothing needs the whole file in
+ * one buffer, and offsets and lengths are 64-bit (files past 2 GiB).
  *
  *   0   "PPCDOMB\0"
- *   8   u32 format version
- *   12  u32 JSON length
- *   16  JSON (UTF-8), padded to 8
- *   ..  sections back to back, each padded to 8 (offsets in the JSON's `sections`)
- *   end 32-byte SHA-256 of everything before it
+ *   8   u32 format version (3)
+ *   12  u32 N, sections
+ *   16  u64 offset of the section table
+ *   24  u32 CRC-32 of the section table
+ *   28  u32 CRC-32 of bytes 0..28
+ *   32  sections
+ *   ..  section table: N x { u32 kind, u32 domid, u32 index, u32 CRC-32, u64 offset, u64 length }
+ * All big-endian. The table goes last so sections can be written as they
+ * are produced, and a writer can append changed sections to a copy of the
+ * previous file, leaving the unchanged ones where they are.
  */
 export const STATE_MAGIC = 'PPCDOMB\0';
-export const STATE_VERSION = 2;
-const DIGEST = 32;
+export const STATE_VERSION = 3;
+export const HEADER_BYTES = 32;
+const ENTRY_BYTES = 32;
 
-export interface SectionRef { name: string; offset: number; length: number }
+/** What a section holds. The numbers are the file's; never reuse one. */
+export const SECTION = {
+  /** The typed structure as JSON (machine, domains, foreign mappings). */
+  structure: 1,
+  /** The firmware device tree blob dom0's tree was made from. */
+  firmware: 2,
+  /** One 1 MiB chunk of a domain's RMA (index = chunk number); chunks never written are absent. */
+  rmaChunk: 3,
+  /** A domain's hash table, valid slots only (src/hpt/codec.ts). */
+  hpt: 4,
+  /** The p2m Xen keeps for a shadow domain (big-endian u32 entries). */
+  xenP2m: 5,
+  /** The guest kernel's slot bytes (Linux's hidx). */
+  guestSlots: 6,
+} as const;
+export type SectionKind = (typeof SECTION)[keyof typeof SECTION];
+const KINDS = new Set<number>(Object.values(SECTION));
+
+/** The domid of a section that belongs to no domain. */
+export const NO_DOMAIN = 0xffffffff;
+
+export interface SectionKey { kind: SectionKind; domid: number; index: number }
+export interface SectionEntry extends SectionKey { crc: number; offset: number; length: number }
+
+/** Positional reads of a file (the command layer's, over an fd). */
+export interface ByteSource {
+  readonly size: number;
+  read(position: number, length: number): Uint8Array;
+}
+
+/** Positional writes into a file. */
+export interface ByteSink {
+  write(position: number, bytes: Uint8Array): void;
+}
 
 /**
- * Encode as a list of pieces to write back to back (section bytes are not
- * copied: a 32 MiB table goes from the RMA's chunks straight to the file).
- * A section may be given as several pieces.
+ * A section to write: new bytes (its length, and the pieces, produced when
+ * written so a large section is never held twice), or one carried from the
+ * previous file unchanged.
  */
-export function encodeContainer(doc: object, sections: Map<string, Uint8Array | Uint8Array[]>): Uint8Array[] {
-  const refs: SectionRef[] = [];
-  const pieces = new Map<string, Uint8Array[]>();
-  // Offsets are relative to the first section, so the JSON can name them before its own length is known.
-  let rel = 0;
-  for (const [name, bytes] of sections) {
-    const list = Array.isArray(bytes) ? bytes : [bytes];
-    const length = list.reduce((n, b) => n + b.length, 0);
-    pieces.set(name, list);
-    refs.push({ name, offset: rel, length });
-    rel += pad8(length);
+export type SectionWrite = SectionKey & ({ length: number; pieces: () => Iterable<Uint8Array>; carried?: undefined } | { carried: SectionEntry; from: StateContainer });
+
+export function pad8(n: number): number {
+  return Math.ceil(n / 8) * 8;
+}
+
+/** An open state file: its section table, and its sections read and checked on demand. */
+export class StateContainer {
+  private readonly byKey = new Map<string, SectionEntry>();
+  /** The file's size when opened. */
+  readonly size: number;
+
+  private constructor(
+    private readonly src: ByteSource,
+    readonly where: string,
+    readonly entries: readonly SectionEntry[],
+  ) {
+    this.size = src.size;
+    for (const e of entries) this.byKey.set(key(e.kind, e.domid, e.index), e);
   }
-  const json = Buffer.from(JSON.stringify({ ...doc, sections: refs }), 'utf8');
-  const head = Buffer.alloc(16 + pad8(json.length));
-  head.write(STATE_MAGIC, 0, 'latin1');
-  head.writeUInt32BE(STATE_VERSION, 8);
-  head.writeUInt32BE(json.length, 12);
-  json.copy(head, 16);
-  const out: Uint8Array[] = [head];
-  for (const list of pieces.values()) {
-    out.push(...list);
-    const length = list.reduce((n, b) => n + b.length, 0);
-    if (pad8(length) > length) out.push(new Uint8Array(pad8(length) - length));
+
+  static open(src: ByteSource, where: string): StateContainer {
+    const bad = (what: string): never => {
+      throw new StateError(`state ${where} is corrupt: ${what}`, ['rebuild-state']);
+    };
+    if (src.size < 12) bad(`only ${src.size} bytes (truncated)`);
+    const head = src.read(0, Math.min(HEADER_BYTES, src.size));
+    if (Buffer.from(head.buffer, head.byteOffset, 8).toString('latin1') !== STATE_MAGIC) bad('not a ppc-dombuild state file (bad magic)');
+    const dv = view(head);
+    const version = dv.getUint32(8);
+    if (version !== STATE_VERSION) {
+      throw new StateError(`state ${where} has format version ${version}; this ppc-dombuild reads version ${STATE_VERSION}`, ['rebuild-state']);
+    }
+    if (head.length < HEADER_BYTES) bad(`only ${src.size} bytes (truncated)`);
+    if (crc32(head.subarray(0, 28)) !== dv.getUint32(28)) bad('header checksum mismatch');
+    const n = dv.getUint32(12);
+    const tableAt = u64(dv, 16) ?? bad('section table offset out of range');
+    if (tableAt < HEADER_BYTES || tableAt + n * ENTRY_BYTES > src.size) bad(`section table runs past the end (${src.size} bytes: truncated)`);
+    const table = src.read(tableAt, n * ENTRY_BYTES);
+    if (crc32(table) !== dv.getUint32(24)) bad('section table checksum mismatch');
+    const tv = view(table);
+    const entries: SectionEntry[] = [];
+    for (let i = 0; i < n; i++) {
+      const at = i * ENTRY_BYTES;
+      const kind = tv.getUint32(at);
+      const offset = u64(tv, at + 16);
+      const length = u64(tv, at + 24);
+      if (!KINDS.has(kind)) bad(`section ${i} has unknown kind ${kind}`);
+      if (offset === undefined || length === undefined || offset < HEADER_BYTES || offset + length > tableAt) bad(`section ${i} is out of bounds`);
+      entries.push({ kind: kind as SectionKind, domid: tv.getUint32(at + 4), index: tv.getUint32(at + 8), crc: tv.getUint32(at + 12), offset: offset!, length: length! });
+    }
+    return new StateContainer(src, where, entries);
   }
-  const hash = createHash('sha256');
-  for (const p of out) hash.update(p);
-  out.push(hash.digest());
-  return out;
+
+  /** Bytes of the file its sections use (the rest is left by appends: what a rewrite would save). */
+  get liveBytes(): number {
+    return this.entries.reduce((n, e) => n + pad8(e.length), HEADER_BYTES + this.entries.length * ENTRY_BYTES);
+  }
+
+  find(kind: SectionKind, domid = NO_DOMAIN, index = 0): SectionEntry | undefined {
+    return this.byKey.get(key(kind, domid, index));
+  }
+
+  /** A domain's sections of one kind, by index. */
+  all(kind: SectionKind, domid: number): SectionEntry[] {
+    return this.entries.filter((e) => e.kind === kind && e.domid === domid).sort((a, b) => a.index - b.index);
+  }
+
+  /** A section's bytes, read at its offset and checked against its CRC. */
+  read(e: SectionEntry): Uint8Array {
+    const bytes = this.src.read(e.offset, e.length);
+    if (bytes.length !== e.length || crc32(bytes) !== e.crc) {
+      throw new StateError(`state ${this.where} is corrupt: ${describe(e)} checksum mismatch (modified or torn)`, ['rebuild-state']);
+    }
+    return bytes;
+  }
+}
+
+/** A section in words, for messages. */
+export function describe(e: SectionKey): string {
+  const name = Object.entries(SECTION).find(([, v]) => v === e.kind)?.[0] ?? `kind ${e.kind}`;
+  const who = e.domid === NO_DOMAIN ? '' : ` of dom${e.domid}`;
+  return `section ${name}${e.kind === SECTION.rmaChunk ? ` ${e.index}` : ''}${who}`;
+}
+
+/**
+ * Write a container through `sink`: sections in order, then the table, then
+ * the header (so a file cut short anywhere has no valid header over a
+ * missing table). With `appendTo`, the sink's file already holds that
+ * container's bytes (a copy): sections carried from it stay at their
+ * offsets and the rest go after its end. Any other carried section is read
+ * (and checked) from its file and written anew. Returns the file's size.
+ */
+export function writeContainer(sink: ByteSink, sections: readonly SectionWrite[], opts: { appendTo?: StateContainer } = {}): number {
+  let at = pad8(opts.appendTo?.size ?? HEADER_BYTES);
+  const entries: SectionEntry[] = [];
+  for (const s of sections) {
+    const k = { kind: s.kind, domid: s.domid, index: s.index };
+    if (s.carried && opts.appendTo !== undefined && s.from === opts.appendTo) {
+      entries.push({ ...k, crc: s.carried.crc, offset: s.carried.offset, length: s.carried.length });
+      continue;
+    }
+    const start = at;
+    let crc = 0;
+    const put = (b: Uint8Array): void => {
+      sink.write(at, b);
+      crc = crc32(b, crc);
+      at += b.length;
+    };
+    if (s.carried) {
+      put(s.from.read(s.carried));
+    } else {
+      for (const b of s.pieces()) put(b);
+      if (at - start !== s.length) throw new Error(`${describe(s)} was ${at - start} bytes, announced ${s.length}`);
+    }
+    entries.push({ ...k, crc, offset: start, length: at - start });
+    if (pad8(at) > at) sink.write(at, new Uint8Array(pad8(at) - at));
+    at = pad8(at);
+  }
+  const table = new Uint8Array(entries.length * ENTRY_BYTES);
+  const tv = view(table);
+  entries.forEach((e, i) => {
+    const o = i * ENTRY_BYTES;
+    tv.setUint32(o, e.kind);
+    tv.setUint32(o + 4, e.domid);
+    tv.setUint32(o + 8, e.index);
+    tv.setUint32(o + 12, e.crc);
+    tv.setBigUint64(o + 16, BigInt(e.offset));
+    tv.setBigUint64(o + 24, BigInt(e.length));
+  });
+  const tableAt = at;
+  sink.write(tableAt, table);
+  const head = new Uint8Array(HEADER_BYTES);
+  const hv = view(head);
+  head.set(Buffer.from(STATE_MAGIC, 'latin1'));
+  hv.setUint32(8, STATE_VERSION);
+  hv.setUint32(12, entries.length);
+  hv.setBigUint64(16, BigInt(tableAt));
+  hv.setUint32(24, crc32(table));
+  hv.setUint32(28, crc32(head.subarray(0, 28)));
+  sink.write(0, head);
+  return tableAt + table.length;
+}
+
+/** A file held in memory (tests, and a state encoded without a file). */
+export class MemoryFile implements ByteSource, ByteSink {
+  private bytes: Uint8Array = new Uint8Array(0);
+  size = 0;
+
+  constructor(initial?: Uint8Array) {
+    if (initial) {
+      this.bytes = initial;
+      this.size = initial.length;
+    }
+  }
+
+  write(position: number, b: Uint8Array): void {
+    const end = position + b.length;
+    if (end > this.bytes.length) {
+      const grown = new Uint8Array(Math.max(end, this.bytes.length * 2));
+      grown.set(this.bytes.subarray(0, this.size));
+      this.bytes = grown;
+    }
+    this.bytes.set(b, position);
+    this.size = Math.max(this.size, end);
+  }
+
+  read(position: number, length: number): Uint8Array {
+    return this.bytes.slice(position, Math.min(this.size, position + length));
+  }
+
+  contents(): Buffer {
+    return Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.size);
+  }
+}
+
+function key(kind: number, domid: number, index: number): string {
+  return `${kind}/${domid}/${index}`;
+}
+
+function view(b: Uint8Array): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function u64(dv: DataView, at: number): number | undefined {
+  const v = dv.getBigUint64(at);
+  return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : undefined;
 }
 
 /** The pieces as one buffer (tests, small states). */
 export function joinPieces(pieces: Uint8Array[]): Buffer {
   return Buffer.concat(pieces);
-}
-
-export function decodeContainer(buf: Uint8Array, where: string): { doc: Record<string, unknown>; sections: Map<string, Uint8Array> } {
-  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  const bad = (what: string): never => {
-    throw new StateError(`state ${where} is corrupt: ${what}`, ['rebuild-state']);
-  };
-  if (b.length < 16 + DIGEST) bad(`only ${b.length} bytes (truncated)`);
-  if (b.toString('latin1', 0, 8) !== STATE_MAGIC) bad('not a ppc-dombuild state file (bad magic)');
-  const version = b.readUInt32BE(8);
-  if (version !== STATE_VERSION) {
-    throw new StateError(`state ${where} has format version ${version}; this ppc-dombuild reads version ${STATE_VERSION}`, ['rebuild-state']);
-  }
-  const digest = createHash('sha256').update(b.subarray(0, b.length - DIGEST)).digest();
-  if (!digest.equals(b.subarray(b.length - DIGEST))) bad('checksum mismatch (truncated or modified)');
-  const jsonLen = b.readUInt32BE(12);
-  const head = 16 + pad8(jsonLen);
-  if (head > b.length - DIGEST) bad('header runs past the end');
-  let doc: Record<string, unknown>;
-  try {
-    doc = JSON.parse(b.toString('utf8', 16, 16 + jsonLen));
-  } catch {
-    return bad('metadata is not JSON');
-  }
-  const sections = new Map<string, Uint8Array>();
-  const refs = doc.sections;
-  if (!Array.isArray(refs)) bad('no section table');
-  for (const r of refs as SectionRef[]) {
-    const start = head + r.offset;
-    if (typeof r.name !== 'string' || !Number.isSafeInteger(r.offset) || !Number.isSafeInteger(r.length) || r.offset < 0 || r.length < 0 || start + r.length > b.length - DIGEST) {
-      bad(`section ${String(r.name)} is out of bounds`);
-    }
-    sections.set(r.name, new Uint8Array(b.buffer, b.byteOffset + start, r.length));
-  }
-  return { doc, sections };
-}
-
-function pad8(n: number): number {
-  return (n + 7) & ~7;
 }

@@ -1,135 +1,125 @@
 import { readFdt } from '../devtree/fdt_ro';
-import { encodeHpt } from '../hpt/codec';
+import { encodeHpt, hptSectionStats } from '../hpt/codec';
+import type { HptStats } from '../hpt/table';
 import { BuddyHeap } from '../machine/buddy';
 import { FrameTable, OwnedRun } from '../machine/frames';
 import { CHUNK_SIZE, GuestMemory } from '../machine/guest_memory';
 import { Machine } from '../machine/machine';
 import { ramRanges } from '../machine/memmap';
 import { checkProfile, MachineProfile } from '../machine/profile';
-import { Domain } from '../xen/domain';
+import { Domain, SavedHpt, Translation } from '../xen/domain';
+import type { GuestKernelState, GuestRecord } from '../xen/guest_state';
 import { checkXenP2ms, restoreXenP2m } from '../xen/shadow_p2m';
 import { BuildRecord, System } from '../xen/system';
 import { StateError } from '../util/errors';
-import { decodeContainer, encodeContainer } from './container';
+import { MemoryFile, NO_DOMAIN, SECTION, SectionEntry, SectionWrite, StateContainer, writeContainer } from './container';
 
 const FORMAT = 'ppc-dombuild-state';
+const TRANSLATIONS: readonly Translation[] = ['proposal', 'shadow', 'legacy'];
 
-/**
- * The whole System as one container: JSON for the structure, sections for
- * bytes (each domain's RMA chunks, hash table, Xen p2m and guest slots).
- * Returns the pieces to write back to back (see encodeContainer); the
- * System is not changed.
- */
-export function encodeState(sys: System): Uint8Array[] {
-  const m = sys.machine;
-  const sections = new Map<string, Uint8Array | Uint8Array[]>();
-  sections.set('firmware.dtb', sys.firmwareBlob);
-  const domains = [...sys.domains.values()].map((d) => {
-    const used = d.memory.usedChunks();
-    sections.set(`dom${d.domid}.memory`, used.map((c) => d.memory.chunks[c]!));
-    // A table never decoded in this process goes back as it was read.
-    const h = d.hptForSave();
-    if (h.live) sections.set(`dom${d.domid}.hpt`, encodeHpt(h.live));
-    else if (h.saved) sections.set(`dom${d.domid}.hpt`, h.saved);
-    if (d.xenP2m) sections.set(`dom${d.domid}.xenp2m`, d.xenP2m.bytes);
-    if (d.guest) sections.set(`dom${d.domid}.hidx`, d.guest.hidx);
-    return {
-      domid: d.domid,
-      privileged: d.privileged,
-      shadow: d.shadow,
-      maxPages: d.maxPages,
-      totPages: d.totPages,
-      rma: d.rma,
-      rmaBytes: d.memory.size,
-      extents: d.extents,
-      arch: d.arch,
-      p2mPaddr: d.p2mPaddr,
-      p2mEntries: d.p2mEntries,
-      layout: d.layout,
-      vcpu0: { pc: d.vcpu0.pc.toString(16), msr: d.vcpu0.msr.toString(16), gprs: d.vcpu0.gprs.map((g) => g.toString(16)) },
-      bootargs: d.bootargs,
-      images: d.images,
-      translation: d.translation,
-      xenP2m: d.xenP2m ? { mfn: d.xenP2m.mfn, order: d.xenP2m.order, entries: d.xenP2m.entries } : null,
-      domu: d.domu ?? null,
-      ioHole: d.ioHole ?? null,
-      guest: d.guest?.rec ?? null,
-      memoryChunks: used,
-    };
-  });
-  const doc = {
-    format: FORMAT,
-    build: sys.build,
-    machine: {
-      profile: m.profile,
-      xenHeapRanges: m.xenHeapRanges,
-      xenHeapFree: m.xenHeap.free,
-      domHeapFree: m.domHeap.free,
-      frames: m.frames.all(),
-      pageRefs: [...m.pageRefs],
-    },
-    domains,
-    foreign: sys.foreign,
-  };
-  return encodeContainer(doc, sections);
+/** A section of an open state that the next save can carry over unread. */
+interface Carried { entry: SectionEntry; from: StateContainer }
+
+/** dom N's hash table in an open state: read when first used. */
+class FileHpt implements SavedHpt, Carried {
+  constructor(readonly from: StateContainer, readonly entry: SectionEntry, readonly stats: HptStats) {}
+  load(): Uint8Array {
+    return this.from.read(this.entry);
+  }
 }
 
-export function decodeState(buf: Uint8Array, where: string): System {
-  const { doc, sections } = decodeContainer(buf, where);
+/** The guest's slot bytes in an open state: read when first used. */
+class FileGuestState implements GuestKernelState, Carried {
+  private bytes?: Uint8Array;
+  constructor(readonly rec: GuestRecord, readonly from: StateContainer, readonly entry: SectionEntry) {}
+  get loaded(): boolean {
+    return this.bytes !== undefined;
+  }
+  get hidx(): Uint8Array {
+    return (this.bytes ??= this.from.read(this.entry));
+  }
+  set hidx(v: Uint8Array) {
+    this.bytes = v;
+  }
+}
+
+/**
+ * The sections of a System, in file order: structure, firmware, then per
+ * domain its RMA chunks, hash table, Xen p2m and guest slots. Sections read
+ * from `from` and not touched since are carried (the writer keeps or copies
+ * them without decoding). The System is not changed.
+ */
+export function stateSections(sys: System): SectionWrite[] {
+  const out: SectionWrite[] = [];
+  const domains: DomainDoc[] = [];
+  const perDomain: SectionWrite[] = [];
+  const bytes = (kind: SectionWrite['kind'], domid: number, index: number, list: Uint8Array[]): SectionWrite => ({ kind, domid, index, length: list.reduce((n, b) => n + b.length, 0), pieces: () => list });
+  const carried = (kind: SectionWrite['kind'], domid: number, index: number, c: Carried): SectionWrite => ({ kind, domid, index, carried: c.entry, from: c.from } as SectionWrite);
+  for (const d of sys.domains.values()) {
+    const mem = d.memory;
+    const fromFile = fileChunks.get(mem);
+    for (const i of mem.usedChunks()) {
+      if (fromFile && mem.isPending(i)) perDomain.push(carried(SECTION.rmaChunk, d.domid, i, { entry: fromFile.entries.get(i)!, from: fromFile.from }));
+      else perDomain.push(bytes(SECTION.rmaChunk, d.domid, i, [mem.chunk(i, false)!]));
+    }
+    // A table never decoded in this process goes back as it was read.
+    const h = d.hptForSave();
+    let hptStats: HptStats | null = null;
+    if (h.live) {
+      const enc = encodeHpt(h.live);
+      hptStats = hptSectionStats(enc);
+      perDomain.push(bytes(SECTION.hpt, d.domid, 0, [enc]));
+    } else if (h.saved) {
+      hptStats = h.saved.stats;
+      perDomain.push(h.saved instanceof FileHpt ? carried(SECTION.hpt, d.domid, 0, h.saved) : bytes(SECTION.hpt, d.domid, 0, [h.saved.load()]));
+    }
+    if (d.xenP2m) perDomain.push(bytes(SECTION.xenP2m, d.domid, 0, [d.xenP2m.bytes]));
+    if (d.guest) perDomain.push(d.guest instanceof FileGuestState && !d.guest.loaded ? carried(SECTION.guestSlots, d.domid, 0, d.guest) : bytes(SECTION.guestSlots, d.domid, 0, [d.guest.hidx]));
+    domains.push(domainDoc(d, hptStats));
+  }
+  const doc: StateDoc = { format: FORMAT, build: sys.build, machine: machineDoc(sys.machine), domains, foreign: sys.foreign };
+  out.push(bytes(SECTION.structure, NO_DOMAIN, 0, [Buffer.from(JSON.stringify(doc), 'utf8')]));
+  out.push(bytes(SECTION.firmware, NO_DOMAIN, 0, [sys.firmwareBlob]));
+  out.push(...perDomain);
+  return out;
+}
+
+/** The whole state as one buffer (tests, small states): every section written anew. */
+export function encodeState(sys: System): Uint8Array[] {
+  const f = new MemoryFile();
+  writeContainer(f, stateSections(sys));
+  return [f.contents()];
+}
+
+/** The RMA chunks of a memory loaded from a state, by chunk number, for carrying them over. */
+const fileChunks = new WeakMap<GuestMemory, { from: StateContainer; entries: Map<number, SectionEntry> }>();
+
+/**
+ * A System from an open state: the structure is read and checked now; RMA
+ * chunks, hash tables and guest slots when first used.
+ */
+export function decodeState(src: Uint8Array | StateContainer, where: string): System {
+  const c = src instanceof StateContainer ? src : StateContainer.open(new MemoryFile(src), where);
   const bad = (what: string): never => {
-    throw new StateError(`state ${where} is corrupt: ${what}`, ['rebuild-state']);
+    throw new StateError(`state ${c.where} is corrupt: ${what}`, ['rebuild-state']);
   };
+  const structure = c.find(SECTION.structure) ?? bad('no structure section');
+  let doc: StateDoc;
+  try {
+    doc = JSON.parse(Buffer.from(c.read(structure)).toString('utf8'));
+  } catch (e) {
+    if (e instanceof StateError) throw e;
+    return bad('structure is not JSON');
+  }
   if (doc.format !== FORMAT) bad(`format is '${String(doc.format)}', not ${FORMAT}`);
   try {
-    const md = doc.machine as Record<string, any>;
-    const profile = md.profile as MachineProfile;
-    checkProfile(profile, 'in state');
-    const machine = new Machine(
-      profile,
-      ramRanges(profile.ram),
-      md.xenHeapRanges,
-      BuddyHeap.fromFreeLists('xen heap', md.xenHeapFree, 'xen zone'),
-      BuddyHeap.fromFreeLists('domain heap', md.domHeapFree),
-      FrameTable.fromRuns(md.frames as OwnedRun[]),
-      new Map(md.pageRefs as [number, number][]),
-    );
-    const fw = sections.get('firmware.dtb') ?? bad('no firmware.dtb section');
-    const sys = new System(machine, readFdt(fw), fw);
-    sys.build = doc.build as BuildRecord;
-    sys.foreign = (doc.foreign ?? []) as System['foreign'];
-    for (const dd of doc.domains as Record<string, any>[]) {
-      const mem = new GuestMemory(num(dd.rmaBytes));
-      const bytes = sections.get(`dom${dd.domid}.memory`) ?? bad(`no memory section for dom${dd.domid}`);
-      const chunks = dd.memoryChunks as number[];
-      if (bytes.length !== chunks.length * CHUNK_SIZE) bad(`dom${dd.domid} memory section has ${bytes.length} bytes for ${chunks.length} chunks`);
-      chunks.forEach((c, i) => {
-        if (!Number.isInteger(c) || c < 0 || c >= mem.chunks.length) bad(`dom${dd.domid} memory chunk ${c} is outside its RMA`);
-        // Share the file's bytes when word aligned (the table is read as u32 words), else copy.
-        const piece = bytes.subarray(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE);
-        mem.chunks[c] = piece.byteOffset % 4 === 0 ? piece : piece.slice();
-      });
-      const d = new Domain(num(dd.domid), !!dd.privileged, !!dd.shadow, num(dd.maxPages), { mfn: num(dd.rma.mfn), order: num(dd.rma.order) }, mem);
-      d.totPages = num(dd.totPages);
-      d.extents.push(...(dd.extents as number[]).map(num));
-      d.arch = dd.arch;
-      d.p2mPaddr = num(dd.p2mPaddr);
-      d.p2mEntries = num(dd.p2mEntries);
-      d.layout = dd.layout;
-      d.vcpu0 = { pc: BigInt('0x' + dd.vcpu0.pc), msr: BigInt('0x' + dd.vcpu0.msr), gprs: (dd.vcpu0.gprs as string[]).map((g) => BigInt('0x' + g)) };
-      d.bootargs = String(dd.bootargs);
-      d.images = dd.images;
-      if (!['proposal', 'shadow', 'legacy'].includes(dd.translation)) bad(`dom${d.domid}'s translation '${String(dd.translation)}' is not proposal, shadow or legacy`);
-      d.translation = dd.translation;
-      if (dd.xenP2m) {
-        const raw = sections.get(`dom${d.domid}.xenp2m`) ?? bad(`no Xen p2m section for dom${d.domid}`);
-        d.xenP2m = restoreXenP2m({ mfn: num(dd.xenP2m.mfn), order: num(dd.xenP2m.order), entries: num(dd.xenP2m.entries) }, raw);
-      }
-      if (dd.domu) d.domu = dd.domu;
-      if (dd.ioHole) d.ioHole = { start: num(dd.ioHole.start), end: num(dd.ioHole.end) };
-      if (dd.guest) d.guest = { rec: dd.guest, hidx: sections.get(`dom${d.domid}.hidx`) ?? bad(`no guest slot section for dom${d.domid}`) };
-      const hpt = sections.get(`dom${d.domid}.hpt`);
-      if (hpt) d.restoreHpt(hpt);
-      if (d.p2mPaddr + d.p2mEntries * 4 > mem.size) bad(`dom${d.domid}'s p2m table runs past its RMA`);
+    const fwEntry = c.find(SECTION.firmware) ?? bad('no firmware section');
+    const fw = c.read(fwEntry);
+    const sys = new System(machineOf(doc.machine), readFdt(fw), fw);
+    sys.build = doc.build;
+    sys.foreign = doc.foreign ?? [];
+    for (const dd of doc.domains) {
+      const d = domainOf(c, dd, bad);
       sys.domains.set(d.domid, d);
     }
     // Shadow domains (domUs, a legacy dom0) need the table Xen keeps for them.
@@ -140,6 +130,133 @@ export function decodeState(buf: Uint8Array, where: string): System {
     if (e instanceof StateError) throw e;
     return bad(`its contents do not hold together (${(e as Error).message})`);
   }
+}
+
+// The structure: one type and one pair of functions per saved type, so a new field is one line each way.
+
+interface StateDoc {
+  format: string;
+  build?: BuildRecord;
+  machine: MachineDoc;
+  domains: DomainDoc[];
+  foreign: System['foreign'];
+}
+
+interface MachineDoc {
+  profile: MachineProfile;
+  xenHeapRanges: Machine['xenHeapRanges'];
+  xenHeapFree: BuddyHeap['free'];
+  domHeapFree: BuddyHeap['free'];
+  frames: readonly OwnedRun[];
+  pageRefs: [number, number][];
+}
+
+function machineDoc(m: Machine): MachineDoc {
+  return { profile: m.profile, xenHeapRanges: m.xenHeapRanges, xenHeapFree: m.xenHeap.free, domHeapFree: m.domHeap.free, frames: m.frames.all(), pageRefs: [...m.pageRefs] };
+}
+
+function machineOf(md: MachineDoc): Machine {
+  checkProfile(md.profile, 'in state');
+  return new Machine(
+    md.profile,
+    ramRanges(md.profile.ram),
+    md.xenHeapRanges,
+    BuddyHeap.fromFreeLists('xen heap', md.xenHeapFree, 'xen zone'),
+    BuddyHeap.fromFreeLists('domain heap', md.domHeapFree),
+    FrameTable.fromRuns([...md.frames]),
+    new Map(md.pageRefs),
+  );
+}
+
+interface DomainDoc {
+  domid: number;
+  privileged: boolean;
+  shadow: boolean;
+  maxPages: number;
+  totPages: number;
+  rma: Domain['rma'];
+  rmaBytes: number;
+  extents: number[];
+  arch: { p2m: number; hpt?: Domain['arch']['hpt'] };
+  p2mPaddr: number;
+  p2mEntries: number;
+  layout?: Domain['layout'];
+  vcpu0: { pc: string; msr: string; gprs: string[] };
+  bootargs: string;
+  images: Domain['images'];
+  translation: Translation;
+  xenP2m: { mfn: number; order: number; entries: number } | null;
+  domu: Domain['domu'] | null;
+  /** dom0's pseudo-physical IO hole (absent in a flat map). */
+  ioHole?: { start: number; end: number } | null;
+  guest: GuestRecord | null;
+  /** The hash table's counts, so a summary needs none of its bytes. */
+  hptStats: HptStats | null;
+}
+
+function domainDoc(d: Domain, hptStats: HptStats | null): DomainDoc {
+  return {
+    domid: d.domid,
+    privileged: d.privileged,
+    shadow: d.shadow,
+    maxPages: d.maxPages,
+    totPages: d.totPages,
+    rma: d.rma,
+    rmaBytes: d.memory.size,
+    extents: d.extents,
+    arch: d.arch,
+    p2mPaddr: d.p2mPaddr,
+    p2mEntries: d.p2mEntries,
+    layout: d.layout,
+    vcpu0: { pc: d.vcpu0.pc.toString(16), msr: d.vcpu0.msr.toString(16), gprs: d.vcpu0.gprs.map((g) => g.toString(16)) },
+    bootargs: d.bootargs,
+    images: d.images,
+    translation: d.translation,
+    xenP2m: d.xenP2m ? { mfn: d.xenP2m.mfn, order: d.xenP2m.order, entries: d.xenP2m.entries } : null,
+    domu: d.domu ?? null,
+    ioHole: d.ioHole ?? null,
+    guest: d.guest?.rec ?? null,
+    hptStats,
+  };
+}
+
+function domainOf(c: StateContainer, dd: DomainDoc, bad: (what: string) => never): Domain {
+  const domid = num(dd.domid);
+  const chunks = c.all(SECTION.rmaChunk, domid);
+  const entries = new Map(chunks.map((e) => [e.index, e]));
+  for (const e of chunks) if (e.length !== CHUNK_SIZE) bad(`dom${domid} RMA chunk ${e.index} is ${e.length} bytes, not ${CHUNK_SIZE}`);
+  const rmaBytes = num(dd.rmaBytes);
+  if (chunks.some((e) => e.index * CHUNK_SIZE >= rmaBytes)) bad(`dom${domid} has an RMA chunk outside its RMA`);
+  const mem = new GuestMemory(rmaBytes, { saved: chunks.map((e) => e.index), load: (i) => wordAligned(c.read(entries.get(i)!)) });
+  fileChunks.set(mem, { from: c, entries });
+  const d = new Domain(domid, !!dd.privileged, !!dd.shadow, num(dd.maxPages), { mfn: num(dd.rma.mfn), order: num(dd.rma.order) }, mem);
+  d.totPages = num(dd.totPages);
+  d.extents.push(...dd.extents.map(num));
+  d.arch = { p2m: num(dd.arch.p2m), hpt: dd.arch.hpt ? { mfn: num(dd.arch.hpt.mfn), order: num(dd.arch.hpt.order) } : undefined };
+  d.p2mPaddr = num(dd.p2mPaddr);
+  d.p2mEntries = num(dd.p2mEntries);
+  d.layout = dd.layout;
+  d.vcpu0 = { pc: BigInt('0x' + dd.vcpu0.pc), msr: BigInt('0x' + dd.vcpu0.msr), gprs: dd.vcpu0.gprs.map((g) => BigInt('0x' + g)) };
+  d.bootargs = String(dd.bootargs);
+  d.images = dd.images;
+  if (!TRANSLATIONS.includes(dd.translation)) bad(`dom${domid}'s translation '${String(dd.translation)}' is not ${TRANSLATIONS.join(', ')}`);
+  d.translation = dd.translation;
+  if (dd.xenP2m) {
+    const e = c.find(SECTION.xenP2m, domid) ?? bad(`no Xen p2m section for dom${domid}`);
+    d.xenP2m = restoreXenP2m({ mfn: num(dd.xenP2m.mfn), order: num(dd.xenP2m.order), entries: num(dd.xenP2m.entries) }, c.read(e));
+  }
+  if (dd.domu) d.domu = dd.domu;
+  if (dd.ioHole) d.ioHole = { start: num(dd.ioHole.start), end: num(dd.ioHole.end) };
+  if (dd.guest) d.guest = new FileGuestState(dd.guest, c, c.find(SECTION.guestSlots, domid) ?? bad(`no guest slot section for dom${domid}`));
+  const hpt = c.find(SECTION.hpt, domid);
+  if (hpt) d.restoreHpt(new FileHpt(c, hpt, dd.hptStats ?? bad(`dom${domid}'s hash table has no counts`)));
+  if (d.p2mPaddr + d.p2mEntries * 4 > mem.size) bad(`dom${domid}'s p2m table runs past its RMA`);
+  return d;
+}
+
+/** The p2m table reads chunks as u32 words: a chunk must start on a word. */
+function wordAligned(b: Uint8Array): Uint8Array {
+  return b.byteOffset % 4 === 0 ? b : b.slice();
 }
 
 function num(v: unknown): number {

@@ -3,6 +3,8 @@
  *   1  the request does not fit, or a check failed
  *   2  usage error (bad size, unknown RMA size, unknown option, bad input file)
  *   3  state missing or corrupt
+ *  74  a file could not be read or written (missing folder, permission, disk full, a file where a folder should be)
+ *  75  another command holds the state's lock and did not let go in time
  * The message is one line of facts in the domain's words (no command-line
  * option names: the core does not know them). `remedies` say, as codes,
  * what would help; src/commands/hints.ts spells each one for the user.
@@ -12,6 +14,10 @@ export const EXIT_OK = 0;
 export const EXIT_FIT = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_STATE = 3;
+/** EX_IOERR (sysexits.h). */
+export const EXIT_IO = 74;
+/** EX_TEMPFAIL (sysexits.h): try again later. */
+export const EXIT_LOCKED = 75;
 
 /**
  * What would help, as facts the command layer turns into option names.
@@ -49,7 +55,9 @@ export type Remedy =
   | 'smaller-hpt'
   | 'proposal-xen'
   | 'see-reservations'
-  | 'linear-fallback';
+  | 'linear-fallback'
+  | 'free-disk'
+  | 'wait-for-lock';
 
 /** A free-form fact for the user (no option names in the core), or remedy codes. */
 export type Advice = string | readonly Remedy[];
@@ -85,4 +93,14 @@ export class UsageError extends DombuildError {
 /** The saved state is missing, truncated, of another version or tampered with. */
 export class StateError extends DombuildError {
   constructor(message: string, advice?: Advice) { super(message, EXIT_STATE, advice); }
+}
+
+/** A file could not be read or written: the message names it and says why. */
+export class IoError extends DombuildError {
+  constructor(message: string, advice?: Advice) { super(message, EXIT_IO, advice); }
+}
+
+/** Another command is changing the state and did not finish in time. */
+export class LockError extends DombuildError {
+  constructor(message: string, advice?: Advice) { super(message, EXIT_LOCKED, advice); }
 }

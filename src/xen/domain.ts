@@ -1,5 +1,5 @@
 import { decodeHpt, HptFormatError } from '../hpt/codec';
-import { HashTable } from '../hpt/table';
+import { HashTable, type HptStats } from '../hpt/table';
 import { PAGE_SIZE } from '../machine/constants';
 import { GuestMemory } from '../machine/guest_memory';
 import { P2mTable } from '../p2m/table';
@@ -14,6 +14,16 @@ export interface VcpuContext {
   msr: bigint;
   /** r0..r31 */
   gprs: bigint[];
+}
+
+/**
+ * A hash table as a state saved it: its bytes are read (by the command
+ * layer, from the file) only when the table is first used; its counts are
+ * known without reading them.
+ */
+export interface SavedHpt {
+  load(): Uint8Array;
+  readonly stats: HptStats;
 }
 
 /** A block of machine frames given to a domain. */
@@ -70,7 +80,7 @@ export class Domain {
   guest?: GuestKernelState;
   /** The hash table's contents: live once used, else as saved (decoded on first use). */
   private hptLive?: HashTable;
-  private hptSaved?: Uint8Array;
+  private hptSaved?: SavedHpt;
 
   constructor(
     readonly domid: number,
@@ -112,7 +122,7 @@ export class Domain {
     if (this.hptLive) return this.hptLive;
     if (this.hptSaved) {
       try {
-        this.hptLive = decodeHpt(this.hptSaved);
+        this.hptLive = decodeHpt(this.hptSaved.load());
       } catch (e) {
         if (e instanceof HptFormatError) throw new StateError(`dom${this.domid}'s ${e.message}`, ['rebuild-state']);
         throw e;
@@ -126,18 +136,23 @@ export class Domain {
     return this.hptLive;
   }
 
+  /** The table's counts and PTEG histogram: the saved ones while it was not decoded, else counted. */
+  hptStats(): HptStats {
+    return this.hptSaved && !this.hptLive ? this.hptSaved.stats : this.hpt.stats();
+  }
+
   /** Does the table hold anything yet (used, or saved)? An untouched one is all invalid. */
   get hptInUse(): boolean {
     return this.hptLive !== undefined || this.hptSaved !== undefined;
   }
 
   /** The table as the state saves it: the saved bytes when it was never decoded, else undefined (encode the live one). */
-  hptForSave(): { live?: HashTable; saved?: Uint8Array } {
+  hptForSave(): { live?: HashTable; saved?: SavedHpt } {
     return { live: this.hptLive, saved: this.hptSaved };
   }
 
   /** A table loaded from a state: decoded when first used. */
-  restoreHpt(saved: Uint8Array): void {
+  restoreHpt(saved: SavedHpt): void {
     this.hptSaved = saved;
     this.hptLive = undefined;
   }

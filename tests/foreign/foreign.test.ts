@@ -53,7 +53,7 @@ describe('foreign mappings, balloon and destroy: nothing leaks', () => {
     expect(m.slot).toBe(0x4d7a8);
     // Read the saved table section by its documented layout ("HPT1", log2 bytes, N, 0, N slot
     // indexes, then N x (v hi, v lo, r hi, r lo), big-endian), not through the code's decoder.
-    const sec = Buffer.from(sys.dom0().hptForSave().saved!);
+    const sec = Buffer.from(sys.dom0().hptForSave().saved!.load());
     expect(sec.toString('latin1', 0, 4)).toBe('HPT1');
     expect(sec.readUInt32BE(4)).toBe(24); // 16 MiB
     const n = sec.readUInt32BE(8);

@@ -1,56 +1,91 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { encodeContainer, decodeContainer, joinPieces } from '../../src/state/container';
+import { HEADER_BYTES, MemoryFile, NO_DOMAIN, SECTION, StateContainer, joinPieces, writeContainer } from '../../src/state/container';
 import { decodeState, encodeState } from '../../src/state/snapshot';
+import { crc32, crc32Table } from '../../src/util/crc32';
+import { decodeHpt, encodeHpt, hptSectionStats } from '../../src/hpt/codec';
 import { StateError } from '../../src/util/errors';
 import { MiB } from '../../src/util/size';
 import { cli, tempDir } from '../helpers/cli';
 
 /**
- * Fault injection for the atomic writer: when mockRenameFault(from, to) says so, fs.renameSync
- * throws EIO instead of renaming (the code under test calls fs.renameSync through this module).
+ * Fault injection for the writer: when mockFault(syscall, path) says so, that fs call throws the
+ * errno given instead (the code under test calls fs through this module).
  */
-let mockRenameFault: ((from: string, to: string) => boolean) | undefined;
+let mockFault: ((call: string, p: string) => string | undefined) | undefined;
 jest.mock('fs', () => {
   const real = jest.requireActual('fs');
-  return {
-    ...real,
-    renameSync: (from: string, to: string) => {
-      if (mockRenameFault?.(String(from), String(to))) throw Object.assign(new Error(`EIO: injected, rename '${from}' -> '${to}'`), { code: 'EIO' });
-      return real.renameSync(from, to);
-    },
+  const wrap = (call: string, fn: (...a: any[]) => any) => (...args: any[]) => {
+    const code = mockFault?.(call, String(args[0]));
+    if (code) throw Object.assign(new Error(`${code}: injected, ${call} '${args[0]}'`), { code, syscall: call, path: String(args[0]) });
+    return fn(...args);
   };
+  return { ...real, renameSync: wrap('rename', real.renameSync), openSync: wrap('open', real.openSync), linkSync: wrap('link', real.linkSync) };
 });
 
-/** Every regular file in a directory, by name. */
-function snapshotDir(dir: string): Map<string, Buffer> {
-  return new Map(fs.readdirSync(dir).filter((n) => fs.statSync(path.join(dir, n)).isFile()).map((n) => [n, fs.readFileSync(path.join(dir, n))]));
+function sec(kind: number, domid: number, index: number, bytes: Uint8Array) {
+  return { kind: kind as 1, domid, index, length: bytes.length, pieces: () => [bytes] };
 }
 
 describe('state container', () => {
-  it('round-trips a document and its sections', () => {
-    const secs = new Map([['a', new Uint8Array([1, 2, 3])], ['b', new Uint8Array(0)], ['c', new Uint8Array(9).fill(7)]]);
-    const buf = joinPieces(encodeContainer({ hello: 'world' }, secs));
-    const { doc, sections } = decodeContainer(buf, 'x');
-    expect(doc.hello).toBe('world');
-    expect([...sections.get('c')!]).toEqual(new Array(9).fill(7));
-    expect(sections.get('b')!.length).toBe(0);
+  it('crc32 is the IEEE one (zlib\'s and the table agree with the check value)', () => {
+    const check = Buffer.from('123456789');
+    expect(crc32(check)).toBe(0xcbf43926);
+    expect(crc32Table(check)).toBe(0xcbf43926);
+    const big = new Uint8Array(100_003).map((_, i) => (i * 31) & 0xff);
+    expect(crc32Table(big)).toBe(crc32(big));
+    expect(crc32(big.subarray(500), crc32(big.subarray(0, 500)))).toBe(crc32(big));
   });
 
-  it('refuses truncated, foreign, other-version and modified files', () => {
-    const buf = joinPieces(encodeContainer({ x: 1 }, new Map([['s', new Uint8Array(100)]])));
-    expect(() => decodeContainer(buf.subarray(0, 40), 'f')).toThrow(/checksum|truncated/);
-    expect(() => decodeContainer(buf.subarray(0, 10), 'f')).toThrow(/truncated/);
+  it('round-trips sections by kind, domain and index, read at their offsets', () => {
+    const f = new MemoryFile();
+    writeContainer(f, [sec(SECTION.structure, NO_DOMAIN, 0, Buffer.from('{"a":1}')), sec(SECTION.rmaChunk, 0, 7, new Uint8Array(9).fill(7)), sec(SECTION.hpt, 3, 0, new Uint8Array(0))]);
+    const c = StateContainer.open(f, 'x');
+    expect(Buffer.from(c.read(c.find(SECTION.structure)!)).toString()).toBe('{"a":1}');
+    expect([...c.read(c.find(SECTION.rmaChunk, 0, 7)!)]).toEqual(new Array(9).fill(7));
+    expect(c.find(SECTION.rmaChunk, 0, 6)).toBeUndefined();
+    expect(c.read(c.find(SECTION.hpt, 3)!).length).toBe(0);
+    for (const e of c.entries) expect(e.offset % 8).toBe(0);
+  });
+
+  it('appends to a copy: carried sections keep their offsets, new ones go after the old end', () => {
+    const f = new MemoryFile();
+    writeContainer(f, [sec(SECTION.structure, NO_DOMAIN, 0, Buffer.from('old')), sec(SECTION.rmaChunk, 0, 0, new Uint8Array(64).fill(1))]);
+    const old = StateContainer.open(f, 'old');
+    const chunk = old.find(SECTION.rmaChunk, 0, 0)!;
+    const copy = new MemoryFile(new Uint8Array(f.contents()));
+    writeContainer(copy, [sec(SECTION.structure, NO_DOMAIN, 0, Buffer.from('new')), { kind: SECTION.rmaChunk, domid: 0, index: 0, carried: chunk, from: old }], { appendTo: old });
+    const c = StateContainer.open(copy, 'new');
+    expect(c.find(SECTION.rmaChunk, 0, 0)!.offset).toBe(chunk.offset);
+    expect(c.find(SECTION.structure)!.offset).toBeGreaterThanOrEqual(old.size);
+    expect(Buffer.from(c.read(c.find(SECTION.structure)!)).toString()).toBe('new');
+    expect([...c.read(c.find(SECTION.rmaChunk, 0, 0)!)]).toEqual(new Array(64).fill(1));
+  });
+
+  it('refuses truncated, foreign, other-version and modified files; a bad section only when it is read', () => {
+    const f = new MemoryFile();
+    writeContainer(f, [sec(SECTION.structure, NO_DOMAIN, 0, Buffer.from('{}')), sec(SECTION.rmaChunk, 0, 0, new Uint8Array(100))]);
+    const buf = f.contents();
+    const open = (b: Uint8Array) => StateContainer.open(new MemoryFile(new Uint8Array(b)), 'f');
+    expect(() => open(buf.subarray(0, buf.length - 10))).toThrow(/truncated/);
+    expect(() => open(buf.subarray(0, 10))).toThrow(/truncated/);
     const foreign = Buffer.from(buf);
     foreign.write('NOTSTATE', 0, 'latin1');
-    expect(() => decodeContainer(foreign, 'f')).toThrow(/bad magic/);
+    expect(() => open(foreign)).toThrow(/bad magic/);
     const v2 = Buffer.from(buf);
-    v2.writeUInt32BE(1, 8); // the first format, before typed sections
-    expect(() => decodeContainer(v2, 'f')).toThrow(/format version 1/);
-    const flipped = Buffer.from(buf);
-    flipped[60] ^= 1;
-    expect(() => decodeContainer(flipped, 'f')).toThrow(StateError);
-    expect(() => decodeContainer(flipped, 'f')).toThrow(/checksum mismatch/);
+    v2.writeUInt32BE(2, 8); // the single-seal format before sections were read on demand
+    expect(() => open(v2)).toThrow(/format version 2; this ppc-dombuild reads version 3/);
+    const header = Buffer.from(buf);
+    header[13] ^= 1;
+    expect(() => open(header)).toThrow(/header checksum/);
+    const body = Buffer.from(buf);
+    const chunk = open(buf).find(SECTION.rmaChunk, 0, 0)!;
+    body[chunk.offset + 50] ^= 1;
+    const c = open(body); // the table is fine: the damage is found when the chunk is read
+    expect(Buffer.from(c.read(c.find(SECTION.structure)!)).toString()).toBe('{}');
+    expect(() => c.read(c.find(SECTION.rmaChunk, 0, 0)!)).toThrow(StateError);
+    expect(() => c.read(c.find(SECTION.rmaChunk, 0, 0)!)).toThrow(/rmaChunk 0 of dom0 checksum mismatch/);
+    expect(HEADER_BYTES).toBe(32);
   });
 });
 
@@ -58,7 +93,7 @@ describe('saved state', () => {
   let dir: string;
   beforeAll(async () => {
     dir = tempDir('state');
-    expect((await cli(['construct', '--mem', '1G', '--state', 's'], { cwd: dir })).code).toBe(0);
+    expect((await cli(['construct', '--mem', '1G', '--linear-page', '4K', '--state', 's'], { cwd: dir })).code).toBe(0);
   });
 
   it('decodes to the same system and re-encodes byte for byte', () => {
@@ -68,12 +103,44 @@ describe('saved state', () => {
     expect(sys.dom0().p2m().get(0)).toBe(sys.dom0().rma.mfn);
   });
 
+  it("the hash table's saved counts are what the decoded table counts", () => {
+    const sys = decodeState(fs.readFileSync(path.join(dir, 's', 'state.bin')), 'x');
+    const bytes = sys.dom0().hptForSave().saved!.load();
+    const decoded = decodeHpt(bytes).stats();
+    expect(hptSectionStats(bytes)).toEqual(decoded);
+    expect(sys.dom0().hptStats()).toEqual(decoded);
+    expect(decoded.valid).toBe(1024 * 256);
+    expect(hptSectionStats(encodeHpt(decodeHpt(bytes)))).toEqual(decoded);
+  });
+
+  it('reads only the sections a command uses: a damaged chunk elsewhere fails validate (3), not inspect p2m --pfn 0', async () => {
+    const d = tempDir('ondemand');
+    expect((await cli(['construct', '--mem', '1G', '--state', 's'], { cwd: d })).code).toBe(0);
+    const file = path.join(d, 's', 'state.bin');
+    const c = StateContainer.open(new MemoryFile(fs.readFileSync(file)), file);
+    const sys = decodeState(fs.readFileSync(file), 'x');
+    // The chunk holding the table's last entries, not the one holding pfn 0's.
+    const d0 = sys.dom0();
+    const dtChunk = Math.floor((d0.p2mPaddr + d0.p2mEntries * 4 - 1) / MiB);
+    expect(Math.floor(d0.p2mPaddr / MiB)).not.toBe(dtChunk);
+    const e = c.find(SECTION.rmaChunk, 0, dtChunk)!;
+    const fd = fs.openSync(file, 'r+');
+    fs.writeSync(fd, Buffer.from([0xde, 0xad]), 0, 2, e.offset + 100);
+    fs.closeSync(fd);
+    const ok = await cli(['inspect', 'p2m', '--pfn', '0', '--state', 's'], { cwd: d });
+    expect(ok.code).toBe(0);
+    const bad = await cli(['validate', '--state', 's'], { cwd: d });
+    expect(bad.code).toBe(3);
+    expect(bad.err.trim().split('\n')).toHaveLength(1);
+    expect(bad.err).toMatch(new RegExp(`rmaChunk ${dtChunk} of dom0 checksum mismatch`));
+  });
+
   it.each([
     ['missing', (_f: string) => fs.rmSync(_f)],
     ['truncated', (f: string) => fs.truncateSync(f, 1000)],
     ['corrupted', (f: string) => {
       const b = fs.readFileSync(f);
-      b[b.length >> 1] ^= 0xff;
+      b[b.length - 40] ^= 0xff; // in the section table
       fs.writeFileSync(f, b);
     }],
     ['empty', (f: string) => fs.writeFileSync(f, '')],
@@ -83,7 +150,7 @@ describe('saved state', () => {
     const f = path.join(d, '.ppc-dombuild', 'state.bin');
     damage(f);
     const before = fs.existsSync(f) ? fs.readFileSync(f) : undefined;
-    for (const args of [['inspect', 'p2m'], ['inspect', 'rma'], ['inspect', 'devtree'], ['inspect', 'machine']]) {
+    for (const args of [['inspect', 'p2m'], ['inspect', 'rma'], ['inspect', 'devtree'], ['inspect', 'machine'], ['create-domu', '--mem', '256M']]) {
       const r = await cli(args, { cwd: d });
       expect(r.code).toBe(3);
       expect(r.out).toBe('');
@@ -92,6 +159,22 @@ describe('saved state', () => {
     }
     const after = fs.existsSync(f) ? fs.readFileSync(f) : undefined;
     expect(after === undefined ? before === undefined : !!before && after.equals(before)).toBe(true);
+  });
+
+  it('an old-format state is refused with exit 3 and a line saying to construct again', async () => {
+    const d = tempDir('old');
+    fs.mkdirSync(path.join(d, 's'));
+    const old = Buffer.alloc(64);
+    old.write('PPCDOMB\0', 0, 'latin1');
+    old.writeUInt32BE(2, 8);
+    fs.writeFileSync(path.join(d, 's', 'state.bin'), old);
+    const r = await cli(['list', '--state', 's'], { cwd: d });
+    expect(r.code).toBe(3);
+    expect(r.err).toMatch(/format version 2.*run `ppc-dombuild construct` again/);
+    // construct over it replaces it (the old regular file becomes a link to the new generation).
+    expect((await cli(['construct', '--mem', '1G', '--state', 's'], { cwd: d })).code).toBe(0);
+    expect(fs.lstatSync(path.join(d, 's', 'state.bin')).isSymbolicLink()).toBe(true);
+    expect((await cli(['validate', '--state', 's'], { cwd: d })).code).toBe(0);
   });
 
   it('a construct refused before it writes leaves the previous state whole', async () => {
@@ -103,66 +186,60 @@ describe('saved state', () => {
     expect(fs.readdirSync(path.join(dir, 's')).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
 
-  it("state.bin's rename failing after its temp file was written and flushed: the previous state and exports stay whole", async () => {
+  it.each([
+    ['the swap of the generation link fails', 'rename', (p: string) => path.basename(p).startsWith('current.'), 'EIO'],
+    ['the disk fills writing dom0-p2m.bin', 'open', (p: string) => p.endsWith('dom0-p2m.bin') && p.includes('gen-'), 'ENOSPC'],
+  ])('%s: one line (exit 74), the previous state and exports stay whole and agree; the next run clears what was left', async (_what, call, match, code) => {
     const d = tempDir('atomic');
     expect((await cli(['construct', '--mem', '1G', '--state', 's'], { cwd: d })).code).toBe(0);
     const sdir = path.join(d, 's');
-    const before = snapshotDir(sdir);
-    const target = path.join(sdir, 'state.bin');
-    const seen: string[] = [];
-    mockRenameFault = (from, to) => {
-      if (to !== target) return false;
-      seen.push(from);
-      // The temp file is there, whole: the writer got past the write and fsync.
-      expect(fs.statSync(from).size).toBeGreaterThan(before.get('state.bin')!.length);
-      return true;
-    };
+    const read = () => Object.fromEntries(['state.bin', 'dom0.dtb', 'dom0-p2m.bin'].map((n) => [n, fs.readFileSync(path.join(sdir, n))]));
+    const before = read();
+    mockFault = (c, p) => (c === call && match(p) ? code : undefined);
     let r: Awaited<ReturnType<typeof cli>>;
     try {
       r = await cli(['construct', '--mem', '2G', '--state', 's'], { cwd: d });
     } finally {
-      mockRenameFault = undefined;
+      mockFault = undefined;
     }
-    expect(seen).toEqual([`${target}.${process.pid}.tmp`]);
-    expect(r.code).not.toBe(0);
-    const after = snapshotDir(sdir);
-    // The previous state and both exports, byte for byte, and the state still decodes.
-    for (const name of ['state.bin', 'dom0.dtb', 'dom0-p2m.bin']) expect(after.get(name)!.equals(before.get(name)!)).toBe(true);
-    expect(decodeState(after.get('state.bin')!, 'x').dom0().totPages).toBe((1024 * MiB) / 4096);
-    // What the code does today: writeAtomic only removes its temp file when a write fails, not when
-    // the rename does, so state.bin's temp file (the would-be 2 GiB state) is left behind.
-    expect([...after.keys()].filter((n) => n.endsWith('.tmp'))).toEqual([`state.bin.${process.pid}.tmp`]);
+    expect(r.code).toBe(74);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    if (code === 'ENOSPC') expect(r.err).toMatch(/no space left.*free some space/);
+    const after = read();
+    for (const n of Object.keys(before)) expect(after[n].equals(before[n])).toBe(true);
+    expect((await cli(['validate', '--state', 's'], { cwd: d })).code).toBe(0);
+    // The half-written generation is still there until a writer holds the lock again.
+    expect(fs.readdirSync(sdir).filter((n) => n.startsWith('gen-')).length).toBe(2);
+    expect((await cli(['construct', '--mem', '2G', '--state', 's'], { cwd: d })).code).toBe(0);
+    expect(fs.readdirSync(sdir).filter((n) => n.startsWith('gen-')).length).toBe(1);
+    expect(decodeState(fs.readFileSync(path.join(sdir, 'state.bin')), 'x').dom0().totPages).toBe((2 * 1024 * MiB) / 4096);
+    expect((await cli(['validate', '--state', 's'], { cwd: d })).code).toBe(0);
   });
 
-  it('an export target that is a directory: the state is whole (the new one), the other export is stale', async () => {
-    const d = tempDir('atomic-dir');
+  it('validate checks the exports against the state (exports-match)', async () => {
+    const d = tempDir('exports');
     expect((await cli(['construct', '--mem', '1G', '--state', 's'], { cwd: d })).code).toBe(0);
-    const sdir = path.join(d, 's');
-    const before = snapshotDir(sdir);
-    // dom0.dtb becomes a non-empty directory: the rename of its temp file over it fails (EISDIR),
-    // after state.bin was already written and renamed into place.
-    fs.rmSync(path.join(sdir, 'dom0.dtb'));
-    fs.mkdirSync(path.join(sdir, 'dom0.dtb', 'x'), { recursive: true });
-    const r = await cli(['construct', '--mem', '2G', '--state', 's'], { cwd: d });
-    expect(r.code).not.toBe(0);
-    expect(r.err).toMatch(/dom0\.dtb/);
-    const after = snapshotDir(sdir);
-    // A clean construct of the same inputs elsewhere gives the bytes the new state must have.
-    const clean = tempDir('atomic-clean');
-    expect((await cli(['construct', '--mem', '2G', '--state', 's'], { cwd: clean })).code).toBe(0);
-    const want = snapshotDir(path.join(clean, 's'));
-    // state.bin is whole: exactly one of the two states, never a mixture. The code saves the state
-    // first, so it is the new 2 GiB one (the previous state is gone), while dom0-p2m.bin, written
-    // after the failed dtb, is still the 1 GiB export: state and exports disagree.
-    const state = after.get('state.bin')!;
-    expect(state.equals(want.get('state.bin')!)).toBe(true);
-    expect(state.equals(before.get('state.bin')!)).toBe(false);
-    expect(decodeState(state, 'x').dom0().totPages).toBe((2 * 1024 * MiB) / 4096);
-    expect(after.get('dom0-p2m.bin')!.equals(before.get('dom0-p2m.bin')!)).toBe(true);
-    expect(fs.statSync(path.join(sdir, 'dom0.dtb')).isDirectory()).toBe(true);
-    // What the code does today: the dtb's temp file, whole, is left behind.
-    expect([...after.keys()].filter((n) => n.endsWith('.tmp'))).toEqual([`dom0.dtb.${process.pid}.tmp`]);
-    expect(after.get(`dom0.dtb.${process.pid}.tmp`)!.equals(want.get('dom0.dtb')!)).toBe(true);
+    const p2m = path.join(d, 's', 'dom0-p2m.bin');
+    const b = fs.readFileSync(p2m);
+    b[100] ^= 1;
+    fs.writeFileSync(p2m, b);
+    const r = await cli(['validate', '--state', 's'], { cwd: d });
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/│ exports-match +│ BROKEN/);
+    expect(r.out).toMatch(/dom0-p2m\.bin differs from the state/);
+  });
+
+  it('a state-changing command on a large-ish state carries unread sections over (changed state, same unchanged bytes)', async () => {
+    const d = tempDir('carry');
+    expect((await cli(['construct', '--mem', '1G', '--linear-page', '4K', '--state', 's'], { cwd: d })).code).toBe(0);
+    const before = decodeState(fs.readFileSync(path.join(d, 's', 'state.bin')), 'a');
+    expect((await cli(['create-domu', '--mem', '256M', '--state', 's'], { cwd: d })).code).toBe(0);
+    const after = decodeState(fs.readFileSync(path.join(d, 's', 'state.bin')), 'b');
+    expect(after.domains.size).toBe(2);
+    expect(Buffer.from(after.dom0().hptForSave().saved!.load()).equals(Buffer.from(before.dom0().hptForSave().saved!.load()))).toBe(true);
+    const d0 = before.dom0();
+    expect(Buffer.concat(after.dom0().memory.slices(d0.p2mPaddr, d0.p2mEntries * 4)).equals(Buffer.concat(d0.memory.slices(d0.p2mPaddr, d0.p2mEntries * 4)))).toBe(true);
+    expect((await cli(['validate', '--state', 's'], { cwd: d })).code).toBe(0);
   });
 
   it('is a function of its inputs: the same construct gives the same bytes', async () => {
@@ -178,5 +255,28 @@ describe('saved state', () => {
     const r = await cli(['inspect', 'p2m', '--json'], { cwd: '/', env: { PPC_DOMBUILD_STATE: path.join(dir, 's') } });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out).table.domid).toBe(0);
+  });
+});
+
+describe('errors around files: one line, a documented code, never 70', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = tempDir('fileerr');
+    expect((await cli(['construct', '--mem', '1G'], { cwd: dir })).code).toBe(0);
+    fs.writeFileSync(path.join(dir, 'plain'), 'x');
+  });
+
+  it.each([
+    ['inspect rma --svg into a missing folder', ['inspect', 'rma', '--svg', '/nonexistent/x.svg'], /cannot write \/nonexistent\/x\.svg: no such file or folder/],
+    ['inspect devtree --dtb into a missing folder', ['inspect', 'devtree', '--dtb', '/nonexistent/x.dtb'], /cannot write \/nonexistent\/x\.dtb/],
+    ['--state at an ordinary file (read)', ['list', '--state', 'plain'], /is a file, not a folder/],
+    ['--state at an ordinary file (write)', ['create-domu', '--mem', '256M', '--state', 'plain'], /is a file, not a folder/],
+    ['--svg onto a folder', ['inspect', 'rma', '--svg', '.'], /cannot write/],
+  ])('%s: exit 74', async (_what, args, msg) => {
+    const r = await cli(args as string[], { cwd: dir });
+    expect(r.code).toBe(74);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    expect(r.err).toMatch(msg as RegExp);
+    expect(fs.readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
 });
