@@ -1,6 +1,5 @@
 import { EXTENT_PAGES, INVALID_MFN, PAGE_SIZE } from '../machine/constants';
 import type { Machine } from '../machine/machine';
-import type { P2mTable } from '../p2m/table';
 import { hex } from '../util/size';
 import {
   HPTE_R_G,
@@ -32,7 +31,7 @@ export interface HptCheckInput {
   domid: number;
   machine: Machine;
   /** The domain's own table (the guest's view), for the RPN check of linear-map entries. */
-  p2m: P2mTable;
+  p2m: { get(pfn: number): number };
   /** The domain's RAM as pfn runs, ascending: its linear map covers these (an IO hole between them is not mapped). */
   ram: { pfn: number; count: number }[];
   /** The guest's record of where each linear page went (hidx bytes), when it booted. */
