@@ -4,6 +4,7 @@
  * bug); decoders reject short values (DeviceTreeError: bad data in a tree).
  */
 import { DeviceTreeError } from './model';
+import { readBe32, writeBe32 } from '../util/bytes';
 
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8');
@@ -28,22 +29,13 @@ function checkedUint(v: number | bigint, bits: number): bigint {
   return b;
 }
 
-function putU32(out: Uint8Array, at: number, v: number): void {
-  out[at] = v >>> 24;
-  out[at + 1] = (v >>> 16) & 0xff;
-  out[at + 2] = (v >>> 8) & 0xff;
-  out[at + 3] = v & 0xff;
-}
 
-function getU32(v: Uint8Array, at: number): number {
-  return ((v[at]! << 24) | (v[at + 1]! << 16) | (v[at + 2]! << 8) | v[at + 3]!) >>> 0;
-}
 
 /** Write `value` as `cellsEach` big-endian cells at `at` (most significant cell first). */
 function putCells(out: Uint8Array, at: number, value: bigint, cellsEach: number): void {
   let rest = value;
   for (let i = cellsEach - 1; i >= 0; i--) {
-    putU32(out, at + i * 4, Number(rest & 0xffff_ffffn));
+    writeBe32(out, at + i * 4, Number(rest & 0xffff_ffffn));
     rest >>= 32n;
   }
 }
@@ -66,7 +58,7 @@ export const enc = {
   /** One big-endian u32 per argument (negative 32-bit values are two's complement). */
   u32(...cells: number[]): Uint8Array {
     const out = new Uint8Array(cells.length * 4);
-    cells.forEach((c, i) => putU32(out, i * 4, checkedU32(c)));
+    cells.forEach((c, i) => writeBe32(out, i * 4, checkedU32(c)));
     return out;
   },
   /** One big-endian u64 per argument. */
@@ -113,12 +105,12 @@ export const dec = {
   /** The index-th u32 cell. */
   u32(v: Uint8Array, index = 0): number {
     need(v, index * 4 + 4, `u32 #${index}`);
-    return getU32(v, index * 4);
+    return readBe32(v, index * 4);
   },
   /** The index-th u64 (index counts 8-byte values). */
   u64(v: Uint8Array, index = 0): bigint {
     need(v, index * 8 + 8, `u64 #${index}`);
-    return (BigInt(getU32(v, index * 8)) << 32n) | BigInt(getU32(v, index * 8 + 4));
+    return (BigInt(readBe32(v, index * 8)) << 32n) | BigInt(readBe32(v, index * 8 + 4));
   },
   /** The first string (up to the first NUL, or the whole value if it has none). */
   str(v: Uint8Array): string {
@@ -148,7 +140,7 @@ export const dec = {
     const out: bigint[] = [];
     for (let at = 0; at < v.length; at += width) {
       let x = 0n;
-      for (let i = 0; i < cellsEach; i++) x = (x << 32n) | BigInt(getU32(v, at + i * 4));
+      for (let i = 0; i < cellsEach; i++) x = (x << 32n) | BigInt(readBe32(v, at + i * 4));
       out.push(x);
     }
     return out;

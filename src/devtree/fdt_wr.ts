@@ -21,6 +21,7 @@ import {
   align8,
 } from './fdt';
 import { DeviceTree, FdtNode, FdtReservation, walkTree } from './model';
+import { writeBe32 } from '../util/bytes';
 
 export interface WriteFdtOptions {
   /** Pad the blob with zeros up to this many bytes (totalsize includes the padding). */
@@ -79,16 +80,10 @@ class StringTable {
   }
 }
 
-function putU32(out: Uint8Array, at: number, v: number): void {
-  out[at] = v >>> 24;
-  out[at + 1] = (v >>> 16) & 0xff;
-  out[at + 2] = (v >>> 8) & 0xff;
-  out[at + 3] = v & 0xff;
-}
 
 function putU64(out: Uint8Array, at: number, v: bigint): void {
-  putU32(out, at, Number(v >> 32n));
-  putU32(out, at + 4, Number(v & 0xffff_ffffn));
+  writeBe32(out, at, Number(v >> 32n));
+  writeBe32(out, at + 4, Number(v & 0xffff_ffffn));
 }
 
 function putLatin1(out: Uint8Array, at: number, s: string): void {
@@ -123,16 +118,16 @@ export function writeFdt(tree: DeviceTree, opts: WriteFdtOptions = {}): Uint8Arr
   const totalSize = Math.max(natural, opts.minSize ?? 0);
   const out = new Uint8Array(totalSize);
 
-  putU32(out, FDT_HDR.magic, FDT_MAGIC);
-  putU32(out, FDT_HDR.totalSize, totalSize);
-  putU32(out, FDT_HDR.offDtStruct, structOff);
-  putU32(out, FDT_HDR.offDtStrings, stringsOff);
-  putU32(out, FDT_HDR.offMemRsvmap, rsvOff);
-  putU32(out, FDT_HDR.version, FDT_VERSION);
-  putU32(out, FDT_HDR.lastCompVersion, FDT_LAST_COMP_VERSION);
-  putU32(out, FDT_HDR.bootCpuidPhys, bootCpu);
-  putU32(out, FDT_HDR.sizeDtStrings, strings.size);
-  putU32(out, FDT_HDR.sizeDtStruct, structSize);
+  writeBe32(out, FDT_HDR.magic, FDT_MAGIC);
+  writeBe32(out, FDT_HDR.totalSize, totalSize);
+  writeBe32(out, FDT_HDR.offDtStruct, structOff);
+  writeBe32(out, FDT_HDR.offDtStrings, stringsOff);
+  writeBe32(out, FDT_HDR.offMemRsvmap, rsvOff);
+  writeBe32(out, FDT_HDR.version, FDT_VERSION);
+  writeBe32(out, FDT_HDR.lastCompVersion, FDT_LAST_COMP_VERSION);
+  writeBe32(out, FDT_HDR.bootCpuidPhys, bootCpu);
+  writeBe32(out, FDT_HDR.sizeDtStrings, strings.size);
+  writeBe32(out, FDT_HDR.sizeDtStruct, structSize);
 
   let at = rsvOff;
   for (const r of tree.reservations) {
@@ -147,23 +142,23 @@ export function writeFdt(tree: DeviceTree, opts: WriteFdtOptions = {}): Uint8Arr
   walkTree(
     tree.root,
     (node: FdtNode) => {
-      putU32(out, at, FDT_BEGIN_NODE);
+      writeBe32(out, at, FDT_BEGIN_NODE);
       putLatin1(out, at + 4, node.name);
       at += 4 + align4(node.name.length + 1);
       for (const prop of node.props) {
-        putU32(out, at, FDT_PROP);
-        putU32(out, at + 4, prop.value.length);
-        putU32(out, at + 8, strings.offsets.get(prop.name)!);
+        writeBe32(out, at, FDT_PROP);
+        writeBe32(out, at + 4, prop.value.length);
+        writeBe32(out, at + 8, strings.offsets.get(prop.name)!);
         out.set(prop.value, at + 12);
         at += 12 + align4(prop.value.length);
       }
     },
     () => {
-      putU32(out, at, FDT_END_NODE);
+      writeBe32(out, at, FDT_END_NODE);
       at += 4;
     },
   );
-  putU32(out, at, FDT_END);
+  writeBe32(out, at, FDT_END);
 
   at = stringsOff;
   for (const name of strings.names) {

@@ -75,32 +75,24 @@ export class DombuildError extends Error {
   }
 }
 
+/** A DombuildError class for one exit code (each kind stays its own class, for instanceof). */
+function kind(exitCode: number): new (message: string, advice?: Advice) => DombuildError {
+  return class extends DombuildError {
+    constructor(message: string, advice?: Advice) {
+      super(message, exitCode, advice);
+    }
+  };
+}
+
 /** The request is well formed but does not fit the machine or the layout. */
-export class FitError extends DombuildError {
-  constructor(message: string, advice?: Advice) { super(message, EXIT_FIT, advice); }
-}
-
+export class FitError extends kind(EXIT_FIT) {}
 /** A check of a built state failed. */
-export class CheckError extends DombuildError {
-  constructor(message: string, advice?: Advice) { super(message, EXIT_FIT, advice); }
-}
-
+export class CheckError extends kind(EXIT_FIT) {}
 /** The command line or an input file is malformed. */
-export class UsageError extends DombuildError {
-  constructor(message: string, advice?: Advice) { super(message, EXIT_USAGE, advice); }
-}
-
+export class UsageError extends kind(EXIT_USAGE) {}
 /** The saved state is missing, truncated, of another version or tampered with. */
-export class StateError extends DombuildError {
-  constructor(message: string, advice?: Advice) { super(message, EXIT_STATE, advice); }
-}
-
+export class StateError extends kind(EXIT_STATE) {}
 /** A file could not be read or written: the message names it and says why. */
-export class IoError extends DombuildError {
-  constructor(message: string, advice?: Advice) { super(message, EXIT_IO, advice); }
-}
-
+export class IoError extends kind(EXIT_IO) {}
 /** Another command is changing the state and did not finish in time. */
-export class LockError extends DombuildError {
-  constructor(message: string, advice?: Advice) { super(message, EXIT_LOCKED, advice); }
-}
+export class LockError extends kind(EXIT_LOCKED) {}
