@@ -3,6 +3,7 @@ import { cliContext, type CliContext } from './commands/cli_context';
 import { DombuildError, EXIT_USAGE } from './util/errors';
 import { processIo, paint, type Io } from './commands/io';
 import { hintText } from './commands/hints';
+import { oneLine, quote } from './util/quote';
 
 // One version, the package's (dist/cli.js and src/cli.ts both sit one level below it).
 const VERSION: string = require('../package.json').version;
@@ -42,9 +43,9 @@ function program(io: Io, setCode: (c: number) => void, argv: string[]): Command 
   const prog = new Command('ppc-dombuild')
     .description('Build dom0 for Xen on PowerPC 970 with its p2m table in the RMA, then inspect and check it.')
     .version(VERSION)
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+    // Commander's own error lines are not printed: run() prints each as one line (see commanderLine).
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s), outputError: () => undefined });
 
   for (const mod of commandModules(argv)) mod.register(prog, ctx);
   return prog;
@@ -58,19 +59,48 @@ export async function run(argv: string[], io: Io = processIo()): Promise<number>
     await prog.parseAsync(argv, { from: 'user' });
     return code;
   } catch (e) {
+    const p = paint(io, io.stderrTTY);
+    const line = (text: string): void => io.err(`${p.red('ppc-dombuild:')} ${oneLine(text)}\n`);
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
-      return EXIT_USAGE; // commander already printed its one line
+      line(commanderLine(e));
+      return EXIT_USAGE;
     }
-    const p = paint(io, io.stderrTTY);
     if (e instanceof DombuildError) {
       const hint = hintText(e);
-      io.err(`${p.red('ppc-dombuild:')} ${e.message}${hint ? ` (${hint})` : ''}\n`);
+      line(`${e.message}${hint ? ` (${hint})` : ''}`);
       return e.exitCode;
+    }
+    const fsLine = fsErrorLine(e);
+    if (fsLine) {
+      line(fsLine);
+      return EXIT_USAGE;
     }
     io.err(`${p.red('ppc-dombuild: internal error:')} ${(e as Error).stack ?? String(e)}\n`);
     return 70;
   }
+}
+
+/**
+ * Commander's message as one line: without its "error: " prefix, its
+ * "(Did you mean ...?)" joined on, and the way to the usage.
+ */
+function commanderLine(e: CommanderError): string {
+  const text = e.message.replace(/^error: /, '').split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+  return `${text} (run with --help for usage)`;
+}
+
+/**
+ * A file system error the command layer let through (a state directory
+ * that cannot be made, an output file that cannot be written, a name too
+ * long): a bad path on the command line, so exit 2 with one line, not a
+ * stack trace. The core touches no files, so it cannot raise one.
+ */
+function fsErrorLine(e: unknown): string | undefined {
+  const err = e as NodeJS.ErrnoException;
+  if (!(e instanceof Error) || typeof err.code !== 'string' || typeof err.syscall !== 'string') return undefined;
+  const where = err.path !== undefined ? ` ${quote(err.path)}` : '';
+  return `cannot ${err.syscall}${where}: ${err.code} (check the path; a directory must exist or be creatable, names at most 255 bytes)`;
 }
 
 export function main(): void {
