@@ -11,6 +11,7 @@ import { checkXenP2ms, restoreXenP2m } from '../xen/shadow_p2m';
 import { BuildRecord, System } from '../xen/system';
 import { StateError } from '../util/errors';
 import { decodeContainer, encodeContainer } from './container';
+import { checkSystem } from './check';
 
 const FORMAT = 'ppc-dombuild-state';
 
@@ -133,6 +134,7 @@ export function decodeState(buf: Uint8Array, where: string): System {
     // Shadow domains (domUs, a legacy dom0) need the table Xen keeps for them.
     const xenP2mProblem = checkXenP2ms(sys);
     if (xenP2mProblem) bad(xenP2mProblem);
+    const problem = checkSystem(sys); if (problem) bad(problem);
     return sys;
   } catch (e) {
     if (e instanceof StateError) throw e;
