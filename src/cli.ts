@@ -86,7 +86,8 @@ export async function run(argv: string[], io: Io = processIo()): Promise<number>
  * "(Did you mean ...?)" joined on, and the way to the usage.
  */
 function commanderLine(e: CommanderError): string {
-  const text = e.message.replace(/^error: /, '').split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+  // Only commander's own line breaks are joined; one inside a value the user typed stays, escaped by oneLine.
+  const text = e.message.replace(/^error: /, '').replace(/\n(\(Did you mean)/g, ' $1').replace(/\n+$/, '');
   return `${text} (run with --help for usage)`;
 }
 
@@ -98,7 +99,8 @@ function commanderLine(e: CommanderError): string {
  */
 function fsErrorLine(e: unknown): string | undefined {
   const err = e as NodeJS.ErrnoException;
-  if (!(e instanceof Error) || typeof err.code !== 'string' || typeof err.syscall !== 'string') return undefined;
+  // Not instanceof Error: under jest, fs errors come from another realm.
+  if (typeof e !== 'object' || e === null || typeof err.code !== 'string' || typeof err.syscall !== 'string') return undefined;
   const where = err.path !== undefined ? ` ${quote(err.path)}` : '';
   return `cannot ${err.syscall}${where}: ${err.code} (check the path; a directory must exist or be creatable, names at most 255 bytes)`;
 }
