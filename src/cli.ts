@@ -45,7 +45,8 @@ function program(io: Io, setCode: (c: number) => void, argv: string[]): Command 
     .version(VERSION)
     .exitOverride()
     // Commander's own error lines are not printed: run() prints each as one line (see commanderLine).
-    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s), outputError: () => undefined });
+    // Help asked for goes to stdout; help commander shows for a missing command (on stderr) is replaced by one line.
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: () => undefined, outputError: () => undefined });
 
   for (const mod of commandModules(argv)) mod.register(prog, ctx);
   return prog;
@@ -62,7 +63,12 @@ export async function run(argv: string[], io: Io = processIo()): Promise<number>
     const p = paint(io, io.stderrTTY);
     const line = (text: string): void => io.err(`${p.red('ppc-dombuild:')} ${oneLine(text)}\n`);
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
+      if (e.code === 'commander.help') {
+        // A command group (or the program) given without its command.
+        line(`${argv.filter((a) => !a.startsWith('-')).join(' ') || 'ppc-dombuild'} needs a command (run with --help for usage)`);
+        return EXIT_USAGE;
+      }
       line(commanderLine(e));
       return EXIT_USAGE;
     }
