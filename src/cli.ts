@@ -1,9 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { cliContext, type CliContext } from './commands/cli_context';
-import { DombuildError, EXIT_USAGE } from './util/errors';
+import { DombuildError, EXIT_IO, EXIT_USAGE } from './util/errors';
 import { processIo, paint, type Io } from './commands/io';
 import { hintText } from './commands/hints';
 import { closeOpenStates } from './commands/state_store';
+import { oneLine, quote } from './util/quote';
 
 // One version, the package's (dist/cli.js and src/cli.ts both sit one level below it).
 const VERSION: string = require('../package.json').version;
@@ -43,9 +44,10 @@ function program(io: Io, setCode: (c: number) => void, argv: string[]): Command 
   const prog = new Command('ppc-dombuild')
     .description('Build dom0 for Xen on PowerPC 970 with its p2m table in the RMA, then inspect and check it.')
     .version(VERSION)
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+    // Commander's own error lines are not printed: run() prints each as one line (see commanderLine).
+    // Help asked for goes to stdout; help commander shows for a missing command (on stderr) is replaced by one line.
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: () => undefined, outputError: () => undefined });
 
   for (const mod of commandModules(argv)) mod.register(prog, ctx);
   return prog;
@@ -59,15 +61,27 @@ export async function run(argv: string[], io: Io = processIo()): Promise<number>
     await prog.parseAsync(argv, { from: 'user' });
     return code;
   } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
-      return EXIT_USAGE; // commander already printed its one line
-    }
     const p = paint(io, io.stderrTTY);
+    const line = (text: string): void => io.err(`${p.red('ppc-dombuild:')} ${oneLine(text)}\n`);
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
+      if (e.code === 'commander.help') {
+        // A command group (or the program) given without its command.
+        line(`${argv.filter((a) => !a.startsWith('-')).join(' ') || 'ppc-dombuild'} needs a command (run with --help for usage)`);
+        return EXIT_USAGE;
+      }
+      line(commanderLine(e));
+      return EXIT_USAGE;
+    }
     if (e instanceof DombuildError) {
       const hint = hintText(e);
-      io.err(`${p.red('ppc-dombuild:')} ${e.message}${hint ? ` (${hint})` : ''}\n`);
+      line(`${e.message}${hint ? ` (${hint})` : ''}`);
       return e.exitCode;
+    }
+    const fsLine = fsErrorLine(e);
+    if (fsLine) {
+      line(fsLine);
+      return EXIT_IO;
     }
     io.err(`${p.red('ppc-dombuild: internal error:')} ${(e as Error).stack ?? String(e)}\n`);
     return 70;
@@ -78,6 +92,29 @@ export async function run(argv: string[], io: Io = processIo()): Promise<number>
 
 /** Exit status for a reader that went away (`| head`): what a command killed by SIGPIPE reports, 128 + 13. */
 export const EXIT_PIPE_CLOSED = 141;
+
+/**
+ * Commander's message as one line: without its "error: " prefix, its
+ * "(Did you mean ...?)" joined on, and the way to the usage.
+ */
+function commanderLine(e: CommanderError): string {
+  // Only commander's own line breaks are joined; one inside a value the user typed stays, escaped by oneLine.
+  const text = e.message.replace(/^error: /, '').replace(/\n(\(Did you mean)/g, ' $1').replace(/\n+$/, '');
+  return `${text} (run with --help for usage)`;
+}
+
+/**
+ * A file system error the command layer let through (a state directory
+ * that cannot be made, an output file that cannot be written, a name too
+ * long): one line and the file exit code, not a stack trace. The core touches no files, so it cannot raise one.
+ */
+function fsErrorLine(e: unknown): string | undefined {
+  const err = e as NodeJS.ErrnoException;
+  // Not instanceof Error: under jest, fs errors come from another realm.
+  if (typeof e !== 'object' || e === null || typeof err.code !== 'string' || typeof err.syscall !== 'string') return undefined;
+  const where = err.path !== undefined ? ` ${quote(err.path)}` : '';
+  return `cannot ${err.syscall}${where}: ${err.code} (check the path; a directory must exist or be creatable, names at most 255 bytes)`;
+}
 
 export function main(): void {
   // A closed pipe on stdout ends the command quietly, as SIGPIPE ends a C program.

@@ -271,7 +271,7 @@ export function destroyDomU(sys: System, domid: number): DestroyReport {
     const end = r.mfn + r.count;
     while (at < end) {
       const own = m.frames.lookup(at);
-      if (!own || own.owner !== domid) throw new Error(`dom${domid}'s p2m maps mfn ${hex(at)}, which it does not own`);
+      if (!own || own.owner !== domid) throw new CheckError(`dom${domid}'s p2m maps mfn ${hex(at)}, which it does not own: the state is inconsistent`, ['run-validate']);
       const n = Math.min(end, own.mfn + own.count) - at;
       freeFrameRun(m, at, n);
       at += n;

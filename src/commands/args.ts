@@ -1,24 +1,46 @@
 import type { P2mPlacement } from '../rma/layout';
 import { UsageError } from '../util/errors';
+import { quote } from '../util/quote';
 import { parseSize } from '../util/size';
 import type { Domain } from '../xen/domain';
 import type { System } from '../xen/system';
 
-/** A page frame number on the command line: decimal or 0x hex. */
-export function parsePfn(text: string | undefined, what = '--pfn'): number {
-  if (text === undefined) throw new UsageError(`${what} is required`);
-  const s = text.trim();
-  const v = /^0x[0-9a-f]+$/i.test(s) ? parseInt(s, 16) : /^\d+$/.test(s) ? Number(s) : NaN;
-  if (!Number.isSafeInteger(v)) throw new UsageError(`${what} '${text}' is not a page frame number`, 'give it in decimal or as 0x hex, e.g. 0x4000');
+/**
+ * A whole number on the command line, strictly: decimal digits, or 0x hex
+ * when `hex`; no sign, fraction, exponent, space or empty string. Returns
+ * undefined when `text` is not one, or not below 2^53.
+ */
+export function strictInteger(text: string, hex = false): number | undefined {
+  let v: number;
+  if (hex && /^0x[0-9a-f]+$/i.test(text)) v = parseInt(text.slice(2), 16);
+  else if (/^[0-9]+$/.test(text)) v = Number(text);
+  else return undefined;
+  return Number.isSafeInteger(v) ? v : undefined;
+}
+
+/** A count option (--domus, --entry-size...): a decimal integer in [min, max]. */
+export function parseCount(text: string, what: string, min: number, max: number): number {
+  const v = strictInteger(text);
+  if (v === undefined || v < min || v > max) throw new UsageError(`${what} ${quote(text)} is not a whole number from ${min} to ${max}`, 'write it in decimal digits only, e.g. 2');
   return v;
 }
 
-/** A domain id on the command line. */
+/** A page frame number on the command line: decimal or 0x hex. */
+export function parsePfn(text: string | undefined, what = '--pfn'): number {
+  if (text === undefined) throw new UsageError(`${what} is required`);
+  const v = strictInteger(text, true);
+  if (v === undefined) throw new UsageError(`${what} ${quote(text)} is not a page frame number`, 'give it in decimal or as 0x hex, e.g. 0x4000');
+  return v;
+}
+
+/** Domain ids below DOMID_FIRST_RESERVED (0x7FF0, xen/include/public/xen.h). */
+export const DOMID_LIMIT = 0x7ff0;
+
+/** A domain id on the command line: decimal, below DOMID_FIRST_RESERVED. */
 export function parseDomid(text: string | undefined, what = '--domid'): number {
   if (text === undefined) throw new UsageError(`${what} is required`);
-  const s = text.trim();
-  const v = /^\d+$/.test(s) ? Number(s) : NaN;
-  if (!Number.isSafeInteger(v)) throw new UsageError(`${what} '${text}' is not a domain id`, 'give a number, e.g. 1 (see `ppc-dombuild list`)');
+  const v = strictInteger(text);
+  if (v === undefined || v >= DOMID_LIMIT) throw new UsageError(`${what} ${quote(text)} is not a domain id`, 'give a number, e.g. 1 (see `ppc-dombuild list`)');
   return v;
 }
 
@@ -43,14 +65,14 @@ export function parseLinearPage(text: string | undefined): 12 | 24 {
   const bytes = parseSize(text, '--linear-page');
   if (bytes === 4096) return 12;
   if (bytes === 16 * 1024 * 1024) return 24;
-  throw new UsageError(`--linear-page ${text}: the PPC970 has 4 KiB and 16 MiB pages only`, 'give 4K or 16M');
+  throw new UsageError(`--linear-page ${quote(text)}: the PPC970 has 4 KiB and 16 MiB pages only`, 'give 4K or 16M');
 }
 
 /** --translation: proposal (default) or legacy. */
 export function parseTranslation(text: string | undefined): 'proposal' | 'legacy' {
   const t = text ?? 'proposal';
   if (t === 'proposal' || t === 'legacy') return t;
-  throw new UsageError(`--translation '${text}' is not proposal or legacy`, ['translation-names']);
+  throw new UsageError(`--translation ${quote(text)} is not proposal or legacy`, ['translation-names']);
 }
 
 /** A whole number of MiB, 1 or more (e.g. --htab-mb 64). */

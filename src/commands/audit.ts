@@ -10,6 +10,7 @@ import { auditJson, formatAudit, formatSweep, sweepJson } from '../format/audit'
 import { json } from '../format/table';
 import { paint, type Io } from './io';
 import { selectMachine } from './machine_select';
+import { parseCount } from './args';
 import { loadState, stateDir } from './state_store';
 
 export interface AuditFlags { mem?: string; domus?: string; domuMem?: string; rma?: string; machine?: string; ram?: string; state?: string; sweep?: boolean; json?: boolean }
@@ -25,8 +26,7 @@ export const AUDIT_DEFAULT_DOMU_MEM = 128 * MiB;
  * built on (read, not changed). Exit 1 if the proposal misreads anything.
  */
 export function runAuditCommand(io: Io, f: AuditFlags): number {
-  const domus = f.domus === undefined ? AUDIT_DEFAULT_DOMUS : Number(f.domus);
-  if (!Number.isInteger(domus) || domus < 0 || domus > 64) throw new UsageError(`--domus '${f.domus}' is not a count from 0 to 64`);
+  const domus = f.domus === undefined ? AUDIT_DEFAULT_DOMUS : parseCount(f.domus, '--domus', 0, 64);
   const domuMem = f.domuMem !== undefined ? parsePositiveSize(f.domuMem, '--domu-mem') : AUDIT_DEFAULT_DOMU_MEM;
   const rmaSize = f.rma !== undefined ? parsePositiveSize(f.rma, '--rma') : DEFAULT_RMA_SIZE;
   rmlsOf(rmaSize);

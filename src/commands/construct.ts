@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import type { CliContext } from './cli_context';
-import * as fs from 'fs';
 import * as path from 'path';
 import { DEFAULT_RMA_SIZE } from '../machine/cpu';
 import { Machine } from '../machine/machine';
@@ -8,11 +7,13 @@ import { DEFAULT_OF_AT, placementName } from '../rma/layout';
 import { parseLinearPage, parsePlacement, parseTranslation, parseWholeMiB } from './args';
 import { DeviceTreeError } from '../devtree/tree';
 import { UsageError } from '../util/errors';
-import { parsePositiveSize, parseSize } from '../util/size';
+import { formatSize, parsePositiveSize, parseSize } from '../util/size';
 import { constructDom0 } from '../builder/domain_build';
 import type { TraceEvent } from '../builder/report';
 import { constructDom0Legacy } from '../builder/legacy_domain_build';
-import { BootImage, DEFAULT_KERNEL_SIZE, syntheticInitrd, syntheticKernel } from '../builder/images';
+import { BootImage, DEFAULT_KERNEL_SIZE, kernelImageProblem, syntheticInitrd, syntheticKernel } from '../builder/images';
+import { quote } from '../util/quote';
+import { readRegularFile } from './regular_file';
 import { System } from '../xen/system';
 import { formatConstruct, formatTraceEvent, constructJson } from '../format/construct';
 import { bootDom0Guest } from '../guest/boot';
@@ -62,8 +63,8 @@ export function runConstruct(io: Io, f: ConstructFlags): number {
   const placement = parsePlacement(f.p2mPlacement ?? 'after-of');
   const ofAt = f.ofAt !== undefined ? parseSize(f.ofAt, '--of-at') : DEFAULT_OF_AT;
   const ram = f.ram !== undefined ? parsePositiveSize(f.ram, '--ram') : undefined;
-  const kernel: BootImage = f.kernel ? readImage(io, f.kernel, '--kernel') : syntheticKernel(f.kernelSize !== undefined ? parsePositiveSize(f.kernelSize, '--kernel-size') : DEFAULT_KERNEL_SIZE);
-  const initrd: BootImage | undefined = f.initrd ? readImage(io, f.initrd, '--initrd') : f.initrdSize !== undefined ? syntheticInitrd(parsePositiveSize(f.initrdSize, '--initrd-size')) : undefined;
+  const kernel: BootImage = f.kernel ? readImage(io, f.kernel, '--kernel', rmaSize) : syntheticKernel(f.kernelSize !== undefined ? parsePositiveSize(f.kernelSize, '--kernel-size') : DEFAULT_KERNEL_SIZE);
+  const initrd: BootImage | undefined = f.initrd ? readImage(io, f.initrd, '--initrd', rmaSize) : f.initrdSize !== undefined ? syntheticInitrd(parsePositiveSize(f.initrdSize, '--initrd-size')) : undefined;
   const bootargs = f.bootargs ?? 'console=hvc0 root=/dev/ram0';
   const linearPageShift = parseLinearPage(f.linearPage);
   if (f.boot === false && (f.linearPage !== undefined || f.linearFallback)) throw new UsageError('--linear-page / --linear-fallback with --no-boot', 'the linear map is the guest\'s: drop --no-boot, or the linear map options');
@@ -114,16 +115,19 @@ function withTreeErrors<T>(source: string, fn: () => T): T {
   }
 }
 
-function readImage(io: Io, file: string, what: string): BootImage {
-  const full = path.resolve(io.cwd, file);
-  try {
-    const bytes = fs.readFileSync(full);
-    if (bytes.length === 0) throw new UsageError(`${what} ${file} is empty`);
-    return { bytes, source: file, size: bytes.length };
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-    throw new UsageError(`${what} ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+/**
+ * A kernel or initrd file: a regular file no larger than the RMA it is
+ * loaded into (`limit`), read only that far; a kernel must be ELF64
+ * big-endian PowerPC.
+ */
+export function readImage(io: Io, file: string, what: '--kernel' | '--initrd', limit: number): BootImage {
+  const bytes = readRegularFile(path.resolve(io.cwd, file), what, { limit, limitText: `the ${formatSize(limit)} RMA it is loaded into` });
+  if (bytes.length === 0) throw new UsageError(`${what} ${quote(file)} is empty`);
+  if (what === '--kernel') {
+    const problem = kernelImageProblem(bytes);
+    if (problem) throw new UsageError(`${what} ${quote(file)} is not a kernel Xen can boot: ${problem}`, 'give a PowerPC 64 vmlinux (ELF64 big-endian), or --kernel-size for a synthetic one');
   }
+  return { bytes, source: file, size: bytes.length };
 }
 
 /** Registers `construct` on the command line. */

@@ -33,6 +33,7 @@ const REMEDY_TEXT: Record<Remedy, string> = {
   'balloon-other-down': 'balloon another domain down first',
   'populated-buffer': 'give a buffer inside populated memory (see `ppc-dombuild inspect p2m`)',
   'larger-hpt': 'a larger hash table',
+  'run-validate': 'run `ppc-dombuild validate` to see every broken invariant',
   'smaller-hpt': 'a smaller hash table (--htab-mb, Xen\'s dom0_shadow=)',
   'proposal-xen': 'this kernel keeps its own p2m and needs a Xen that builds it (the proposal)',
   'see-reservations': 'see `ppc-dombuild inspect devtree`',

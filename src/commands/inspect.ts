@@ -7,6 +7,7 @@ import { findNode } from '../devtree/tree';
 import { INVALID_MFN, PAGE_SIZE } from '../machine/constants';
 import { frameOwner, invalidUse, ownedRuns, p2mInfo } from '../p2m/inspect';
 import { UsageError } from '../util/errors';
+import { quote } from '../util/quote';
 import type { Domain } from '../xen/domain';
 import { p2mOf } from '../xen/shadow_p2m';
 import type { System } from '../xen/system';
@@ -50,10 +51,10 @@ export function runInspectP2m(io: Io, f: P2mFlags): number {
   }
   if (f.range !== undefined) {
     const m = /^([^-]+)-([^-]+)$/.exec(f.range);
-    if (!m) throw new UsageError(`--range '${f.range}' is not A-B`, 'give two pfns, e.g. --range 0x4000-0x4fff (inclusive)');
+    if (!m) throw new UsageError(`--range ${quote(f.range)} is not A-B`, 'give two pfns, e.g. --range 0x4000-0x4fff (inclusive)');
     from = parsePfn(m[1], '--range start');
     to = parsePfn(m[2], '--range end') + 1;
-    if (to <= from) throw new UsageError(`--range '${f.range}' ends before it starts`);
+    if (to <= from) throw new UsageError(`--range ${quote(f.range)} ends before it starts`);
   }
   if (from >= entries || to > entries) {
     throw new UsageError(`pfn ${hex(Math.max(from, to - 1))} is outside dom${d.domid}'s table (${entries} entries, pfns 0..${hex(entries - 1)})`);
@@ -103,7 +104,7 @@ export function runInspectDevtree(io: Io, f: DevtreeFlags): number {
   const d = f.domid === undefined ? sys.dom0() : domain(sys, f);
   const blob = d.domid === 0 ? dom0Blob(sys) : domuBlob(sys, d);
   const tree = readFdt(blob);
-  if (f.path && !findNode(tree.root, f.path)) throw new UsageError(`no node ${f.path} in dom${d.domid}'s device tree`);
+  if (f.path && !findNode(tree.root, f.path)) throw new UsageError(`no node ${quote(f.path)} in dom${d.domid}'s device tree`);
   if (f.dtb) writeUserFile(path.resolve(io.cwd, f.dtb), blob);
   if (f.json) io.out(json(devtreeJson(tree, f.path)));
   else io.out(toDts(tree, f.path ? { path: f.path } : undefined));

@@ -6,6 +6,7 @@ import { lookupEa } from '../hpt/walk';
 import type { HashTable } from '../hpt/table';
 import { hidxOf, GuestRecord } from '../guest/record';
 import { UsageError } from '../util/errors';
+import { quote } from '../util/quote';
 import type { Domain } from '../xen/domain';
 import type { System } from '../xen/system';
 import { eaWalkJson, formatEaWalk, formatHptSummary, formatPteg, hptSummaryJson, ptegJson, EaWalkView, PtegRow, HptSummaryView } from '../format/hpt';
@@ -18,12 +19,13 @@ export interface HptFlags { state?: string; json?: boolean; domid?: string; pteg
 
 /** A number in decimal or 0x hex, as a BigInt (effective addresses are 64-bit). */
 function parseBig(text: string, what: string, max: bigint): bigint {
-  const s = text.trim().replace(/_/g, '');
+  // Digit separators (_) are allowed between digits; no sign, space or fraction.
+  const s = /^(0x)?[0-9a-f]+(_[0-9a-f]+)*$/i.test(text) ? text.replace(/_/g, '') : '';
   let v: bigint;
   if (/^0x[0-9a-f]+$/i.test(s)) v = BigInt(s);
   else if (/^\d+$/.test(s)) v = BigInt(s);
-  else throw new UsageError(`${what} '${text}' is not a number`, 'give it in decimal or as 0x hex, e.g. 0xC000000000000000');
-  if (v > max) throw new UsageError(`${what} '${text}' is too large (at most ${'0x' + max.toString(16)})`);
+  else throw new UsageError(`${what} ${quote(text)} is not a number`, 'give it in decimal or as 0x hex, e.g. 0xC000000000000000');
+  if (v > max) throw new UsageError(`${what} ${quote(text)} is too large (at most ${'0x' + max.toString(16)})`);
   return v;
 }
 
@@ -50,7 +52,7 @@ export function runInspectHpt(io: Io, f: HptFlags): number {
   const t = d.hpt;
   if (f.pteg !== undefined) {
     const n = Number(parseBig(f.pteg, '--pteg', BigInt(Number.MAX_SAFE_INTEGER)));
-    if (n >= t.ptegs) throw new UsageError(`--pteg ${f.pteg} is outside the table: it has ${t.ptegs} PTEGs (0..0x${(t.ptegs - 1).toString(16)})`);
+    if (n >= t.ptegs) throw new UsageError(`--pteg ${quote(f.pteg)} is outside the table: it has ${t.ptegs} PTEGs (0..0x${(t.ptegs - 1).toString(16)})`);
     const rows = ptegRows(sys, d, t, n);
     io.out(f.json ? json(ptegJson(d.domid, n, rows)) : formatPteg(p, d.domid, n, rows));
     return 0;

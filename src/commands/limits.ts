@@ -7,6 +7,7 @@ import { Machine } from '../machine/machine';
 import { brokenConstraints, dom0Limits, Dom0Limits, Dom0LimitsInput, dom0MapHole, largestDom0ForHptBlock, limitFigures, machineFacts, MAX_BLOCK_BYTES, minimumRma } from '../p2m/limits';
 import { DEFAULT_OF_AT, layoutRma, p2mStartFor, RmaLayoutInput } from '../rma/layout';
 import { FitError, UsageError } from '../util/errors';
+import { quote } from '../util/quote';
 import { alignUp, exactSize, formatSize, parsePositiveSize, parseSize } from '../util/size';
 import { formatLimits, limitsJson, LimitsView } from '../format/limits';
 import { json } from '../format/table';
@@ -22,11 +23,11 @@ const flagSize = (b: number): string => formatSize(b).replace(/ ([KMGT])iB$/, '$
 export function runLimits(io: Io, f: LimitsFlags): number {
   const rmaSize = f.rma !== undefined ? parsePositiveSize(f.rma, '--rma') : DEFAULT_RMA_SIZE;
   rmlsOf(rmaSize);
-  const entrySize = f.entrySize === undefined ? 4 : Number(f.entrySize);
-  if (entrySize !== 4 && entrySize !== 8) throw new UsageError(`--entry-size ${f.entrySize} is not 4 or 8`, 'p2m entries are 4-byte (u32) or 8-byte (u64) mfns');
+  const entrySize = f.entrySize === undefined ? 4 : f.entrySize === '4' ? 4 : f.entrySize === '8' ? 8 : undefined;
+  if (entrySize === undefined) throw new UsageError(`--entry-size ${quote(f.entrySize)} is not 4 or 8`, 'p2m entries are 4-byte (u32) or 8-byte (u64) mfns');
   const ofAt = f.ofAt !== undefined ? parseSize(f.ofAt, '--of-at') : DEFAULT_OF_AT;
   const p2mAt = f.p2mAt !== undefined ? parseSize(f.p2mAt, '--p2m-at') : undefined;
-  if (p2mAt !== undefined && p2mAt % PAGE_SIZE !== 0) throw new UsageError(`--p2m-at ${f.p2mAt} is not page aligned`);
+  if (p2mAt !== undefined && p2mAt % PAGE_SIZE !== 0) throw new UsageError(`--p2m-at ${quote(f.p2mAt)} is not page aligned`);
   // Domains grow in whole extents, as construct rounds them.
   const mem = f.mem !== undefined ? alignUp(parsePositiveSize(f.mem, '--mem'), EXTENT_SIZE) : undefined;
   const ram = f.ram !== undefined ? parsePositiveSize(f.ram, '--ram') : undefined;
@@ -47,7 +48,7 @@ export function runLimits(io: Io, f: LimitsFlags): number {
     return s === undefined ? undefined : { rmaSize: size, p2mStart: s, entrySize: entries, hole, machine: withMachine ? facts : undefined };
   };
   const one = inputFor(entrySize)(rmaSize);
-  if (one === undefined) throw new UsageError(`--p2m-at ${f.p2mAt} is not inside the ${formatSize(rmaSize)} RMA below shared_info`);
+  if (one === undefined) throw new UsageError(`--p2m-at ${quote(f.p2mAt)} is not inside the ${formatSize(rmaSize)} RMA below shared_info`);
   const limits = dom0Limits(one);
   const table = SIZES.map((s) => inputFor(entrySize)(s)).filter((x): x is Dom0LimitsInput => !!x).map(dom0Limits);
 

@@ -1,13 +1,16 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { readFdt, FdtFormatError } from '../devtree/fdt_ro';
+import { checkFdt, FdtCheckError } from '../devtree/fdt_check';
 import { writeFdt } from '../devtree/fdt_wr';
 import { bootCpuNode, machineRamFromTree } from '../devtree/ofd_fixup';
-import type { DeviceTree } from '../devtree/tree';
+import { DeviceTreeError, type DeviceTree } from '../devtree/tree';
 import { formatSize } from '../util/size';
 import { genericFirmwareTree } from '../machine/firmware';
 import { checkProfile, MachineProfile, parseProfile } from '../machine/profile';
 import { UsageError } from '../util/errors';
+import { quote } from '../util/quote';
+import { PROFILE_FILE_LIMIT, TREE_FILE_LIMIT, readRegularFile } from './regular_file';
 
 /** The shipped fixtures, next to dist/ (or src/ under the tests). */
 export const FIXTURES_DIR = path.resolve(__dirname, '..', '..', 'fixtures');
@@ -43,13 +46,14 @@ export function selectMachine(cwd: string, machine: string | undefined, ram: num
   } else if (fs.existsSync(path.resolve(cwd, name))) {
     file = path.resolve(cwd, name);
   } else {
-    throw new UsageError(`unknown machine '${name}'`, `use one of ${machineNames().join(', ')}, or the path of a profile JSON file`);
+    throw new UsageError(`unknown machine ${quote(name)}`, `use one of ${machineNames().join(', ')}, or the path of a profile JSON file`);
   }
+  const text = readRegularFile(file, 'machine profile', { limit: PROFILE_FILE_LIMIT }).toString('utf8');
   let doc: unknown;
   try {
-    doc = JSON.parse(fs.readFileSync(file, 'utf8'));
+    doc = JSON.parse(text);
   } catch (e) {
-    throw new UsageError(`machine profile ${file}: ${(e as Error).message}`);
+    throw new UsageError(`machine profile ${quote(file)}: not JSON (${(e as Error).message})`);
   }
   const profile = parseProfile(doc, file);
   if (ram !== undefined) {
@@ -66,19 +70,21 @@ export function selectMachine(cwd: string, machine: string | undefined, ram: num
   return { profile, source, firmwareTree: parseBlob(blob, dtbFile), firmwareBlob: blob };
 }
 
+/** A firmware tree blob: a regular file of at most TREE_FILE_LIMIT bytes. */
 export function readBlobFile(file: string): Uint8Array {
-  try {
-    return fs.readFileSync(file);
-  } catch (e) {
-    throw new UsageError(`cannot read device tree ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  return readRegularFile(file, 'firmware tree', { limit: TREE_FILE_LIMIT });
 }
 
+const CHECK_BLOB = 'check the blob with `fdtdump` or `dtc -I dtb -O dts`';
+
+/** Parse a firmware tree: the reader's structure checks, then dtc's (fdt_check.ts). */
 export function parseBlob(blob: Uint8Array, file: string): DeviceTree {
   try {
-    return readFdt(blob);
+    const tree = readFdt(blob);
+    checkFdt(tree);
+    return tree;
   } catch (e) {
-    if (e instanceof FdtFormatError) throw new UsageError(`${file}: ${e.message}`, 'check the blob with `fdtdump` or `dtc -I dtb -O dts`');
+    if (e instanceof FdtFormatError || e instanceof FdtCheckError || e instanceof DeviceTreeError) throw new UsageError(`${file}: ${e.message}`, CHECK_BLOB);
     throw e;
   }
 }
@@ -90,12 +96,19 @@ function machineFromTree(cwd: string, machine: string | undefined, ram: number |
   const tree = parseBlob(blob, dtb);
   let bytes = ram;
   if (bytes === undefined) {
-    const total = machineRamFromTree(tree).reduce((n, r) => n + r.size, 0n);
-    if (total === 0n) throw new UsageError(`${dtb}: the tree has no /memory nodes with RAM`, 'give the RAM size with --ram');
+    let total: bigint;
+    try {
+      total = machineRamFromTree(tree).reduce((n, r) => n + r.size, 0n);
+    } catch (e) {
+      if (e instanceof DeviceTreeError) throw new UsageError(`firmware tree ${quote(dtb)}: ${e.message}`, CHECK_BLOB);
+      throw e;
+    }
+    if (total === 0n) throw new UsageError(`firmware tree ${quote(dtb)} has no /memory nodes with RAM`, 'give the RAM size with --ram');
+    // fdt_check keeps every RAM range below 2^53, so the sum of disjoint ones is exact.
     bytes = Number(total);
   }
   const cpu = bootCpuNode(tree);
-  if (!cpu) throw new UsageError(`${dtb}: the tree has no cpu under /cpus`, 'a firmware tree needs /cpus with a device_type "cpu" node');
+  if (!cpu) throw new UsageError(`firmware tree ${quote(dtb)} has no cpu under /cpus`, 'a firmware tree needs /cpus with a device_type "cpu" node');
   const profile: MachineProfile = {
     ...base.profile,
     name: path.basename(dtb).replace(/\.dtb$/, ''),

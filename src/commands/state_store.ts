@@ -48,7 +48,8 @@ export function loadState(dir: string): System {
   let fd: number | undefined;
   for (let attempt = 0; fd === undefined; attempt++) {
     try {
-      fd = fs.openSync(file, 'r');
+      // O_NONBLOCK: a state.bin that is a FIFO must be refused, not waited on.
+      fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       // A writer swapped generations between our resolving `current` and opening: look again.
@@ -61,6 +62,7 @@ export function loadState(dir: string): System {
   open.add(fd);
   const st = fs.fstatSync(fd);
   if (st.isDirectory()) throw new IoError(`cannot read state ${file}: it is a folder`);
+  if (!st.isFile()) throw new StateError(`state ${file} is not a regular file (a FIFO, a socket or a device)`, ['rebuild-state']);
   const container = StateContainer.open(new FileSource(fd, st.size, file), file);
   const sys = decodeState(container, file);
   let gen: string | undefined;
@@ -255,7 +257,8 @@ export function exportsMatch(dir: string, sys: System): { checked: number; probl
     const file = path.join(dir, name);
     let fd: number;
     try {
-      fd = fs.openSync(file, 'r');
+      // O_NONBLOCK: a state.bin that is a FIFO must be refused, not waited on.
+      fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
     } catch (e) {
       if (isFileError(e) && e.code === 'ENOENT') continue;
       throw e;

@@ -2,7 +2,7 @@ import { HpteDecoder } from '../hpt/decode';
 import { rpnOf, HPTE_V_BOLTED, HPTE_V_LARGE } from '../hpt/constants';
 import { EXTENT_ORDER, EXTENT_PAGES, INVALID_MFN, PAGE_SIZE } from '../machine/constants';
 import type { P2mRun, P2mTable } from '../p2m/table';
-import { FitError, UsageError } from '../util/errors';
+import { CheckError, FitError, UsageError } from '../util/errors';
 import { formatSize, hex } from '../util/size';
 import type { Domain } from '../xen/domain';
 import { H_AVPN, H_SUCCESS, hcallReturnName } from '../xen/hcalls/papr';
@@ -85,7 +85,7 @@ function shrink(sys: System, d: Domain, table: P2mTable, target: number, rep: Ba
   const freed = ramRuns(d.ioHole, target, d.totPages);
   const released: P2mRun[] = freed.flatMap((x) => table.runs(x.pfn, x.pfn + x.count));
   const bad = released.find((r) => r.mfn === INVALID_MFN);
-  if (bad) throw new Error(`dom${d.domid}'s pfns ${hex(bad.pfn)}.. are below tot_pages but hold INVALID_MFN`);
+  if (bad) throw new CheckError(`dom${d.domid}'s pfns ${hex(bad.pfn)}.. are RAM (below tot_pages) but hold INVALID_MFN: the state is inconsistent`, ['run-validate']);
   const byMfn = released.map((r) => ({ mfn: r.mfn, count: r.count })).sort((a, b) => a.mfn - b.mfn);
   // A frame another domain maps keeps its page reference: Xen will not take it back.
   for (const [mfn, n] of m.pageRefs) {
@@ -130,7 +130,7 @@ function shrink(sys: System, d: Domain, table: P2mTable, target: number, rep: Ba
   for (const r of byMfn) {
     for (let at = r.mfn, end = r.mfn + r.count; at < end;) {
       const own = m.frames.lookup(at);
-      if (!own || own.owner !== d.domid) throw new Error(`dom${d.domid}'s table maps mfn ${hex(at)}, which it does not own`);
+      if (!own || own.owner !== d.domid) throw new CheckError(`dom${d.domid}'s table maps mfn ${hex(at)}, which it does not own: the state is inconsistent`, ['run-validate']);
       const n = Math.min(end, own.mfn + own.count) - at;
       freeFrameRun(m, at, n);
       rep.released += n;

@@ -19,6 +19,14 @@ export interface MachineProfile {
   firmwareDtb?: string;
 }
 
+/**
+ * The most RAM a simulated machine may have: 1 PiB (2^38 frames). Far past
+ * what a PPC970 addresses (42-bit real addresses, 4 TiB) and past the
+ * 16 TiB u32 p2m entries name, so every limit still shows; and small enough
+ * that building the heaps stays bounded in time and memory.
+ */
+export const MAX_MACHINE_RAM = 2 ** 50;
+
 const SIZE_FIELDS = ['ram', 'xenLowMemory', 'firmwareImage', 'devtreeSlot'] as const;
 
 /** Check a parsed profile document; `source` names it in errors. */
@@ -55,6 +63,7 @@ export function checkProfile(p: MachineProfile, source: string): void {
     if (p[k] % PAGE_SIZE !== 0) throw new UsageError(`machine profile ${source}: ${k} ${formatSize(p[k])} is not a whole number of 4 KiB pages`);
   }
   if (p.ram % EXTENT_SIZE !== 0) throw new UsageError(`machine profile ${source}: RAM ${formatSize(p.ram)} is not a whole number of 16 MiB extents`, 'give RAM like 2G, 16G, 64G');
+  if (p.ram > MAX_MACHINE_RAM) throw new UsageError(`machine profile ${source}: RAM ${formatSize(p.ram)} is more than the ${formatSize(MAX_MACHINE_RAM)} a simulated machine may have`);
   if (p.ram < 256 * MiB) throw new UsageError(`machine profile ${source}: RAM ${formatSize(p.ram)} is too small to boot Xen and dom0 (at least 256 MiB)`);
   if (p.xenLowMemory < MiB) throw new UsageError(`machine profile ${source}: xenLowMemory must be at least 1 MiB`);
 }

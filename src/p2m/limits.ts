@@ -236,7 +236,7 @@ export function dom0Limits(input: Dom0LimitsInput): Dom0Limits {
     const abstract = alignDown(U32_NAMEABLE_FRAMES * PAGE_SIZE, EXTENT_SIZE);
     let limit = abstract;
     let detail = 'u32 mfns name 2^32 - 1 frames (0xFFFFFFFF is INVALID_MFN): 16 TiB of machine memory';
-    const heapEnd = machine ? Math.max(0, ...machine.domainHeapFree.map((r) => r.mfn + r.count)) : 0;
+    const heapEnd = machine ? machine.domainHeapFree.reduce((end, r) => Math.max(end, r.mfn + r.count), 0) : 0;
     if (machine && heapEnd > U32_NAMEABLE_FRAMES) {
       limit = Math.min(abstract, alignedBlocksBelow(machine.domainHeapFree, EXTENT_SIZE, U32_NAMEABLE_FRAMES) * EXTENT_SIZE);
       detail = `u32 mfns name frames below 0xFFFFFFFF (16 TiB) only: ${sz(limit)} of the domain heap's extents lie there`;

@@ -13,6 +13,7 @@ import { checkXenP2ms, restoreXenP2m } from '../xen/shadow_p2m';
 import { BuildRecord, System } from '../xen/system';
 import { StateError } from '../util/errors';
 import { MemoryFile, NO_DOMAIN, SECTION, SectionEntry, SectionWrite, StateContainer, writeContainer } from './container';
+import { checkSystem } from './check';
 
 const FORMAT = 'ppc-dombuild-state';
 const TRANSLATIONS: readonly Translation[] = ['proposal', 'shadow', 'legacy'];
@@ -118,6 +119,9 @@ export function decodeState(src: Uint8Array | StateContainer, where: string): Sy
     const sys = new System(machineOf(doc.machine), readFdt(fw), fw);
     sys.build = doc.build;
     sys.foreign = doc.foreign ?? [];
+    const ids = doc.domains.map((dd) => dd.domid);
+    const twice = ids.find((id, i) => ids.indexOf(id) !== i);
+    if (twice !== undefined) bad(`domain id ${String(twice)} appears twice`);
     for (const dd of doc.domains) {
       const d = domainOf(c, dd, bad);
       sys.domains.set(d.domid, d);
@@ -125,6 +129,9 @@ export function decodeState(src: Uint8Array | StateContainer, where: string): Sy
     // Shadow domains (domUs, a legacy dom0) need the table Xen keeps for them.
     const xenP2mProblem = checkXenP2ms(sys);
     if (xenP2mProblem) bad(xenP2mProblem);
+    // Checked whole before it is trusted, as libfdt's fdt_check_full (src/state/check.ts).
+    const problem = checkSystem(sys);
+    if (problem) bad(problem);
     return sys;
   } catch (e) {
     if (e instanceof StateError) throw e;

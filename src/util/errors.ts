@@ -53,6 +53,7 @@ export type Remedy =
   | 'populated-buffer'
   | 'larger-hpt'
   | 'smaller-hpt'
+  | 'run-validate'
   | 'proposal-xen'
   | 'see-reservations'
   | 'linear-fallback'

@@ -1,4 +1,5 @@
 import { UsageError } from './errors';
+import { quote } from './quote';
 
 export const KiB = 1024;
 export const MiB = 1024 * KiB;
@@ -13,7 +14,8 @@ const UNITS: Record<string, number> = { '': 1, B: 1, K: KiB, M: MiB, G: GiB, T: 
  * naming the option it came from.
  */
 export function parseSize(text: string, what = 'size'): number {
-  const s = String(text).trim();
+  // Strict: no surrounding space, sign or fraction (a value is exactly what was typed).
+  const s = String(text);
   let bytes: number;
   const hex = /^0x([0-9a-f]+)$/i.exec(s);
   if (hex) {
@@ -21,18 +23,18 @@ export function parseSize(text: string, what = 'size'): number {
   } else {
     const m = /^(\d+)(?:([KMGT])(?:iB|B)?|B)?$/i.exec(s);
     if (!m) {
-      throw new UsageError(`${what}: '${text}' is not a size`, ['size-syntax']);
+      throw new UsageError(`${what}: ${quote(text)} is not a size`, ['size-syntax']);
     }
     bytes = Number(m[1]) * UNITS[(m[2] ?? '').toUpperCase()];
   }
-  if (!Number.isSafeInteger(bytes)) throw new UsageError(`${what}: '${text}' is too large`);
+  if (!Number.isSafeInteger(bytes)) throw new UsageError(`${what}: ${quote(text)} is too large`);
   return bytes;
 }
 
 /** Like parseSize, but zero is refused. */
 export function parsePositiveSize(text: string, what: string): number {
   const v = parseSize(text, what);
-  if (v === 0) throw new UsageError(`${what}: '${text}' is zero`, ['nonzero-size']);
+  if (v === 0) throw new UsageError(`${what}: ${quote(text)} is zero`, ['nonzero-size']);
   return v;
 }
 

@@ -58,6 +58,8 @@ export const INVARIANTS: readonly { name: string; what: string }[] = [
   { name: 'page-refs', what: 'page references are exactly the foreign mappings in the hash tables' },
   { name: 'heap-accounting', what: 'free frames in both heaps + owned frames (Xen low memory included) = RAM' },
   { name: 'heap-free-disjoint', what: 'free blocks are aligned, inside RAM and their heap, and overlap neither each other nor an owned run' },
+  { name: 'domain-ids', what: "every domain is listed under its own domid, no domid twice, dom0 among them; every owned frame's owner exists" },
+  { name: 'domain-pages', what: "every domain owns exactly tot_pages frames (RMA, extents, ballooned pages), and each domU's table maps only frames it owns, each once" },
 ];
 
 class Report {
@@ -207,6 +209,7 @@ export function validateSystem(sys: System, guestSide: GuestSide): ValidationRep
   }
   checkPageRefs(m, foreign, rep);
   checkHeaps(m, rep);
+  checkDomains(sys, rep);
   return rep.done(d.domid);
 }
 
@@ -334,6 +337,50 @@ function checkRamOutsideMmio(d: Domain, facts: TreeFacts, table: P2mTable | unde
     if (to <= from) continue;
     rep.checked('ram-outside-mmio', to - from);
     for (const r of table.runs(from, to)) if (r.mfn !== INVALID_MFN) rep.fail('ram-outside-mmio', `pfns ${hex(r.pfn)}..${hex(r.pfn + r.count - 1)} lie in ${w.what} [${hex(w.start)}, ${hex(w.end)}) but the table maps them to RAM (mfn ${hex(r.mfn)}..)`);
+  }
+}
+
+/** domain-ids and domain-pages: what a forged state can break that the per-dom0 checks do not see. */
+function checkDomains(sys: System, rep: Report): void {
+  const m = sys.machine;
+  const ids = new Map<number, number>();
+  for (const [key, dom] of sys.domains) {
+    rep.checked('domain-ids');
+    if (dom.domid !== key) rep.fail('domain-ids', `the domain listed as dom${key} says it is dom${dom.domid}`);
+    ids.set(dom.domid, (ids.get(dom.domid) ?? 0) + 1);
+  }
+  for (const [id, n] of ids) if (n > 1) rep.fail('domain-ids', `domid ${id} is used by ${n} domains`);
+  if (!sys.domains.has(0)) rep.fail('domain-ids', 'there is no dom0');
+  const owned = new Map<number, number>();
+  for (const r of m.frames.all()) {
+    if (r.owner === 'xen') continue;
+    if (!sys.domains.has(r.owner)) rep.fail('domain-ids', `frames ${hex(r.mfn)}..${hex(r.mfn + r.count - 1)} (${r.use}) are owned by dom${r.owner}, which does not exist`);
+    owned.set(r.owner, (owned.get(r.owner) ?? 0) + r.count);
+  }
+  for (const dom of sys.domains.values()) {
+    rep.checked('domain-pages');
+    const n = owned.get(dom.domid) ?? 0;
+    if (n !== dom.totPages) rep.fail('domain-pages', `dom${dom.domid} owns ${n} frames but its tot_pages is ${dom.totPages}`);
+    if (dom.domid === 0) continue; // dom0's table: p2m-entries-owned, p2m-entries-unique
+    let table: P2mTable;
+    try {
+      table = p2mOf(dom);
+    } catch (e) {
+      rep.fail('domain-pages', `dom${dom.domid}'s p2m table cannot be read: ${(e as Error).message}`);
+      continue;
+    }
+    const used = Math.min(dom.totPages, table.entries);
+    const valid: { pfn: number; mfn: number; count: number }[] = [];
+    for (const r of table.runs(0, used)) {
+      if (r.mfn === INVALID_MFN) continue;
+      const bad = notOwnedBy(m, r.mfn, r.count, dom.domid);
+      if (bad) rep.fail('domain-pages', `dom${dom.domid}'s pfn ${hex(r.pfn + (bad.mfn - r.mfn))} -> mfn ${hex(bad.mfn)}, which is ${bad.what}`);
+      valid.push(r);
+    }
+    valid.sort((a, b) => a.mfn - b.mfn);
+    for (let i = 1; i < valid.length; i++) {
+      if (valid[i].mfn < valid[i - 1].mfn + valid[i - 1].count) rep.fail('domain-pages', `dom${dom.domid}'s table maps mfn ${hex(valid[i].mfn)} twice`);
+    }
   }
 }
 
