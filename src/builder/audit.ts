@@ -1,13 +1,12 @@
 import { EXTENT_SIZE, IO_HOLE_END_MFN, IO_HOLE_START_MFN, PAGE_SIZE } from '../machine/constants';
 import { Machine } from '../machine/machine';
-import { dom0PagesForHpt } from '../hpt/size';
-import { DEFAULT_OF_AT, placementCapacity } from '../rma/layout';
+import { DEFAULT_OF_AT } from '../rma/layout';
 import { FitError } from '../util/errors';
-import { alignDown, formatSize, MiB } from '../util/size';
+import { exactSize, formatSize, MiB } from '../util/size';
 import { AuditMachine, AuditOptions, AuditResult, auditLegacy, auditProposal, Built, domuFrameRuns, EXAMPLES, Scheme } from '../xen/audit';
 import type { Domain } from '../xen/domain';
 import { System } from '../xen/system';
-import { constructDom0, Dom0Options } from './domain_build';
+import { constructDom0, Dom0Options, dom0LimitsFor, remediesFor } from './domain_build';
 import { createDomU } from './domu_build';
 import { syntheticKernel } from './images';
 import { constructDom0Legacy } from './legacy_domain_build';
@@ -52,9 +51,11 @@ function build(m: AuditMachine, o: AuditOptions, scheme: Scheme): Built {
 
 /** Build the machine both ways and classify every number. */
 export function runAudit(m: AuditMachine, o: AuditOptions): AuditResult {
-  const largest = largestDom0(m, o);
+  const { limits } = auditLimits(m, o);
+  const largest = Math.max(o.rmaSize, limits.maxDom0Bytes ?? 0);
   if (Math.ceil(o.dom0Mem / EXTENT_SIZE) * EXTENT_SIZE > largest) {
-    throw new FitError(`a dom0 of ${formatSize(o.dom0Mem)} cannot be built both ways on ${m.profile.name} (${formatSize(m.profile.ram)} RAM): the largest is ${formatSize(largest)} (the proposal's table in a ${formatSize(o.rmaSize)} RMA, the domain heap, and a hash table from the Xen heap all have to fit)`, ['smaller-dom0', 'more-ram']);
+    const binding = limits.constraints.find((c) => c.binds)!;
+    throw new FitError(`a dom0 of ${formatSize(o.dom0Mem)} cannot be built both ways on ${m.profile.name} (${formatSize(m.profile.ram)} RAM): the largest is ${exactSize(largest)}, where ${binding.name} binds (${binding.detail})`, remediesFor(binding));
   }
   const keep = o.examples ?? EXAMPLES;
   const legacy = build(m, o, 'legacy');
@@ -80,17 +81,13 @@ export function runAudit(m: AuditMachine, o: AuditOptions): AuditResult {
 
 /** The largest dom0 both schemes can build on this machine (whole extents; the proposal's table must fit). */
 export function largestDom0(m: AuditMachine, o: Pick<AuditOptions, 'rmaSize'>): number {
-  const cap = placementCapacity({ rmaSize: o.rmaSize, ofAt: DEFAULT_OF_AT, firmwareImage: m.profile.firmwareImage, devtreeSlot: m.profile.devtreeSlot, kernelSize: 6 * MiB, initrdSize: 0, placement: { kind: 'after-of' } });
-  const byTable = alignDown(cap * PAGE_SIZE, EXTENT_SIZE);
-  // What the domain heap can give after Xen's low memory and heap (an RMA and whole extents).
-  const machine = Machine.boot({ ...m.profile });
-  let extents = 0;
-  machine.domHeap.free.forEach((list, order) => {
-    if (order >= 12) extents += list.length * 2 ** (order - 12);
-  });
-  const byHeap = extents * EXTENT_SIZE - EXTENT_SIZE; // keep room for the RMA's alignment
-  // The hash table (dom0HptBytes) must come from one aligned Xen-heap block.
-  const xenOrder = machine.xenHeap.largestFreeOrder();
-  const byHpt = xenOrder < 0 ? 0 : alignDown(dom0PagesForHpt(2 ** xenOrder * PAGE_SIZE) * PAGE_SIZE, EXTENT_SIZE);
-  return Math.max(o.rmaSize, Math.min(byTable, alignDown(byHeap, EXTENT_SIZE), byHpt));
+  return Math.max(o.rmaSize, auditLimits(m, o).limits.maxDom0Bytes ?? 0);
+}
+
+/**
+ * The proposal's dom0 binds: every limit construct checks (the span less the IO
+ * hole, the hash table's block, the domain heap), for the layout the audit builds.
+ */
+function auditLimits(m: AuditMachine, o: Pick<AuditOptions, 'rmaSize'>): ReturnType<typeof dom0LimitsFor> {
+  return dom0LimitsFor(Machine.boot({ ...m.profile }), dom0Options(m, { dom0Mem: o.rmaSize, domus: 0, domuMem: 0, rmaSize: o.rmaSize }));
 }

@@ -8,7 +8,7 @@ import { dom0HptBytes } from '../hpt/size';
 import { P2mTable } from '../p2m/table';
 import { layoutRma, P2mPlacement, placementCapacity, placementName, RmaLayout, RmaLayoutInput } from '../rma/layout';
 import { FitError, type Remedy } from '../util/errors';
-import { brokenConstraints, type Constraint, dom0Limits, dom0MapHole, machineFacts } from '../p2m/limits';
+import { brokenConstraints, type Constraint, dom0Limits, type Dom0Limits, dom0MapHole, machineFacts } from '../p2m/limits';
 import { machineRamFromTree } from '../devtree/ofd_fixup';
 import { dom0MemoryRanges, pfnSpan, PLATFORM_PFN_HOLE, type PfnHole } from '../xen/physmap';
 import { alignDown, alignUp, exactSize, formatSize, hex, MiB } from '../util/size';
@@ -41,6 +41,28 @@ export interface Dom0Options {
   legacyCap?: boolean;
 }
 
+/**
+ * Every limit on a dom0 built with these options on this machine (before
+ * anything is allocated), and the table's capacity where it is placed.
+ * Throws the layout's own error when the placement leaves no room at all.
+ */
+export function dom0LimitsFor(machine: Machine, opt: Pick<Dom0Options, 'rmaSize' | 'ofAt' | 'kernel' | 'initrd' | 'placement' | 'firmwareTree' | 'hptMiB'>): { capacity: number; limits: Dom0Limits } {
+  const hole = dom0PfnHole(opt.firmwareTree);
+  const layoutBase = rmaLayoutInput(machine, opt, opt.placement);
+  const capacity = placementCapacity(layoutBase);
+  if (capacity === 0) layoutRma({ ...layoutBase, entries: 1 }); // names the overlap
+  const sharedInfoStart = opt.rmaSize - PAGE_SIZE;
+  const limits = dom0Limits({
+    rmaSize: opt.rmaSize,
+    p2mStart: sharedInfoStart - capacity * 4,
+    sharedInfoStart,
+    hole: hole ? { start: hole.start * PAGE_SIZE, end: hole.end * PAGE_SIZE } : null,
+    machine: machineFacts(machine),
+    hptOverrideMiB: opt.hptMiB,
+  });
+  return { capacity, limits };
+}
+
 /** dom0's map has the IO hole unless the firmware's own RAM runs through it (QEMU pseries). */
 export function dom0PfnHole(firmwareTree: DeviceTree): PfnHole | undefined {
   return dom0MapHole(machineRamFromTree(firmwareTree)) ? PLATFORM_PFN_HOLE : undefined;
@@ -54,7 +76,7 @@ export function invalidateNonRam(table: P2mTable, hole: PfnHole | undefined, pag
 }
 
 /** What the command layer should offer for a broken constraint. */
-function remediesFor(c: Constraint, hptSet = false): Remedy[] {
+export function remediesFor(c: Constraint, hptSet = false): Remedy[] {
   if (c.name === 'hpt-block' && hptSet) return ['smaller-hpt'];
   switch (c.remedy) {
     case 'larger-rma': return ['smaller-dom0', 'other-placement', 'larger-rma'];
@@ -88,18 +110,8 @@ export function constructDom0(sys: System, opt: Dom0Options, trace: Tracer = () 
     ? `dom0's map keeps the IO hole [2 GiB, 4 GiB) of the firmware's: RAM up to 2 GiB, the rest from 4 GiB (ofd_fixup_memory.c)`
     : "dom0's map is flat: the firmware tree's own RAM runs through [2 GiB, 4 GiB), so there is no hole to keep");
   const layoutBase = rmaLayoutInput(machine, opt, opt.placement);
-  const capacity = placementCapacity(layoutBase);
-  if (capacity === 0) layoutRma({ ...layoutBase, entries: 1 }); // names the overlap
   // Every limit on dom0's size, checked before anything changes: the figures `limits` shows.
-  const sharedInfoStart = opt.rmaSize - PAGE_SIZE;
-  const limits = dom0Limits({
-    rmaSize: opt.rmaSize,
-    p2mStart: sharedInfoStart - capacity * 4,
-    sharedInfoStart,
-    hole: hole ? { start: hole.start * PAGE_SIZE, end: hole.end * PAGE_SIZE } : null,
-    machine: machineFacts(machine),
-    hptOverrideMiB: opt.hptMiB,
-  });
+  const { capacity, limits } = dom0LimitsFor(machine, opt);
   if (!limits.buildable) {
     const c = limits.constraints.find((x) => x.name === 'rma-allocatable')!;
     throw new FitError(`a ${formatSize(opt.rmaSize)} RMA cannot be built: ${c.detail}`, remediesFor(c));
