@@ -8,6 +8,7 @@ import { hidxOf, GuestRecord } from '../guest/record';
 import { UsageError } from '../util/errors';
 import type { Domain } from '../xen/domain';
 import type { System } from '../xen/system';
+import { eaKernelText, formatEaKernelText } from '../format/kernel_text';
 import { eaWalkJson, formatEaWalk, formatHptSummary, formatPteg, hptSummaryJson, ptegJson, EaWalkView, PtegRow, HptSummaryView } from '../format/hpt';
 import { json } from '../format/table';
 import { domainOf } from './args';
@@ -51,8 +52,11 @@ export function runInspectHpt(io: Io, f: HptFlags): number {
   }
   if (f.ea !== undefined) {
     const ea = parseBig(f.ea, '--ea', (1n << 64n) - 1n);
+    // Below KERNELBASE a VSID is get_vsid(context, ea), a user context's (include/asm-powerpc/mmu.h:427-431 @ el5-274), not the kernel's.
+    if (ea < KERNEL_BASE) throw new UsageError(`--ea ${f.ea} is a user address (below 0xc000000000000000): its VSID is get_vsid(context, ea) of a process, and this dom0 runs none`, 'give a kernel address, 0xc000000000000000 and up');
     const view = walk(sys, d, t, ea, guest?.rec, guest?.hidx);
-    io.out(f.json ? json(eaWalkJson(view)) : formatEaWalk(p, view));
+    const text = guest ? eaKernelText(guest.rec, view.paddr) : undefined;
+    io.out(f.json ? json({ ...eaWalkJson(view), kernelText: text ?? null }) : formatEaWalk(p, view) + (text ? formatEaKernelText(text) : ''));
     return 0;
   }
   const view: HptSummaryView = { domid: d.domid, maddr: d.arch.hpt!.mfn * PAGE_SIZE, booted, stats: t.stats(), guest: guest?.rec };

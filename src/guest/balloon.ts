@@ -13,7 +13,7 @@ import type { System } from '../xen/system';
 import { hcallsFor, HcallRefused } from './foreign';
 import { boltLinearMap } from './linear_map';
 import { GuestMmu } from './mmu';
-import { GuestRecord, saveGuestRecord } from './record';
+import { GuestRecord, keepsSlotRecord, linearTextOf, saveGuestRecord } from './record';
 
 export interface BalloonReport {
   domid: number;
@@ -207,7 +207,7 @@ function bolt(sys: System, d: Domain, table: P2mTable, rec: GuestRecord, hidx: U
   let inserts = 0;
   for (const r of ranges) {
     if (r.end <= r.start) continue;
-    const res = boltLinearMap(mmu, [{ start: r.start * PAGE_SIZE, size: (r.end - r.start) * PAGE_SIZE }], { pageShift, fallback: true });
+    const res = boltLinearMap(mmu, [{ start: r.start * PAGE_SIZE, size: (r.end - r.start) * PAGE_SIZE }], { pageShift, fallback: true, text: linearTextOf(rec) });
     for (let pfn = r.start; pfn < r.end; pfn++) hidx[pfn] = res.hidxPerPfn ? res.hidx[pfn] : res.hidx[Math.floor(pfn / EXTENT_PAGES)];
     inserts += res.inserts;
   }
@@ -229,5 +229,6 @@ function recount(rec: GuestRecord, d: Domain, hidx: Uint8Array, rep: BalloonRepo
   rec.linear.pages16M = pages16M;
   rec.linear.inserts += rep.hptesInserted;
   rec.linear.bytes = d.totPages * PAGE_SIZE;
-  saveGuestRecord(d, rec, hidx.subarray(0, Math.max(pfnSpan(d.ioHole, d.totPages), 1)).slice());
+  // 2.6.18 keeps no slot record: the bytes were scratch for this call.
+  saveGuestRecord(d, rec, keepsSlotRecord(rec) ? hidx.subarray(0, Math.max(pfnSpan(d.ioHole, d.totPages), 1)).slice() : new Uint8Array(0));
 }
