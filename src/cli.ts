@@ -26,6 +26,7 @@ const MODULES: Record<string, () => CommandModule> = {
   'map-foreign': () => require('./commands/foreign'),
   'unmap-foreign': () => require('./commands/foreign'),
   balloon: () => require('./commands/balloon'),
+  hcall: () => require('./commands/hcall'),
 };
 
 /**

@@ -1,3 +1,4 @@
+import { inlineAudit, type InlineAuditRow } from '../guest/xencomm';
 import { EXTENT_SIZE, IO_HOLE_END_MFN, IO_HOLE_START_MFN, PAGE_SIZE } from '../machine/constants';
 import { Machine } from '../machine/machine';
 import { DEFAULT_OF_AT } from '../rma/layout';
@@ -49,8 +50,15 @@ function build(m: AuditMachine, o: AuditOptions, scheme: Scheme): Built {
   return { sys, dom0, domus, skipped };
 }
 
+/** Inline xencomm buffer sizes and in-page offsets the audit tries. */
+export const INLINE_LENS = [64, 4096, 8192, 16384, 65536];
+export const INLINE_OFFSETS = [0, 2048, 4032];
+
 /** Build the machine both ways and classify every number. */
-export function runAudit(m: AuditMachine, o: AuditOptions): AuditResult {
+/** The audit, with the proposal's inline xencomm handles counted. */
+export type BuiltAudit = AuditResult & { inline: InlineAuditRow[] };
+
+export function runAudit(m: AuditMachine, o: AuditOptions): BuiltAudit {
   const { limits } = auditLimits(m, o);
   const largest = Math.max(o.rmaSize, limits.maxDom0Bytes ?? 0);
   if (Math.ceil(o.dom0Mem / EXTENT_SIZE) * EXTENT_SIZE > largest) {
@@ -76,6 +84,8 @@ export function runAudit(m: AuditMachine, o: AuditOptions): AuditResult {
     domusSkipped: proposal.skipped,
     ioFrames: IO_HOLE_END_MFN - IO_HOLE_START_MFN,
     schemes: { legacy: auditLegacy(legacy, keep), proposal: auditProposal(proposal, keep) },
+    // Inline xencomm handles under the proposal: one machine address, walked page by page by Xen.
+    inline: inlineAudit(p0, p0.p2m(), INLINE_LENS, INLINE_OFFSETS),
   };
 }
 

@@ -21,7 +21,21 @@ import { MSR_SF } from '../machine/cpu';
 
 /** CONFIG_MIN_DOM0_PAGES: dom0 gets at least 192 MiB. */
 export const MIN_DOM0_BYTES = 192 * MiB;
-export const XEN_VERSION = 'xen-3.0-powerpc64HV';
+/**
+ * /xen's version, "Xen-%d.%d%s" of xen_major_version(), xen_minor_version(),
+ * xen_extra_version() (ofd_fixup.c:326-327 @ 1aa3c54a31^): the PowerPC tree
+ * of the proposal's time was xen-unstable 3.0, XEN_VERSION 3,
+ * XEN_SUBVERSION 0, XEN_EXTRAVERSION -unstable (xen/Makefile:3-5 @
+ * a046da3892, as at the 3.0.4 and 3.1.0 branch points).
+ */
+export const XEN_VERSION = 'Xen-3.0-unstable';
+/** foreign-map = <cpu_foreign_map_order(), d->arch.foreign_mfn_count>: 34 - PAGE_SHIFT (grant_table.h:73-77) and 2048 (domain.c:91) @ 1aa3c54a31^. */
+export const FOREIGN_MAP = { order: 22, count: 2048 };
+
+/** Does the firmware tree give Xen an RTAS? Without one Xen tells dom0 it does power control (ofd_fixup.c:345-347). */
+export function firmwareHasRtas(tree: DeviceTree): boolean {
+  return tree.root.children.some((c) => c.name === 'rtas' || c.name.startsWith('rtas@'));
+}
 
 export interface Dom0Options {
   /** Boot size; default RAM/16, at least 192 MiB. */
@@ -199,6 +213,8 @@ export function constructDom0(sys: System, opt: Dom0Options, trace: Tracer = () 
       p2m: { address: dom0.p2mPaddr, size: table.bytes },
       privileged: true,
       initdomain: true,
+      powerControl: !firmwareHasRtas(opt.firmwareTree),
+      foreignMap: FOREIGN_MAP,
     },
     reservations: [
       { address: layout.p2m.start, size: layout.p2m.end - layout.p2m.start },

@@ -14,6 +14,22 @@ export const DEFAULT_KERNEL_SIZE = 6 * 1024 * 1024;
 
 export interface BootImage { bytes: Uint8Array; source: string; size: number }
 
+/**
+ * Where the synthetic kernel's text ends: __init_end at two thirds of the
+ * image, rounded down to a page (at least one page); _stext is at
+ * KERNELBASE, the image's first byte, as head_64.S puts it (the layout of
+ * vmlinux.lds.S: text, read-only data, init, then data and bss).
+ */
+export function syntheticInitEnd(size: number): number {
+  return Math.max(4096, Math.floor((size * 2) / 3 / 4096) * 4096);
+}
+
+const KERNELBASE = 0xc000000000000000n;
+// Where the synthetic image's section headers, symbols and their names sit.
+const SH_OFF = 0x200;
+const SYM_OFF = 0x300;
+const STR_OFF = 0x380;
+
 export function syntheticKernel(size: number): BootImage {
   const bytes = new Uint8Array(Math.min(size, 4096));
   const dv = new DataView(bytes.buffer);
@@ -21,10 +37,40 @@ export function syntheticKernel(size: number): BootImage {
   dv.setUint16(16, ET_EXEC);
   dv.setUint16(18, EM_PPC64);
   dv.setUint32(20, 1);
-  dv.setBigUint64(24, 0xc000000000000000n); // e_entry: the start of the linear map
+  dv.setBigUint64(24, KERNELBASE); // e_entry: the start of the linear map
   const note = new TextEncoder().encode('ppc-dombuild synthetic vmlinux');
   if (bytes.length >= 64 + note.length) bytes.set(note, 64);
+  if (bytes.length >= 0x400) writeSymbols(bytes, dv, size);
   return { bytes, source: 'synthetic', size };
+}
+
+/** A symbol table with _stext and __init_end (ELF64: section headers null, .symtab, .strtab). */
+function writeSymbols(bytes: Uint8Array, dv: DataView, size: number): void {
+  dv.setUint16(52, 64); // e_ehsize
+  dv.setBigUint64(40, BigInt(SH_OFF)); // e_shoff
+  dv.setUint16(58, 64); // e_shentsize
+  dv.setUint16(60, 3); // e_shnum
+  const names = new TextEncoder().encode('\0_stext\0__init_end\0');
+  bytes.set(names, STR_OFF);
+  const sh = (i: number, type: number, off: number, len: number, link: number, ent: number): void => {
+    const at = SH_OFF + i * 64;
+    dv.setUint32(at + 4, type);
+    dv.setBigUint64(at + 24, BigInt(off));
+    dv.setBigUint64(at + 32, BigInt(len));
+    dv.setUint32(at + 40, link);
+    dv.setBigUint64(at + 56, BigInt(ent));
+  };
+  sh(1, 2 /* SHT_SYMTAB */, SYM_OFF, 3 * 24, 2, 24);
+  sh(2, 3 /* SHT_STRTAB */, STR_OFF, names.length, 0, 0);
+  const sym = (i: number, name: number, value: bigint): void => {
+    const at = SYM_OFF + i * 24;
+    dv.setUint32(at, name);
+    bytes[at + 4] = 0x10; // STB_GLOBAL, STT_NOTYPE
+    dv.setUint16(at + 6, 0xfff1); // SHN_ABS
+    dv.setBigUint64(at + 8, value);
+  };
+  sym(1, 1, KERNELBASE);
+  sym(2, 8, KERNELBASE + BigInt(syntheticInitEnd(size)));
 }
 
 export function syntheticInitrd(size: number): BootImage {

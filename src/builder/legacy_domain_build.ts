@@ -7,7 +7,7 @@ import { FitError } from '../util/errors';
 import { alignUp, formatSize, hex, MiB } from '../util/size';
 import { PLATFORM_PFN_HOLE } from '../xen/physmap';
 import { Domain } from '../xen/domain';
-import { allocateHpt, Dom0Options, loadImages, MIN_DOM0_BYTES, rmaLayoutInput, writeDevtree, XEN_VERSION } from './domain_build';
+import { allocateHpt, Dom0Options, loadImages, MIN_DOM0_BYTES, rmaLayoutInput, writeDevtree, XEN_VERSION, FOREIGN_MAP, firmwareHasRtas } from './domain_build';
 import type { Tracer } from './report';
 import { allocateExtents, allocateRma, guestPhysmapAddPage } from '../xen/mm';
 import { allocXenP2m, installXenP2m } from '../xen/shadow_p2m';
@@ -83,7 +83,7 @@ export function constructDom0Legacy(sys: System, opt: Dom0Options, trace: Tracer
     pftSizeLog2: Math.log2(hptBytes),
     bootargs: opt.bootargs,
     initrd: layout.initrd && opt.initrd ? { start: layout.initrd.start, end: layout.initrd.start + opt.initrd.size } : undefined,
-    xen: { domid: 0, version: XEN_VERSION, sharedInfo: { address: layout.sharedInfo.start, size: PAGE_SIZE }, p2m: { address: 0, size: 0 }, privileged: true, initdomain: true },
+    xen: { domid: 0, version: XEN_VERSION, sharedInfo: { address: layout.sharedInfo.start, size: PAGE_SIZE }, p2m: { address: 0, size: 0 }, privileged: true, initdomain: true, powerControl: !firmwareHasRtas(opt.firmwareTree), foreignMap: FOREIGN_MAP },
     reservations: [
       { address: layout.firmware.start, size: layout.firmware.end - layout.firmware.start },
       { address: layout.devtree.start, size: layout.devtree.end - layout.devtree.start },

@@ -1,5 +1,5 @@
 import { readRmaBlob } from '../guest/devtree';
-import { hidxOf } from '../guest/record';
+import { hidxOf, keepsSlotRecord } from '../guest/record';
 import { validateSystem, ValidationReport } from '../xen/validate';
 import type { System } from '../xen/system';
 
@@ -11,9 +11,15 @@ import type { System } from '../xen/system';
 export function validateBuilt(sys: System): ValidationReport {
   return validateSystem(sys, {
     devtreeBlob: (d) => readRmaBlob(d),
-    slotOf: (d) => {
+    linear: (d) => {
       const g = d.guest;
-      return g ? (pfn: number) => hidxOf(g.rec, g.hidx, pfn) : undefined;
+      if (!g) return undefined;
+      const text = g.rec.linear.text;
+      if (!keepsSlotRecord(g.rec)) {
+        // Linux 2.6.18 records slots only in hash_page's Linux PTEs; linear_map_hash_slots came with 2.6.22.
+        return { text, noSlotRecord: 'Linux 2.6.18 keeps no slot record for bolted entries (linear_map_hash_slots came in 2.6.22)' };
+      }
+      return { text, slotOf: (pfn: number) => hidxOf(g.rec, g.hidx, pfn) };
     },
   });
 }

@@ -8,6 +8,7 @@ import { runSweep } from '../builder/audit_sweep';
 import type { AuditMachine } from '../xen/audit';
 import { auditJson, formatAudit, formatSweep, sweepJson } from '../format/audit';
 import { json } from '../format/table';
+import { formatInlineAudit, inlineAuditJson } from '../format/xencomm_inline';
 import { paint, type Io } from './io';
 import { selectMachine } from './machine_select';
 import { parseCount } from './args';
@@ -53,7 +54,7 @@ export function runAuditCommand(io: Io, f: AuditFlags): number {
   const t0 = performance.now();
   const r = runAudit(machine, { ...common, dom0Mem: mem });
   const ms = performance.now() - t0;
-  io.out(f.json ? json(auditJson(r, ms)) : formatAudit(paint(io), r));
+  io.out(f.json ? json({ ...auditJson(r, ms), inlineXencomm: inlineAuditJson(r.inline) }) : formatAudit(paint(io), r) + formatInlineAudit(r.inline));
   return r.schemes.proposal.misread > 0 ? 1 : 0;
 }
 

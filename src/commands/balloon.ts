@@ -5,11 +5,12 @@ import { UsageError } from '../util/errors';
 import { parsePositiveSize } from '../util/size';
 import { balloonJson, formatBalloon } from '../format/balloon';
 import { json } from '../format/table';
+import { balloonCallsJson, formatBalloonCalls } from '../format/balloon_calls';
 import { parseDomid } from './args';
 import { paint, type Io } from './io';
 import { changeState, stateDir } from './state_store';
 
-export interface BalloonFlags { target?: string; domid?: string; state?: string; lockTimeout?: string; json?: boolean }
+export interface BalloonFlags { target?: string; domid?: string; state?: string; lockTimeout?: string; json?: boolean; trace?: boolean }
 
 /** balloon --target SIZE [--domid N]: shrink or grow a domain (default dom0) to SIZE. */
 export function runBalloon(io: Io, f: BalloonFlags): number {
@@ -23,7 +24,8 @@ export function runBalloon(io: Io, f: BalloonFlags): number {
     save(sys);
     return r;
   });
-  io.out(f.json ? json(balloonJson(r)) : formatBalloon(paint(io), r));
+  if (f.trace) io.err(formatBalloonCalls(r));
+  io.out(f.json ? json({ ...balloonJson(r), hypercalls: balloonCallsJson(r) }) : formatBalloon(paint(io), r));
   return 0;
 }
 
@@ -32,5 +34,6 @@ export function register(prog: Command, ctx: CliContext): void {
   ctx.withStateChange(prog.command('balloon')
     .description("shrink or grow a domain: released pages lose their HPTEs and entries, then go to the heap; new pages come from the heap into the table")
     .requiredOption('--target <size>', 'the size to balloon to')
-    .option('--domid <n>', 'the domain (default 0)'), () => runBalloon);
+    .option('--domid <n>', 'the domain (default 0)')
+    .option('--trace', 'print each hypercall (memory_op with its extents, H_REMOVE / H_ENTER batches) on stderr'), () => runBalloon);
 }

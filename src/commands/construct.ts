@@ -52,6 +52,8 @@ export interface ConstructFlags {
   /** --htab-mb N (Xen's dom0_shadow=), --legacy-cap */
   htabMb?: string;
   legacyCap?: boolean;
+  /** --kernel-version 2.6.18|2.6.22: whose linear-map bolting (2.6.22 keeps a slot record) */
+  kernelVersion?: string;
 }
 
 export function runConstruct(io: Io, f: ConstructFlags): number {
@@ -67,6 +69,9 @@ export function runConstruct(io: Io, f: ConstructFlags): number {
   const initrd: BootImage | undefined = f.initrd ? readImage(io, f.initrd, '--initrd', rmaSize) : f.initrdSize !== undefined ? syntheticInitrd(parsePositiveSize(f.initrdSize, '--initrd-size')) : undefined;
   const bootargs = f.bootargs ?? 'console=hvc0 root=/dev/ram0';
   const linearPageShift = parseLinearPage(f.linearPage);
+  const kernelVersion = f.kernelVersion ?? '2.6.18';
+  if (kernelVersion !== '2.6.18' && kernelVersion !== '2.6.22') throw new UsageError(`--kernel-version '${f.kernelVersion}' is not 2.6.18 or 2.6.22`, '2.6.18 keeps no slot record for its bolted linear map; 2.6.22 keeps linear_map_hash_slots');
+  if (f.kernelVersion !== undefined && (f.boot === false || parseTranslation(f.translation) === 'legacy')) throw new UsageError('--kernel-version without booting dom0', 'the kernel version says how the guest bolts its linear map: drop --no-boot / --translation legacy');
   if (f.boot === false && (f.linearPage !== undefined || f.linearFallback)) throw new UsageError('--linear-page / --linear-fallback with --no-boot', 'the linear map is the guest\'s: drop --no-boot, or the linear map options');
   const translation = parseTranslation(f.translation);
   // The simulated kernel boots the proposal's way (it reads /xen/p2m): a legacy dom0 is Xen's part only.
@@ -95,7 +100,7 @@ export function runConstruct(io: Io, f: ConstructFlags): number {
   let bootMs: number | undefined;
   if (f.boot !== false && translation !== 'legacy') {
     const t0 = performance.now();
-    guest = bootDom0Guest(sys, dom0, { linearPageShift, linearFallback: !!f.linearFallback, progress: progressBar(io, 'bolting the linear map') });
+    guest = bootDom0Guest(sys, dom0, { linearPageShift, linearFallback: !!f.linearFallback, kernelVersion, progress: progressBar(io, 'bolting the linear map') });
     bootMs = performance.now() - t0;
   }
   const dir = stateDir(io, f.state);
@@ -150,6 +155,7 @@ export function register(prog: Command, ctx: CliContext): void {
     .option('--trace', 'print each construct_dom0 step on stderr as it happens')
     .option('--linear-page <size>', "page size dom0's kernel bolts its linear map with: 16M (default) or 4K")
     .option('--linear-fallback', 'map a 16 MiB extent that is not one aligned machine run with 4 KiB pages instead of refusing')
+    .option('--kernel-version <v>', "whose linear-map bolting dom0's kernel follows: 2.6.18 (default: no slot record for bolted entries) or 2.6.22 (keeps linear_map_hash_slots)")
     .option('--no-boot', "stop after Xen's part: do not boot dom0's kernel (no hash table entries)")
     .option('--htab-mb <n>', "dom0's hash table in MiB instead of dom0/64 (Xen's dom0_shadow=; rounded up to a power of two)")
     .option('--legacy-cap', "with --translation legacy: cap dom0 below the IO hole, as upstream's domain_build.c did")

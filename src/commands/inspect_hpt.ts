@@ -9,6 +9,7 @@ import { UsageError } from '../util/errors';
 import { quote } from '../util/quote';
 import type { Domain } from '../xen/domain';
 import type { System } from '../xen/system';
+import { eaKernelText, formatEaKernelText } from '../format/kernel_text';
 import { eaWalkJson, formatEaWalk, formatHptSummary, formatPteg, hptSummaryJson, ptegJson, EaWalkView, PtegRow, HptSummaryView } from '../format/hpt';
 import { json } from '../format/table';
 import { domainOf } from './args';
@@ -49,6 +50,11 @@ export function runInspectHpt(io: Io, f: HptFlags): number {
     io.out(f.json ? json(hptSummaryJson(view)) : formatHptSummary(p, view));
     return 0;
   }
+  if (f.ea !== undefined) {
+    // Below KERNELBASE a VSID is get_vsid(context, ea), a user context's (include/asm-powerpc/mmu.h:427-431 @ el5-274), not the kernel's.
+    const ea = parseBig(f.ea, '--ea', (1n << 64n) - 1n);
+    if (ea < KERNEL_BASE) throw new UsageError(`--ea ${quote(f.ea)} is a user address (below 0xc000000000000000): its VSID is get_vsid(context, ea) of a process, and this dom0 runs none`, 'give a kernel address, 0xc000000000000000 and up');
+  }
   const t = d.hpt;
   if (f.pteg !== undefined) {
     const n = Number(parseBig(f.pteg, '--pteg', BigInt(Number.MAX_SAFE_INTEGER)));
@@ -59,7 +65,8 @@ export function runInspectHpt(io: Io, f: HptFlags): number {
   }
   const ea = parseBig(f.ea!, '--ea', (1n << 64n) - 1n);
   const view = walk(sys, d, t, ea, guest?.rec, guest?.hidx);
-  io.out(f.json ? json(eaWalkJson(view)) : formatEaWalk(p, view));
+  const text = guest ? eaKernelText(guest.rec, view.paddr) : undefined;
+  io.out(f.json ? json({ ...eaWalkJson(view), kernelText: text ?? null }) : formatEaWalk(p, view) + (text ? formatEaKernelText(text) : ''));
   return 0;
 }
 

@@ -39,6 +39,10 @@ export interface Dom0TreeParams {
     p2m: { address: number; size: number };
     privileged: boolean;
     initdomain: boolean;
+    /** `power-control`: Xen has no RTAS of its own and depends on dom0 for power control. */
+    powerControl?: boolean;
+    /** `foreign-map` = <u64 order, u64 count>: where granted pages go in the linear map (cpu_foreign_map_order, d->arch.foreign_mfn_count). */
+    foreignMap?: { order: number; count: number };
   };
   /** The memory reservation block: table, firmware, device tree, shared_info (sorted here; must not overlap). */
   reservations: { address: number; size: number }[];
@@ -167,18 +171,32 @@ function fixChosen(root: FdtNode, p: Dom0TreeParams): void {
   }
 }
 
+/**
+ * /xen as ofd_xen_props writes it (xen/arch/powerpc/ofd_fixup.c:308-361 @
+ * 1aa3c54a31^), in its order: `reg` = the domid as one s32 (:321-323; dtc
+ * warns that 4 bytes do not match the root's cells: Xen wrote it so),
+ * `name` "xen" (:324), `version` "Xen-%d.%d%s" (:326-329), `shared-info`
+ * and `reserved` = <u64 address, u64 PAGE_SIZE> (:331-337), `privileged`,
+ * `initdomain` (:339-343), `power-control` when Xen has no RTAS (:345-347),
+ * `foreign-map` = <u64 order, u64 count> (:349-352), and a `console` child
+ * with `interrupts` = one u64 0 (:354-358). Then the proposal's `p2m`.
+ */
 function xenNode(p: Dom0TreeParams): FdtNode {
   const x = p.xen;
   const node = newNode('xen', [
-    { name: 'compatible', value: enc.str('xen') },
     { name: 'reg', value: enc.u32(x.domid) },
+    { name: 'name', value: enc.str('xen') },
     { name: 'version', value: enc.str(x.version) },
     { name: 'shared-info', value: enc.u64(x.sharedInfo.address, x.sharedInfo.size) },
-    // The proposal: where dom0's own pfn->mfn table is (guest-physical) and its size in bytes.
-    { name: 'p2m', value: enc.u64(x.p2m.address, x.p2m.size) },
+    { name: 'reserved', value: enc.u64(x.sharedInfo.address, x.sharedInfo.size) },
   ]);
   if (x.privileged) node.props.push({ name: 'privileged', value: enc.empty() });
   if (x.initdomain) node.props.push({ name: 'initdomain', value: enc.empty() });
+  if (x.powerControl) node.props.push({ name: 'power-control', value: enc.empty() });
+  if (x.foreignMap) node.props.push({ name: 'foreign-map', value: enc.u64(x.foreignMap.order, x.foreignMap.count) });
+  // The proposal: where dom0's own pfn->mfn table is (guest-physical) and its size in bytes.
+  node.props.push({ name: 'p2m', value: enc.u64(x.p2m.address, x.p2m.size) });
+  node.children.push(newNode('console', [{ name: 'interrupts', value: enc.u64(0) }]));
   return node;
 }
 

@@ -5,15 +5,15 @@ import type { P2mRun, P2mTable } from '../p2m/table';
 import { CheckError, FitError, UsageError } from '../util/errors';
 import { formatSize, hex } from '../util/size';
 import type { Domain } from '../xen/domain';
-import { H_AVPN, H_SUCCESS, hcallReturnName } from '../xen/hcalls/papr';
-import { freeFrameRun, guestPhysmapAddPage } from '../xen/mm';
+import { H_AVPN, H_PARAMETER, H_SUCCESS, hcallReturnName } from '../xen/hcalls/papr';
+import { memoryOp, memoryOpName, XENMEM_decrease_reservation, XENMEM_populate_physmap } from '../xen/memory_op';
 import { p2mOf } from '../xen/shadow_p2m';
 import { pfnSpan, ramPagesBelow, ramRuns } from '../xen/physmap';
 import type { System } from '../xen/system';
 import { hcallsFor, HcallRefused } from './foreign';
 import { boltLinearMap } from './linear_map';
 import { GuestMmu } from './mmu';
-import { GuestRecord, saveGuestRecord } from './record';
+import { GuestRecord, keepsSlotRecord, linearTextOf, saveGuestRecord } from './record';
 
 export interface BalloonReport {
   domid: number;
@@ -30,6 +30,38 @@ export interface BalloonReport {
   capacityEntries: number;
   domHeapFreeBefore: number;
   domHeapFreeAfter: number;
+  /** Every hypercall made, in order (HPTE calls of one kind in a row are one batch). */
+  hypercalls: BalloonHypercall[];
+}
+
+/**
+ * One hypercall (or a batch of HPTE calls) the balloon made: memory_op with
+ * its reservation (extents as runs of consecutive numbers, before and
+ * after), or H_REMOVE / H_ENTER with how many and what they returned.
+ */
+export type BalloonHypercall =
+  | { hcall: 'memory_op'; cmd: number; op: string; domid: number; extentOrder: number; nrExtents: number; extentsIn: ExtentRun[]; extentsOut: ExtentRun[]; nrDone: number }
+  | { hcall: 'H_REMOVE' | 'H_ENTER'; domid: number; calls: number; returned: Record<string, number> };
+
+export interface ExtentRun { first: number; count: number }
+
+/** A list of frame numbers as runs of consecutive ones. */
+function runsOf(list: readonly number[], n = list.length): ExtentRun[] {
+  const out: ExtentRun[] = [];
+  for (let i = 0; i < n; i++) {
+    const last = out[out.length - 1];
+    if (last && last.first + last.count === list[i]) last.count++;
+    else out.push({ first: list[i], count: 1 });
+  }
+  return out;
+}
+
+/** memory_op(cmd, reservation) as the guest makes it, recorded. */
+function callMemoryOp(sys: System, d: Domain, rep: BalloonReport, cmd: number, extentOrder: number, extents: number[]): number {
+  const before = runsOf(extents);
+  const done = memoryOp(sys.machine, d, cmd, { extentOrder, nrExtents: extents.length, extents });
+  rep.hypercalls.push({ hcall: 'memory_op', cmd, op: memoryOpName(cmd), domid: d.domid, extentOrder, nrExtents: extents.length, extentsIn: before, extentsOut: runsOf(extents), nrDone: done });
+  return done;
 }
 
 
@@ -60,7 +92,7 @@ export function balloon(sys: System, domid: number, targetBytes: number): Balloo
   if (target < d.rmaPages) throw new FitError(`dom${domid} cannot shrink to ${formatSize(target * PAGE_SIZE)}: its ${formatSize(d.rmaBytes)} RMA stays (it holds the kernel, the firmware and its table)`, `a target of at least ${formatSize(d.rmaBytes)}`);
   const report: BalloonReport = {
     domid, keeper: d.shadow ? 'xen' : 'guest', fromPages: d.totPages, toPages: target, released: 0, taken: 0, hptesRemoved: 0, hptesInserted: 0,
-    capacityEntries: cap, domHeapFreeBefore: m.domHeap.freeCount, domHeapFreeAfter: m.domHeap.freeCount,
+    capacityEntries: cap, domHeapFreeBefore: m.domHeap.freeCount, domHeapFreeAfter: m.domHeap.freeCount, hypercalls: [],
   };
   if (target < d.totPages) shrink(sys, d, table, target, report);
   else if (target > d.totPages) grow(sys, d, table, target, report);
@@ -106,6 +138,7 @@ function shrink(sys: System, d: Domain, table: P2mTable, target: number, rep: Ba
       if (meets(byMfn, rpn, (vLo & HPTE_V_LARGE) !== 0 ? EXTENT_PAGES : 1)) hits.push(slot);
     });
     const hc = hcallsFor(sys);
+    if (hits.length) rep.hypercalls.push({ hcall: 'H_REMOVE', domid: d.domid, calls: hits.length, returned: { H_SUCCESS: hits.length } });
     for (const slot of hits) {
       const h = dec.decode(slot);
       const rc = hc.remove(d, H_AVPN, slot, h.vHi, h.vLo & ~0x7f);
@@ -120,23 +153,19 @@ function shrink(sys: System, d: Domain, table: P2mTable, target: number, rep: Ba
     }
   }
 
-  // 2. The entries: INVALID_MFN (the guest's balloon driver in its own table; Xen's for a shadow domain).
-  for (const x of freed) {
-    if (d.shadow) for (let pfn = x.pfn; pfn < x.pfn + x.count; pfn++) guestPhysmapRemovePage(table, pfn);
-    else table.invalidate(x.pfn, x.count);
-  }
+  // 2. XENMEM_decrease_reservation, order-0 extents (as Linux's balloon driver): a domain
+  // that is not translated names machine frames (its gmfn_to_mfn is the identity), a
+  // shadow one its pfns, which Xen's guest_physmap_remove_page clears in its own p2m.
+  const list: number[] = [];
+  if (d.shadow) for (const x of freed) for (let pfn = x.pfn; pfn < x.pfn + x.count; pfn++) list.push(pfn);
+  else for (const r of released) for (let i = 0; i < r.count; i++) list.push(r.mfn + i);
+  const before = d.totPages;
+  const done = callMemoryOp(sys, d, rep, XENMEM_decrease_reservation, 0, list);
+  if (done !== list.length) throw new HcallRefused(`XENMEM_decrease_reservation for dom${d.domid} did ${done} of ${list.length} extents: Xen refused frame ${hex(list[done])}`, H_PARAMETER);
+  rep.released += before - d.totPages;
 
-  // 3. The frames back to the heap, cut where their owning runs are.
-  for (const r of byMfn) {
-    for (let at = r.mfn, end = r.mfn + r.count; at < end;) {
-      const own = m.frames.lookup(at);
-      if (!own || own.owner !== d.domid) throw new CheckError(`dom${d.domid}'s table maps mfn ${hex(at)}, which it does not own: the state is inconsistent`, ['run-validate']);
-      const n = Math.min(end, own.mfn + own.count) - at;
-      freeFrameRun(m, at, n);
-      rep.released += n;
-      at += n;
-    }
-  }
+  // 3. The guest's own table: INVALID_MFN for what it gave back (Xen never writes it).
+  if (!d.shadow) for (const x of freed) table.invalidate(x.pfn, x.count);
   d.totPages = target;
   // Extents wholly released leave the extent list (it stays in pfn order).
   const keep = Math.max(0, Math.ceil((target - d.rmaPages) / EXTENT_PAGES));
@@ -147,14 +176,13 @@ function shrink(sys: System, d: Domain, table: P2mTable, target: number, rep: Ba
   if (g) {
     const hidx = perPfn(g.rec, g.hidx, Math.max(pfnSpan(d.ioHole, target), hidxPfns(g.rec, g.hidx)));
     hidx.fill(0, pfnSpan(d.ioHole, target));
-    if (survivors.length) rep.hptesInserted += bolt(sys, d, table, g.rec, hidx, survivors, 12);
+    if (survivors.length) {
+      const n = bolt(sys, d, table, g.rec, hidx, survivors, 12);
+      if (n) rep.hypercalls.push({ hcall: 'H_ENTER', domid: d.domid, calls: n, returned: { H_SUCCESS: n } });
+      rep.hptesInserted += n;
+    }
     recount(g.rec, d, hidx, rep, sys);
   }
-}
-
-/** guest_physmap_remove_page for a shadow domain: Xen's entry becomes INVALID_MFN. */
-function guestPhysmapRemovePage(table: P2mTable, pfn: number): void {
-  table.set(pfn, INVALID_MFN);
 }
 
 function grow(sys: System, d: Domain, table: P2mTable, target: number, rep: BalloonReport): void {
@@ -162,27 +190,44 @@ function grow(sys: System, d: Domain, table: P2mTable, target: number, rep: Ball
   const need = target - d.totPages;
   if (need > m.domHeap.freeCount) throw new FitError(`dom${d.domid} cannot grow by ${formatSize(need * PAGE_SIZE)}: the domain heap has ${formatSize(m.domHeap.freeCount * PAGE_SIZE)} free`, ['smaller-balloon-target', 'balloon-other-down']);
   const added = ramRuns(d.ioHole, d.totPages, target);
-  const xenSet = (pfn: number, mfn: number): void => table.set(pfn, mfn);
-  for (const x of added) for (let pfn = x.pfn, stop = x.pfn + x.count; pfn < stop;) {
-    const left = stop - pfn;
-    // The largest block the pfn's alignment and what is left allow, down to what the heap has.
-    let order = EXTENT_ORDER;
-    while (order > 0 && (pfn % 2 ** order !== 0 || 2 ** order > left)) order--;
-    let mfn = m.domHeap.alloc(order);
-    while (mfn === undefined && order > 0) mfn = m.domHeap.alloc(--order);
-    if (mfn === undefined) throw new Error('the domain heap ran out during a balloon it had room for');
-    const n = 2 ** order;
-    m.frames.assign(mfn, n, d.domid, 'balloon');
-    if (d.shadow) for (let i = 0; i < n; i++) guestPhysmapAddPage(d, pfn + i, mfn + i, xenSet);
-    else table.fillRun(pfn, mfn, n);
-    rep.taken += n;
-    pfn += n;
+  // XENMEM_populate_physmap: 16 MiB extents (order 12) where the pfns are aligned for them,
+  // order 0 for the rest and for whatever the heap could not give in 16 MiB blocks.
+  const big: number[] = [];
+  const small: number[] = [];
+  for (const x of added) {
+    const end = x.pfn + x.count;
+    for (let pfn = x.pfn; pfn < end;) {
+      if (pfn % EXTENT_PAGES === 0 && pfn + EXTENT_PAGES <= end) {
+        big.push(pfn);
+        pfn += EXTENT_PAGES;
+      } else small.push(pfn++);
+    }
   }
-  d.totPages = target;
+  const enter = (gpfns: number[], mfns: number[], n: number, pages: number): void => {
+    // Not translated: Xen wrote each extent's machine frame back into the list; the guest enters them in its own table.
+    if (!d.shadow) for (let i = 0; i < n; i++) table.fillRun(gpfns[i], mfns[i], pages);
+    rep.taken += n * pages;
+  };
+  if (big.length) {
+    const list = big.slice();
+    const done = callMemoryOp(sys, d, rep, XENMEM_populate_physmap, EXTENT_ORDER, list);
+    enter(big, list, done, EXTENT_PAGES);
+    for (let i = done; i < big.length; i++) for (let j = 0; j < EXTENT_PAGES; j++) small.push(big[i] + j);
+  }
+  if (small.length) {
+    small.sort((a, b) => a - b);
+    const list = small.slice();
+    const done = callMemoryOp(sys, d, rep, XENMEM_populate_physmap, 0, list);
+    enter(small, list, done, 1);
+    if (done !== small.length) throw new Error('the domain heap ran out during a balloon it had room for');
+  }
+  if (d.totPages !== target) throw new Error(`dom${d.domid} has ${d.totPages} pages after populate_physmap, not ${target}`);
   const g = d.guest;
   if (g) {
     const hidx = perPfn(g.rec, g.hidx, Math.max(pfnSpan(d.ioHole, target), hidxPfns(g.rec, g.hidx)));
-    rep.hptesInserted += bolt(sys, d, table, g.rec, hidx, added.map((x) => ({ start: x.pfn, end: x.pfn + x.count })), g.rec.linear.pageShift);
+    const n = bolt(sys, d, table, g.rec, hidx, added.map((x) => ({ start: x.pfn, end: x.pfn + x.count })), g.rec.linear.pageShift);
+    if (n) rep.hypercalls.push({ hcall: 'H_ENTER', domid: d.domid, calls: n, returned: { H_SUCCESS: n } });
+    rep.hptesInserted += n;
     recount(g.rec, d, hidx, rep, sys);
   }
 }
@@ -207,7 +252,7 @@ function bolt(sys: System, d: Domain, table: P2mTable, rec: GuestRecord, hidx: U
   let inserts = 0;
   for (const r of ranges) {
     if (r.end <= r.start) continue;
-    const res = boltLinearMap(mmu, [{ start: r.start * PAGE_SIZE, size: (r.end - r.start) * PAGE_SIZE }], { pageShift, fallback: true });
+    const res = boltLinearMap(mmu, [{ start: r.start * PAGE_SIZE, size: (r.end - r.start) * PAGE_SIZE }], { pageShift, fallback: true, text: linearTextOf(rec) });
     for (let pfn = r.start; pfn < r.end; pfn++) hidx[pfn] = res.hidxPerPfn ? res.hidx[pfn] : res.hidx[Math.floor(pfn / EXTENT_PAGES)];
     inserts += res.inserts;
   }
@@ -229,5 +274,6 @@ function recount(rec: GuestRecord, d: Domain, hidx: Uint8Array, rep: BalloonRepo
   rec.linear.pages16M = pages16M;
   rec.linear.inserts += rep.hptesInserted;
   rec.linear.bytes = d.totPages * PAGE_SIZE;
-  saveGuestRecord(d, rec, hidx.subarray(0, Math.max(pfnSpan(d.ioHole, d.totPages), 1)).slice());
+  // 2.6.18 keeps no slot record: the bytes were scratch for this call.
+  saveGuestRecord(d, rec, keepsSlotRecord(rec) ? hidx.subarray(0, Math.max(pfnSpan(d.ioHole, d.totPages), 1)).slice() : new Uint8Array(0));
 }

@@ -6,6 +6,7 @@ import type { System } from '../xen/system';
 import { readGuestDevtree } from './devtree';
 import { boltLinearMap, ProgressFn } from './linear_map';
 import { GuestMmu } from './mmu';
+import { kernelText } from './kernel_image';
 import { GuestRecord, saveGuestRecord } from './record';
 
 export interface GuestBootOptions {
@@ -15,7 +16,16 @@ export interface GuestBootOptions {
   linearFallback: boolean;
   /** Called as the linear map goes in (pfns done, pfns in all). */
   progress?: ProgressFn;
+  /**
+   * Whose bolting to follow: 2.6.18 (the default) keeps no record of the
+   * slots its bolted entries got (only hash_page stores slots, in the Linux
+   * PTE); 2.6.22 added linear_map_hash_slots, one byte per linear page.
+   */
+  kernelVersion?: '2.6.18' | '2.6.22';
 }
+
+/** The largest kernel image whose symbols the guest looks for (its bytes are in the RMA from 0). */
+const MAX_IMAGE_SCAN = 64 * 1024 * 1024;
 
 /**
  * dom0's kernel, early boot (simulated Linux 2.6.17/18 with the proposal's
@@ -29,7 +39,11 @@ export function bootDom0Guest(sys: System, d: Domain, opt: GuestBootOptions): Gu
   const facts = readGuestDevtree(d);
   const p2m = new P2mTable(d.memory, facts.p2m.paddr, facts.p2m.entries);
   const mmu = new GuestMmu(d, xenHcalls(sys), p2m, facts.pftSizeLog2);
-  const lin = boltLinearMap(mmu, facts.memory, { pageShift: opt.linearPageShift, fallback: opt.linearFallback, progress: opt.progress });
+  // The kernel knows where its text is (its link-time symbols): read them from its image at 0.
+  const kbytes = Math.min(d.images.kernel.bytes, d.rmaBytes, MAX_IMAGE_SCAN);
+  const text = kernelText(d.memory.read(0, kbytes), d.images.kernel.bytes);
+  const version = opt.kernelVersion ?? '2.6.18';
+  const lin = boltLinearMap(mmu, facts.memory, { pageShift: opt.linearPageShift, fallback: opt.linearFallback, text, progress: opt.progress });
   const rec: GuestRecord = {
     version: 1,
     domid: d.domid,
@@ -53,9 +67,11 @@ export function bootDom0Guest(sys: System, d: Domain, opt: GuestBootOptions): Gu
       fallbackExtents: lin.fallbackExtents,
       inserts: lin.inserts,
       hidxPerPfn: lin.hidxPerPfn,
+      text,
+      kernelVersion: version,
     },
   };
-  saveGuestRecord(d, rec, lin.hidx);
+  saveGuestRecord(d, rec, version === '2.6.18' ? new Uint8Array(0) : lin.hidx);
   return rec;
 }
 

@@ -5,6 +5,7 @@ import {
   HPTE_V_VALID,
   KERNEL_ESID,
   LINEAR_R_FLAGS,
+  LINEAR_R_FLAGS_NOEXEC,
   SHIFT_16M,
 } from '../hpt/constants';
 import { avpnWords, hpteHash, primaryGroup } from '../hpt/hash';
@@ -22,6 +23,8 @@ export interface LinearMapOptions {
   pageShift: 12 | 24;
   /** With 16 MiB pages: map an extent that is not one aligned machine run with 4 KiB pages instead of refusing. */
   fallback: boolean;
+  /** Kernel text, [_stext, __init_end) as guest-physical offsets: pages outside it get HPTE_R_N. */
+  text: { start: number; end: number };
   progress?: ProgressFn;
 }
 
@@ -60,11 +63,11 @@ export function boltLinearMap(mmu: GuestMmu, memory: { start: number; size: numb
   let done = 0;
   for (const p of pieces) {
     if (p.large) {
-      boltLarge(mmu, p.pfn, hidx, hidxPerPfn);
+      boltLarge(mmu, p.pfn, hidx, hidxPerPfn, opt.text);
       pages16M++;
       if (opt.progress && pages16M % PROGRESS_16M === 0) opt.progress(done + p.count, totalPfns);
     } else {
-      bolt4K(mmu, p.pfn, p.pfn + p.count, hidx, opt.progress, done, totalPfns);
+      bolt4K(mmu, p.pfn, p.pfn + p.count, hidx, opt.text, opt.progress, done, totalPfns);
       pages4K += p.count;
     }
     done += p.count;
@@ -136,13 +139,22 @@ function insertFailed(mmu: GuestMmu, pfn: number, ret: number, large: boolean, g
   return new GuestBootError(`cannot bolt ea ${ea} (pfn ${hex(pfn)} -> mfn ${hex(mmu.p2m.get(pfn))}, ${size} page): H_ENTER returned ${hcallReturnName(mmu.lastHcall)}`);
 }
 
-function boltLarge(mmu: GuestMmu, pfn: number, hidx: Uint8Array, perPfn: boolean): void {
+/**
+ * htab_bolt_mapping's r flags for the page at guest-physical `paddr`: mode_rw,
+ * with HPTE_R_N when `!in_kernel_text(vaddr)` of the page's first byte
+ * (arch/powerpc/mm/hash_utils_64.c:164-166 @ el5-274).
+ */
+export function linearRFlags(text: { start: number; end: number }, paddr: number): number {
+  return paddr >= text.start && paddr < text.end ? LINEAR_R_FLAGS : LINEAR_R_FLAGS_NOEXEC;
+}
+
+function boltLarge(mmu: GuestMmu, pfn: number, hidx: Uint8Array, perPfn: boolean, text: { start: number; end: number }): void {
   const esid = KERNEL_ESID + Math.floor(pfn / SEGMENT_PAGES);
   const offset = (pfn % SEGMENT_PAGES) * PAGE_SIZE;
   const vsid = vsidOf(esid);
   const group = primaryGroup(hpteHash(vsid, offset, SHIFT_16M), mmu.mask);
   const avpn = avpnWords(vsid, offset, SHIFT_16M);
-  const ret = mmu.hpteInsert(group * 8, avpn.hi, (avpn.lo | HPTE_V_BOLTED | HPTE_V_LARGE | HPTE_V_VALID) >>> 0, pfn, LINEAR_R_FLAGS);
+  const ret = mmu.hpteInsert(group * 8, avpn.hi, (avpn.lo | HPTE_V_BOLTED | HPTE_V_LARGE | HPTE_V_VALID) >>> 0, pfn, linearRFlags(text, pfn * PAGE_SIZE));
   if (ret < 0) throw insertFailed(mmu, pfn, ret, true, group);
   if (perPfn) hidx.fill(HIDX_HASHED | ret, pfn, pfn + EXTENT_PAGES);
   else hidx[pfn / EXTENT_PAGES] = HIDX_HASHED | ret;
@@ -152,13 +164,16 @@ function boltLarge(mmu: GuestMmu, pfn: number, hidx: Uint8Array, perPfn: boolean
  * The 4 KiB pages of [from, to): one VSID per 256 MiB segment, then the
  * segment's pages in a tight loop of their own.
  */
-function bolt4K(mmu: GuestMmu, from: number, to: number, hidx: Uint8Array, progress: ProgressFn | undefined, done0: number, total: number): void {
+function bolt4K(mmu: GuestMmu, from: number, to: number, hidx: Uint8Array, text: { start: number; end: number }, progress: ProgressFn | undefined, done0: number, total: number): void {
+  // Text pfns [t0, t1): a page is text when its first byte is (text bounds are page aligned in a linked kernel).
+  const t0 = Math.ceil(text.start / PAGE_SIZE);
+  const t1 = Math.ceil(text.end / PAGE_SIZE);
   for (let pfn = from; pfn < to; ) {
     const seg = Math.floor(pfn / SEGMENT_PAGES);
     const end = Math.min(to, (seg + 1) * SEGMENT_PAGES);
     const vsid = vsidOf(KERNEL_ESID + seg);
     mmu.p2m.prefetch(pfn, end);
-    boltSegment4K(mmu, pfn, end, Math.floor(vsid / TWO20), (vsid % TWO20) * 4096, (vsid % TWO32) | 0, hidx);
+    boltSegment4K(mmu, pfn, end, Math.floor(vsid / TWO20), (vsid % TWO20) * 4096, (vsid % TWO32) | 0, hidx, t0, t1);
     pfn = end;
     if (progress && pfn < to) progress(done0 + (pfn - from), total);
   }
@@ -168,14 +183,14 @@ function bolt4K(mmu: GuestMmu, from: number, to: number, hidx: Uint8Array, progr
  * The hot path: per page the hash, the AVPN and one hpte_insert, all on
  * 32-bit halves (words travel as int32: the same bits).
  */
-function boltSegment4K(mmu: GuestMmu, from: number, to: number, vHi: number, vLoSeg: number, vsidLo: number, hidx: Uint8Array): void {
+function boltSegment4K(mmu: GuestMmu, from: number, to: number, vHi: number, vLoSeg: number, vsidLo: number, hidx: Uint8Array, t0: number, t1: number): void {
   const mask = mmu.mask;
-  // Literal constants: 0xffff = SEGMENT_PAGES - 1, 0x11 = BOLTED | VALID, 0x190 = LINEAR_R_FLAGS, 0x80 = HIDX_HASHED.
+  // Literal constants: 0xffff = SEGMENT_PAGES - 1, 0x11 = BOLTED | VALID, 0x190 / 0x194 = LINEAR_R_FLAGS (text) / with HPTE_R_N, 0x80 = HIDX_HASHED.
   for (let pfn = from; pfn < to; pfn++) {
     const idx = pfn & 0xffff;
     const group = (vsidLo ^ idx) & mask;
     const vLo = (vLoSeg + ((idx >>> 11) << 7)) | 0x11;
-    const ret = mmu.hpteInsert(group * 8, vHi, vLo, pfn, 0x190);
+    const ret = mmu.hpteInsert(group * 8, vHi, vLo, pfn, pfn >= t0 && pfn < t1 ? 0x190 : 0x194);
     if (ret < 0) throw insertFailed(mmu, pfn, ret, false, group);
     hidx[pfn] = 0x80 | ret;
   }

@@ -3,7 +3,7 @@ import type { P2mTable } from '../p2m/table';
 import { FitError, UsageError } from '../util/errors';
 import { hex } from '../util/size';
 import type { Domain } from '../xen/domain';
-import { inHole, ramPagesBelow } from '../xen/physmap';
+import { inHole, ramPagesBelow, ramRuns } from '../xen/physmap';
 
 /** struct xencomm_desc { u32 magic; u32 nr_addrs; u64 address[]; } (Linux xencomm.h). */
 export const XENCOMM_MAGIC = 0x58434f4d;
@@ -109,4 +109,90 @@ export function xencommRuns(x: XencommDescriptor): { first: number; count: numbe
     } else out.push({ first: e.index, count: 1, pfn: e.pfn, maddr: e.maddr, bytes: e.bytes, region: e.region === 'RMA' ? 'RMA' : `extent ${e.extent}` });
   }
   return out;
+}
+
+/** XENCOMM_INLINE_FLAG, bit 63 of a handle (xen/include/public/arch-powerpc.h:72 @ 1aa3c54a31^). */
+export const XENCOMM_INLINE_FLAG = 1n << 63n;
+
+export interface XencommInline {
+  domid: number;
+  paddr: number;
+  len: number;
+  /** The handle dom0 passes: XENCOMM_INLINE_FLAG | the machine address of the buffer's first byte. */
+  handle: bigint;
+  pages: number;
+  /**
+   * The first page Xen reads from the wrong frame, when the buffer is not one
+   * machine run: Xen takes maddr + k pages for page k, dom0's table says otherwise.
+   */
+  wrong?: { page: number; paddr: number; pfn: number; xenMfn: number; mfn: number };
+}
+
+/**
+ * An inline xencomm handle for [paddr, paddr + len): one address, no
+ * descriptor. Xen's xencomm_inline_from_guest walks it page by page from
+ * that one address (xen/common/xencomm.c:216-236 @ 1aa3c54a31^), each page
+ * through paddr_to_maddr (:49; xen/arch/powerpc/usercopy.c:28-49), which is
+ * gmfn_to_mfn, the identity for a domain that is not translated. So under
+ * the proposal, where dom0's addresses are machine addresses, page k is read
+ * at maddr + k * 4 KiB: right only while the buffer is one machine run.
+ */
+export function xencommInline(d: Domain, table: P2mTable, paddr: number, len: number): XencommInline {
+  const x = xencommDescriptor(d, table, paddr, len);
+  const first = x.entries[0];
+  const handle = XENCOMM_INLINE_FLAG | BigInt(first.maddr);
+  const out: XencommInline = { domid: d.domid, paddr, len, handle, pages: x.entries.length };
+  for (let k = 1; k < x.entries.length; k++) {
+    const e = x.entries[k];
+    const xenMfn = first.mfn + (e.pfn - first.pfn);
+    if (e.mfn !== xenMfn) {
+      out.wrong = { page: k, paddr: e.pfn * PAGE_SIZE, pfn: e.pfn, xenMfn, mfn: e.mfn };
+      break;
+    }
+  }
+  return out;
+}
+
+/** One row of the inline audit: buffers of `len` bytes starting `offset` bytes into a page. */
+export interface InlineAuditRow { len: number; offset: number; pages: number; starts: number; wrong: number }
+
+/**
+ * For each buffer size and in-page offset: of every start page in dom0's
+ * RAM (the buffer inside RAM), how many give an inline handle that Xen
+ * reads wrong (the buffer crosses a machine break of dom0's table).
+ */
+export function inlineAudit(d: Domain, table: P2mTable, lens: readonly number[], offsets: readonly number[]): InlineAuditRow[] {
+  // Machine breaks: after pfn b, the next pfn's frame is not the next frame. RAM runs apart (the hole is not crossed).
+  const ram = ramRunsOf(d);
+  const breaks: { at: number; runEnd: number }[] = []; // a break between `at` and `at + 1`
+  const runs: { pfn: number; end: number }[] = [];
+  for (const r of ram) {
+    runs.push({ pfn: r.pfn, end: r.pfn + r.count });
+    const pr = table.runs(r.pfn, r.pfn + r.count);
+    for (let i = 1; i < pr.length; i++) if (pr[i].mfn !== pr[i - 1].mfn + pr[i - 1].count) breaks.push({ at: pr[i].pfn - 1, runEnd: r.pfn + r.count });
+  }
+  const rows: InlineAuditRow[] = [];
+  for (const len of lens) for (const offset of offsets) {
+    const pages = Math.ceil((offset + len) / PAGE_SIZE);
+    let starts = 0;
+    for (const r of runs) starts += Math.max(0, r.end - r.pfn - pages + 1);
+    // Start pfns s with the buffer [s, s + pages) inside its run and a break b in [s, s + pages - 2].
+    let wrong = 0;
+    let covered = -1; // last start counted (breaks are sorted)
+    for (const b of breaks) {
+      const run = runs.find((r) => b.at >= r.pfn && b.at < r.end)!;
+      const lo = Math.max(run.pfn, b.at - pages + 2, covered + 1);
+      const hi = Math.min(b.at, run.end - pages);
+      if (hi >= lo) {
+        wrong += hi - lo + 1;
+        covered = hi;
+      }
+    }
+    rows.push({ len, offset, pages, starts, wrong });
+  }
+  return rows;
+}
+
+function ramRunsOf(d: Domain): { pfn: number; count: number }[] {
+  return ramRuns(d.ioHole, 0, d.totPages);
 }

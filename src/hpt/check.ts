@@ -8,7 +8,10 @@ import {
   HPTE_V_BOLTED,
   HPTE_V_LARGE,
   HPTE_V_SECONDARY,
+  HPTE_R_FLAGS_MASK,
   KERNEL_ESID,
+  LINEAR_R_FLAGS,
+  LINEAR_R_FLAGS_NOEXEC,
   SEGMENT_BYTES,
 } from './constants';
 import { hpteConsistent, hptePageIndex, vsidOfV } from './hash';
@@ -34,8 +37,12 @@ export interface HptCheckInput {
   p2m: { get(pfn: number): number };
   /** The domain's RAM as pfn runs, ascending: its linear map covers these (an IO hole between them is not mapped). */
   ram: { pfn: number; count: number }[];
-  /** The guest's record of where each linear page went (hidx bytes), when it booted. */
-  guest?: { hidxOf(pfn: number): number };
+  /**
+   * The guest, when it booted: its record of where each linear page went
+   * (hidx bytes; none under 2.6.18, which keeps no record for bolted
+   * entries), and its kernel text, for the r flags of bolted pages.
+   */
+  guest?: { hidxOf?(pfn: number): number; text?: { start: number; end: number } };
 }
 
 export interface HptCheckResult {
@@ -48,6 +55,10 @@ export interface HptCheckResult {
   linear: Findings;
   /** The guest's slot record points at the HPTE. */
   hidx: Findings;
+  /** A bolted linear page's r flags are mode_rw, with HPTE_R_N outside kernel text. */
+  rFlags: Findings;
+  /** Bolted linear entries whose r flags were checked. */
+  rFlagsChecked: number;
   /** Foreign frames mapped, mfn -> HPTEs. */
   foreign: Map<number, number>;
 }
@@ -66,7 +77,7 @@ export function checkHpt(inp: HptCheckInput): HptCheckResult {
   const spanPfns = last ? last.pfn + last.count : 0;
   const isRamPfn = (pfn: number): boolean => ram.some((r) => pfn >= r.pfn && pfn < r.pfn + r.count);
   const mask = t.mask;
-  const res: HptCheckResult = { checked: 0, avpn: new Findings(), rpn: new Findings(), linear: new Findings(), hidx: new Findings(), foreign: new Map() };
+  const res: HptCheckResult = { checked: 0, avpn: new Findings(), rpn: new Findings(), linear: new Findings(), hidx: new Findings(), rFlags: new Findings(), rFlagsChecked: 0, foreign: new Map() };
   const counts = new Uint8Array(spanPfns);
   const esids = new Map<number, number>();
   const linearBytes = spanPfns * PAGE_SIZE;
@@ -109,7 +120,14 @@ export function checkHpt(inp: HptCheckInput): HptCheckResult {
       if (bolted) {
         const n = large ? EXTENT_PAGES : 1;
         for (let i = 0; i < n && pfn + i < spanPfns; i++) if (counts[pfn + i] < 255) counts[pfn + i]++;
-        if (inp.guest) {
+        const text = inp.guest?.text;
+        if (text) {
+          res.rFlagsChecked++;
+          const want = paddr >= text.start && paddr < text.end ? LINEAR_R_FLAGS : LINEAR_R_FLAGS_NOEXEC;
+          const got = rLo & HPTE_R_FLAGS_MASK;
+          if (got !== want) res.rFlags.add(`${where()}: r flags ${hex(got)}, but a bolted page ${want === LINEAR_R_FLAGS ? 'inside' : 'outside'} kernel text [${hex(text.start)}, ${hex(text.end)}) gets ${hex(want)}`);
+        }
+        if (inp.guest?.hidxOf) {
           const want = 0x80 | (secondary ? 8 : 0) | (slot & 7);
           const got = inp.guest.hidxOf(pfn);
           if (got !== want) res.hidx.add(`pfn ${hex(pfn)}: its HPTE is in slot ${slot & 7} of the ${secondary ? 'secondary' : 'primary'} group ${hex(group)}, but the guest recorded ${got & 0x80 ? `slot ${got & 7} of the ${got & 8 ? 'secondary' : 'primary'} group` : 'no HPTE'}`);

@@ -25,8 +25,13 @@ export const HPTE_V_LOCK = 0x8;
 export const HPTE_V_LARGE = 0x4;
 export const HPTE_V_SECONDARY = 0x2;
 export const HPTE_V_VALID = 0x1;
-/** Software/reserved bits of the v word a hypervisor clears (lock, and 0x60). */
-export const HPTE_V_RESERVED = 0x68;
+/**
+ * The v word bits Xen clears in H_ENTER: its `lock` (bit 57, 0x40) and `res`
+ * (bit 58, 0x20) (union pte, xen/include/asm-powerpc/htab.h:79-80 @
+ * 1aa3c54a31^; cleared at papr/xlate.c:223-225). Linux's HPTE_V_LOCK (0x8)
+ * is Xen's `sw` bit (htab.h:82), which Xen leaves alone.
+ */
+export const HPTE_V_RESERVED = 0x60;
 /** The low 7 bits of the v word hold flags, the rest is the AVPN. */
 export const HPTE_V_FLAGS = 0x7f;
 
@@ -46,11 +51,22 @@ export const HPTE_R_RPN_HI_MASK = 0x3fffff;
 
 /** The RPN (a frame number) of an r word given as its two 32-bit halves. */
 export const rpnOf = (rHi: number, rLo: number): number => (rHi & HPTE_R_RPN_HI_MASK) * 1048576 + (rLo >>> 12);
-/** PP0 (bit 63) and TS (bit 62) live in the high half; a hypervisor clears them. */
+/** PP0 (bit 63) and TS (bit 62) live in the high half; Xen clears them (htab.h:88-90, xlate.c:227-229). */
 export const HPTE_R_HI_RESERVED = 0xc0000000;
+/** res2, r bits 10..11 (htab.h:92): Xen clears them too (xlate.c:230). */
+export const HPTE_R_LO_RESERVED = 0xc00;
 
-/** What Linux bolts its linear map with: R | C | M (coherent), PP 0 (kernel read/write). */
+/**
+ * What Linux 2.6.18 bolts its linear map with: mode_rw = _PAGE_ACCESSED |
+ * _PAGE_DIRTY | _PAGE_COHERENT | PP_RWXX, i.e. R | C | M, PP 0
+ * (arch/powerpc/mm/hash_utils_64.c:485 @ el5-274), plus HPTE_R_N for every
+ * page outside kernel text, `if (!in_kernel_text(vaddr))` (:164-166);
+ * in_kernel_text is [_stext, __init_end) (include/asm-powerpc/sections.h:11-17).
+ */
 export const LINEAR_R_FLAGS = 0x190;
+export const LINEAR_R_FLAGS_NOEXEC = 0x194;
+/** The r word bits those flags live in: R, C, WIMG, N, PP. */
+export const HPTE_R_FLAGS_MASK = 0x1ff;
 
 /** 0xC000000000000000 >> 28: the first kernel segment. */
 export const KERNEL_ESID = 0xc00000000;

@@ -23,6 +23,18 @@ export interface GuestRecord {
     inserts: number;
     /** hidx bytes per pfn, or per 16 MiB extent when every extent is one 16 MiB page. */
     hidxPerPfn: boolean;
+    /**
+     * Kernel text [_stext, __init_end) as guest-physical offsets, and where it
+     * was read (the image's symbol table, or the whole image when it has none):
+     * bolted pages outside it carry HPTE_R_N. Absent in states from before it was kept.
+     */
+    text?: { start: number; end: number; source: 'symbols' | 'image' };
+    /**
+     * The kernel whose bolting this follows: 2.6.18 keeps no slot record for
+     * bolted entries (its hidx bytes are empty); 2.6.22 does
+     * (linear_map_hash_slots). Absent in older states: 2.6.22 (they kept one).
+     */
+    kernelVersion?: '2.6.18' | '2.6.22';
   };
 }
 

@@ -54,7 +54,8 @@ export const INVARIANTS: readonly { name: string; what: string }[] = [
   { name: 'hpte-avpn', what: "every valid HPTE's AVPN agrees with its slot's hash, and bolted ones lie in the linear map" },
   { name: 'hpte-rpn', what: "every valid HPTE's RPN is the p2m table's frame for its EA's pfn (else a frame the domain may map)" },
   { name: 'linear-map', what: 'every dom0 pfn has exactly one bolted HPTE' },
-  { name: 'guest-slot-record', what: "the guest's record of each page's slot (hidx) points at its HPTE" },
+  { name: 'linear-r-flags', what: "every bolted linear page's r flags are Linux's mode_rw (0x190) inside kernel text [_stext, __init_end) and add HPTE_R_N (0x194) outside it" },
+  { name: 'guest-slot-record', what: "the guest's record of each page's slot (hidx) points at its HPTE (2.6.22's linear_map_hash_slots; 2.6.18 keeps none)" },
   { name: 'page-refs', what: 'page references are exactly the foreign mappings in the hash tables' },
   { name: 'heap-accounting', what: 'free frames in both heaps + owned frames (Xen low memory included) = RAM' },
   { name: 'heap-free-disjoint', what: 'free blocks are aligned, inside RAM and their heap, and overlap neither each other nor an owned run' },
@@ -117,7 +118,11 @@ interface TreeFacts { p2m?: { paddr: number; bytes: number }; reservations: { ad
  */
 export interface GuestSide {
   devtreeBlob(d: Domain): Uint8Array;
-  slotOf(d: Domain): ((pfn: number) => number) | undefined;
+  /**
+   * What the booted guest kept (undefined when it was not booted): its slot
+   * record, when its kernel keeps one (else why not), and its kernel text.
+   */
+  linear(d: Domain): { slotOf?: (pfn: number) => number; noSlotRecord?: string; text?: { start: number; end: number } } | undefined;
 }
 
 /** Check every invariant of a built state. Pure: reads the System, changes nothing. */
@@ -177,25 +182,30 @@ export function validateSystem(sys: System, guestSide: GuestSide): ValidationRep
     if (!run || run.owner !== 'xen' || run.mfn + run.count < h.mfn + 2 ** h.order || !m.inXenHeap(h.mfn)) rep.fail('hpt-size', `the table's frames ${hex(h.mfn)}+${2 ** h.order} are not a Xen-heap block Xen owns`);
   }
   const booted = d.hptInUse;
-  const slotOf = guestSide.slotOf(d);
+  const lin = guestSide.linear(d);
+  const slotOf = lin?.slotOf;
   let foreign = new Map<number, number>();
   if (booted && hptBytes !== undefined) {
     const t = d.hpt;
     if (t.bytes !== hptBytes) rep.fail('hpt-size', `the saved table is ${formatSize(t.bytes)} but arch.hpt is ${formatSize(hptBytes)}`);
-    const res = checkHpt({ table: t, domid: d.domid, machine: m, p2m: table ?? d.p2m(), ram: ramRuns(d.ioHole, 0, d.totPages), guest: slotOf ? { hidxOf: slotOf } : undefined });
+    const res = checkHpt({ table: t, domid: d.domid, machine: m, p2m: table ?? d.p2m(), ram: ramRuns(d.ioHole, 0, d.totPages), guest: lin ? { hidxOf: slotOf, text: lin.text } : undefined });
     rep.findings('hpte-avpn', res.avpn, res.checked);
     rep.findings('hpte-rpn', res.rpn, res.checked);
     foreign = res.foreign;
-    if (slotOf) {
+    if (lin) {
       rep.findings('linear-map', res.linear, d.totPages);
-      rep.findings('guest-slot-record', res.hidx, res.checked);
+      if (lin.text) rep.findings('linear-r-flags', res.rFlags, res.rFlagsChecked);
+      else rep.skip('linear-r-flags', "the state does not say where the kernel's text is (made before it was kept)");
+      if (slotOf) rep.findings('guest-slot-record', res.hidx, res.checked);
+      else rep.skip('guest-slot-record', lin.noSlotRecord ?? 'the guest keeps no slot record');
     }
   } else {
     rep.skip('hpte-avpn', 'no hash table entries: the guest was not booted');
     rep.skip('hpte-rpn', 'no hash table entries: the guest was not booted');
   }
-  if (!slotOf) {
+  if (!lin) {
     rep.skip('linear-map', 'the guest was not booted');
+    rep.skip('linear-r-flags', 'the guest was not booted');
     rep.skip('guest-slot-record', 'the guest was not booted');
   }
   // Foreign mappings of the other domains' tables count too.

@@ -81,9 +81,14 @@ describe('fixupDom0Tree', () => {
     expect(dec.str(getProp(dom0.root, 'ibm,partition-name')!.value)).toBe('dom0');
     expect(dec.u32(getProp(dom0.root, 'ibm,partition-no')!.value)).toBe(0);
     const xen = findNode(dom0.root, '/xen')!;
-    expect(xen.props.map((p) => p.name)).toEqual(['compatible', 'reg', 'version', 'shared-info', 'p2m', 'privileged', 'initdomain']);
-    expect(dec.str(getProp(xen, 'compatible')!.value)).toBe('xen');
+    // ofd_xen_props' order (xen/arch/powerpc/ofd_fixup.c:323-352 @ 1aa3c54a31^), then the proposal's p2m.
+    expect(xen.props.map((p) => p.name)).toEqual(['reg', 'name', 'version', 'shared-info', 'reserved', 'privileged', 'initdomain', 'p2m']);
+    expect(getProp(xen, 'reg')!.value.length).toBe(4); // s32 dom_id (:319-323)
     expect(dec.u32(getProp(xen, 'reg')!.value)).toBe(0);
+    expect([...getProp(xen, 'name')!.value]).toEqual([0x78, 0x65, 0x6e, 0]); // &path[1], sizeof("/xen") - 1 bytes (:324)
+    expect(getProp(xen, 'reserved')!.value).toEqual(getProp(xen, 'shared-info')!.value); // the same val[] (:332-337)
+    const console = findNode(dom0.root, '/xen/console')!;
+    expect([...getProp(console, 'interrupts')!.value]).toEqual([0, 0, 0, 0, 0, 0, 0, 0]); // sizeof (val[0]), a u64 0 (:356-357)
     expect(dec.str(getProp(xen, 'version')!.value)).toBe('Xen-3.0-unstable');
     expect([dec.u64(getProp(xen, 'shared-info')!.value, 0), dec.u64(getProp(xen, 'shared-info')!.value, 1)]).toEqual([BigInt(64 * MiB - 4096), 4096n]);
     expect([dec.u64(getProp(xen, 'p2m')!.value, 0), dec.u64(getProp(xen, 'p2m')!.value, 1)]).toEqual([BigInt(32 * MiB + 0x2000), 1048576n]);
@@ -183,5 +188,17 @@ describe('fixupDom0Tree', () => {
       const rest = (t: DeviceTree): DeviceTree => ({ ...emptyTree(), root: untouched(t) });
       expect(dtcDecompile(writeFdt(rest(dom0)), 'rest-dom0.dtb')).toBe(dtcDecompile(writeFdt(rest(fw)), 'rest-fw.dtb'));
     }
+  });
+});
+
+describe('/xen power-control and foreign-map (ofd_fixup.c:345-352 @ 1aa3c54a31^)', () => {
+  it('writes power-control when Xen has no RTAS, and foreign-map as <u64 order, u64 count>', () => {
+    const fw = emptyTree();
+    fw.root.children.push({ name: 'cpus', props: [], children: [{ name: 'cpu@0', props: [{ name: 'device_type', value: enc.str('cpu') }, { name: 'reg', value: enc.u32(0) }], children: [] }] });
+    const t = fixupDom0Tree(fw, { ...params, xen: { ...params.xen, powerControl: true, foreignMap: { order: 22, count: 2048 } } });
+    const xen = findNode(t.root, '/xen')!;
+    expect(getProp(xen, 'power-control')!.value.length).toBe(0);
+    // cpu_foreign_map_order() = 34 - PAGE_SHIFT = 22 (grant_table.h:73-77), foreign_mfn_count = 2048 (domain.c:91).
+    expect([...getProp(xen, 'foreign-map')!.value]).toEqual([0, 0, 0, 0, 0, 0, 0, 22, 0, 0, 0, 0, 0, 0, 0x08, 0]);
   });
 });

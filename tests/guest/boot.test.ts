@@ -36,7 +36,8 @@ describe("dom0's early boot through its own p2m", () => {
   it('bolts the linear map with 16 MiB pages: each one an aligned machine run from the table, primary group, slot recorded', () => {
     const sys = buildDom0(1 * GiB);
     const d = sys.dom0();
-    const rec = bootDom0Guest(sys, d, { linearPageShift: 24, linearFallback: false });
+    // 2.6.22 keeps the slot record (linear_map_hash_slots) this test reads; 2.6.18 keeps none.
+    const rec = bootDom0Guest(sys, d, { linearPageShift: 24, linearFallback: false, kernelVersion: '2.6.22' });
     expect(rec.linear).toMatchObject({ pages16M: 64, pages4K: 0, inserts: 64, hidxPerPfn: false, fallbackExtents: [] });
     expect(rec.devtree.p2mPaddr).toBe(d.p2mPaddr);
     const all = hptes(sys);
@@ -49,6 +50,8 @@ describe("dom0's early boot through its own p2m", () => {
       expect(h.rpn).toBe(table.get(pfn));
       expect(h.rpn % EXTENT_PAGES).toBe(0);
       expect(h.flags).toMatchObject({ r: true, c: true, m: true, i: false, g: false, pp: 0 });
+      // The first 16 MiB page holds the text [0, 4 MiB): no HPTE_R_N (hash_utils_64.c:164-166 @ el5-274).
+      expect(h.flags.n).toBe(pfn !== 0);
       expect(hidxOf(g.rec, g.hidx, pfn)).toBe(0x80 | h.index);
     }
   });

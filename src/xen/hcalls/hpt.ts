@@ -4,6 +4,9 @@ import type { Machine } from '../../machine/machine';
 import {
   HPTE_R_G,
   HPTE_R_I,
+  HPTE_R_LO_RESERVED,
+  HPTE_R_RPN_SHIFT,
+  HPTE_R_W,
   rpnOf,
   HPTE_V_AVPN_SHIFT,
   HPTE_V_LARGE,
@@ -26,6 +29,7 @@ import {
   H_PRIVILEGE,
   H_PTEG_FULL,
   H_READ,
+  H_RESCINDED,
   H_READ_4,
   H_REMOVE,
   H_SUCCESS,
@@ -43,10 +47,11 @@ export const FrameKind = {
   Io: 1,
   /** Another domain's frame: a foreign mapping holding a page reference. */
   Foreign: 2,
+  /** A grant-table frame (a Xen-heap page shared with the domain), named by its gmfn max_page + i. */
+  Grant: 3,
 } as const;
 
 const TWO20 = 2 ** 20;
-const LARGE_RPN_LOW = 0xff000; // r bits 12..19: the large page encoding, 0 for the 970's 16 MiB
 
 /**
  * Xen's hash table hypercalls, H_ENTER / H_REMOVE / H_READ, under the
@@ -81,6 +86,10 @@ export class HptHcalls {
     readonly machine: Machine,
     private readonly tableOf: (d: Domain) => HashTable,
     private readonly shadowP2mOf: (d: Domain) => ShadowP2m | undefined = () => undefined,
+    /** The Xen-heap frame a domain's grant-table gmfn names (gnttab_shared_mfn), or undefined when `gmfn` is not one. */
+    private readonly grantFrameOf?: (d: Domain, gmfn: number) => number | undefined,
+    /** Can a reference be taken on this frame: its owner exists and is not dying (get_domain, get_page)? */
+    private readonly referenceable: (mfn: number) => boolean = () => true,
   ) {
     this.own = new OwnerBlockCache(machine.frames);
   }
@@ -97,7 +106,8 @@ export class HptHcalls {
     // block map says (and the frame table confirms) is the caller's.
     // Everything else takes the full checks below.
     // Literal constants on this path: 5 = VALID | LARGE, 1 = VALID, 0x3fffff = the RPN's
-    // high bits, 0x68 = the v word's reserved bits.
+    // high bits (pp0 and ts cleared), 0x60 = the v word's lock and res, 0xc00 = the r word's res2
+    // (what Xen clears, papr/xlate.c:223-230 @ 1aa3c54a31^).
     if (flags === 0 && (vLo & 5) === 1 && (ptex >>> 0) === ptex && ptex < t.slots && !d.shadow) {
       const mfn = rpnOf(rHi, rLo);
       // ownsCached(d, mfn, mfn + 1), spelled out (mfn >>> 12: its 16 MiB block; a
@@ -106,7 +116,7 @@ export class HptHcalls {
       const b = mfn >>> 12;
       const run = c.blockRun[b];
       if (d.domid === c.owner && run !== undefined && this.machine.frames.all()[c.blockIndex[b]] === run && mfn >= run.mfn && mfn < run.mfn + run.count) {
-        const slot = t.insertInGroup(ptex - (ptex & 7), vHi, vLo & ~0x68, rHi & 0x3fffff, rLo);
+        const slot = t.insertInGroup(ptex - (ptex & 7), vHi, vLo & ~0x60, rHi & 0x3fffff, rLo & ~0xc00);
         if (slot < 0) return H_PTEG_FULL;
         this.ptex = slot;
         return H_SUCCESS;
@@ -115,33 +125,57 @@ export class HptHcalls {
     return this.enterChecked(t, d, flags, ptex, vHi, vLo, rHi, rLo);
   }
 
-  /** H_ENTER with every check (the RPN classified, flags honoured). */
+  /**
+   * H_ENTER with every check, in the order of Xen's pte_enter
+   * (xen/arch/powerpc/papr/xlate.c:136-316 @ 1aa3c54a31^), the RPN
+   * classified and the flags honoured.
+   */
   private enterChecked(t: HashTable, d: Domain, flags: number, ptex: number, vHi: number, vLo: number, rHi: number, rLo: number): number {
-    // The historical check was `ptex > entries`, one past the end: `>=` is right.
+    // Xen's bound is `ptex > 1 << log_num_ptes` (xlate.c:155), one past the end: `>=` is right.
     if (!(ptex >= 0 && ptex < t.slots) || ptex !== Math.floor(ptex)) return H_PARAMETER;
-    if ((vLo & HPTE_V_VALID) === 0) return H_PARAMETER; // an invalid entry could never be removed
+    if ((vLo & HPTE_V_VALID) === 0) return H_PARAMETER; // an invalid entry could never be removed (Xen accepts it)
     const large = (vLo & HPTE_V_LARGE) !== 0;
     let rpn = rpnOf(rHi, rLo);
     let pages = 1;
     if (large) {
-      // 16 MiB: the large page encoding must be 0 and the AVPN's lowest bit clear (it is inside the page).
-      if ((rLo & LARGE_RPN_LOW) !== 0 || (vLo & (1 << HPTE_V_AVPN_SHIFT)) !== 0) return H_PARAMETER;
+      // xlate.c:164-183: the large page's size is the count of the RPN's low
+      // 1-bits, lp_size; it must be below d->arch.large_page_sizes, which is 1
+      // on the 970 (one large size, 16 MiB: powerpc64/ppc970.c:90-92, 115-125),
+      // so the RPN's lowest bit must be 0. Then the RPN is masked to the large
+      // page (xlate.c:188-189): its low 12 bits go.
+      if ((rLo & (1 << HPTE_R_RPN_SHIFT)) !== 0) return H_PARAMETER;
       rpn -= rpn % EXTENT_PAGES;
       pages = EXTENT_PAGES;
     }
     let mfn = rpn;
-    if (d.shadow) {
-      mfn = this.shadowTranslate(d, rpn, pages);
-      if (mfn === INVALID_MFN) return H_PARAMETER;
+    let kind: number;
+    const grant = this.grantFrameOf?.(d, rpn);
+    if (grant !== undefined && !large) {
+      // pfn2mfn's grant branch, before any other (mm.c:434-443): the gmfn
+      // max_page + i names the domain's i-th grant-table frame, a Xen-heap page.
+      mfn = grant;
+      kind = FrameKind.Grant;
+    } else {
+      if (d.shadow) {
+        mfn = this.shadowTranslate(d, rpn, pages);
+        if (mfn === INVALID_MFN) return H_PARAMETER;
+      }
+      kind = this.classify(d, mfn, pages);
+      if (kind < 0) return kind;
     }
-    const kind = this.classify(d, mfn, pages);
-    if (kind < 0) return kind;
-    if (kind === FrameKind.Io && ((rLo & HPTE_R_I) === 0 || (rLo & HPTE_R_G) === 0)) return H_PARAMETER;
+    // IO needs W=0, I=1, G=1 (xlate.c:203-213).
+    if (kind === FrameKind.Io && ((rLo & HPTE_R_W) !== 0 || (rLo & HPTE_R_I) === 0 || (rLo & HPTE_R_G) === 0)) return H_PARAMETER;
+    // Grant-table frames are mapped cacheable: I=0, G=0 forced (xlate.c:214-219).
+    let rl = rLo;
+    if (kind === FrameKind.Grant) rl &= ~(HPTE_R_I | HPTE_R_G);
+    // A foreign page's reference: get_domain then get_page, else H_Rescinded (xlate.c:232-247).
+    if (kind === FrameKind.Foreign && !this.canReference(mfn)) return H_RESCINDED;
 
-    // Words are passed and stored as int32 (the table's Uint32Array takes them bit for bit).
+    // Reserved bits cleared: v's lock and res (xlate.c:223-225), r's pp0, ts (the high half
+    // rebuilt from the mfn) and res2 (xlate.c:227-230). Words are int32 halves.
     const nvLo = vLo & ~HPTE_V_RESERVED;
     const nrHi = Math.floor(mfn / TWO20);
-    const nrLo = (mfn << 12) | (rLo & 0xfff);
+    const nrLo = (mfn << 12) | (rl & 0xfff & ~HPTE_R_LO_RESERVED);
     let slot: number;
     if (flags === 0) {
       // The common case (Linux passes no flags): first free slot of the group.
@@ -155,6 +189,8 @@ export class HptHcalls {
         slot = t.freeSlotInGroup(ptex - (ptex % HPTES_PER_GROUP));
         if (slot < 0) return H_PTEG_FULL;
       }
+      // H_ZERO_PAGE clears the page: one 4 KiB page, or the 4096 of a 16 MiB one. (Xen's loop,
+      // xlate.c:256-265, clears `1 << pgshift` pages, 4096 times too many: a historical bug.)
       if (((flags >>> 0) & H_ZERO_PAGE) !== 0 && kind !== FrameKind.Io) this.zeroPages(d, mfn, pages);
       t.write(slot, vHi, nvLo, nrHi, nrLo);
     }
@@ -164,16 +200,19 @@ export class HptHcalls {
   }
 
   /**
-   * H_REMOVE(flags, ptex, avpn): an invalid slot, or one failing H_AVPN
-   * (AVPN differs) or H_ANDCOND (v & avpn != 0), is H_NOT_FOUND. The old
-   * words are left in vHi/vLo/rHi/rLo; a foreign frame's reference is dropped.
+   * H_REMOVE(flags, ptex, avpn), as Xen's pte_remove (xlate.c:497-559 @
+   * 1aa3c54a31^): H_AVPN (v >> 7 must equal avpn >> 7, :516-519) and
+   * H_ANDCOND (avpn & v must be 0, :521-524) are checked first, on whatever
+   * the slot holds; then the old words are returned and the slot cleared.
+   * An invalid slot is not an error: Xen clears it and returns H_SUCCESS
+   * (PAPR and QEMU say H_NOT_FOUND). A valid foreign frame's reference is
+   * dropped (:538-549).
    */
   remove(d: Domain, flags: number, ptex: number, avpnHi: number, avpnLo: number): number {
     const t = d === this.lastDom ? this.lastTable! : this.tableFor(d);
     if (!(ptex >= 0 && ptex < t.slots) || ptex !== Math.floor(ptex)) return H_PARAMETER;
     const vHi = t.vHi(ptex);
     const vLo = t.vLo(ptex);
-    if ((vLo & HPTE_V_VALID) === 0) return H_NOT_FOUND;
     const lo = flags >>> 0;
     if ((lo & H_AVPN) !== 0 && (vHi !== avpnHi >>> 0 || vLo >>> HPTE_V_AVPN_SHIFT !== avpnLo >>> HPTE_V_AVPN_SHIFT)) return H_NOT_FOUND;
     if ((lo & H_ANDCOND) !== 0 && ((vHi & avpnHi) !== 0 || (vLo & avpnLo) !== 0)) return H_NOT_FOUND;
@@ -181,6 +220,10 @@ export class HptHcalls {
     this.vLo = vLo;
     this.rHi = t.rHi(ptex);
     this.rLo = t.rLo(ptex);
+    if ((vLo & HPTE_V_VALID) === 0) {
+      t.clear(ptex);
+      return H_SUCCESS;
+    }
     t.clear(ptex);
     const mfn = rpnOf(this.rHi, this.rLo);
     const owner = this.machine.frames.ownerOf(mfn);
@@ -277,6 +320,10 @@ export class HptHcalls {
       return d.privileged ? FrameKind.Io : H_PRIVILEGE;
     }
     return H_PARAMETER;
+  }
+
+  private canReference(mfn: number): boolean {
+    return this.referenceable(mfn);
   }
 
   /** Do the runs from `run` on cover [run.mfn, end) without a gap, all with run's owner? */

@@ -13,6 +13,8 @@ export const H_PARAMETER = -4;
 export const H_BAD_MODE = -5;
 export const H_PTEG_FULL = -6;
 export const H_NOT_FOUND = -7;
+/** H_Rescinded: a foreign page's reference could not be taken (xen/include/asm-powerpc/papr.h:160 @ 1aa3c54a31^, "FIXME: check RPA value"). */
+export const H_RESCINDED = -18;
 
 const bit = (n: number): number => 2 ** (63 - n);
 export const H_EXACT = bit(24); // 1 << 39: use exactly this PTE, or H_PTEG_FULL
@@ -42,6 +44,7 @@ const NAMES: Record<number, string> = {
   [H_BAD_MODE]: 'H_BAD_MODE',
   [H_PTEG_FULL]: 'H_PTEG_FULL',
   [H_NOT_FOUND]: 'H_NOT_FOUND',
+  [H_RESCINDED]: 'H_RESCINDED',
 };
 
 export function hcallReturnName(code: number): string {

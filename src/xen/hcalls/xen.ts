@@ -20,5 +20,10 @@ export function xenHcalls(sys: System): HptHcalls {
     }
     return t;
   };
-  return new HptHcalls(sys.machine, (d) => d.hpt, translate);
+  // get_domain/get_page on a foreign frame fail when its owner is gone (xlate.c:238-246): H_Rescinded.
+  const referenceable = (mfn: number): boolean => {
+    const owner = sys.machine.frames.ownerOf(mfn);
+    return typeof owner === 'number' && sys.domains.has(owner);
+  };
+  return new HptHcalls(sys.machine, (d) => d.hpt, translate, undefined, referenceable);
 }

@@ -1,0 +1,25 @@
+import type { InlineAuditRow, XencommInline } from '../guest/xencomm';
+import type { Paint } from './paint';
+
+const hex = (n: number | bigint): string => '0x' + n.toString(16);
+
+/** An inline handle that works: the buffer is one machine run. */
+export function formatXencommInline(p: Paint, x: XencommInline): string {
+  return `inline handle ${hex(x.handle)} (XENCOMM_INLINE_FLAG | maddr ${hex(x.handle & ~(1n << 63n))}) for dom${x.domid}'s [${hex(x.paddr)}, ${hex(x.paddr + x.len)}): ` +
+    `${x.pages} page${x.pages === 1 ? '' : 's'}, ${p.green('one machine run')}: Xen reads each page where dom0's table puts it\n`;
+}
+
+export function xencommInlineJson(x: XencommInline): object {
+  return { domid: x.domid, paddr: x.paddr, len: x.len, handle: hex(x.handle), pages: x.pages, oneMachineRun: !x.wrong, wrong: x.wrong ?? null };
+}
+
+/** The audit's inline rows: how many start pages give a handle Xen reads wrong. */
+export function formatInlineAudit(rows: InlineAuditRow[]): string {
+  const lines = ['inline xencomm handles (proposal): buffers that cross a machine break, which one inline address cannot describe'];
+  for (const r of rows) lines.push(`  ${String(r.len).padStart(6)} bytes at page offset ${String(r.offset).padStart(4)} (${r.pages} page${r.pages === 1 ? '' : 's'}): ${r.wrong} of ${r.starts} start pages read wrong`);
+  return lines.join('\n') + '\n';
+}
+
+export function inlineAuditJson(rows: InlineAuditRow[]): object[] {
+  return rows.map((r) => ({ ...r }));
+}
