@@ -29,11 +29,12 @@ const opt = (name, dflt) => {
 const RUNS = Math.max(1, Number(opt('--runs', process.env.BENCH_RUNS || 3)));
 const MiB = 1024 * 1024;
 
-const BIG = ['--machine', 'big64', '--mem', '32752M', '--p2m-placement', '32M', '--of-at', '16M'];
+// big64's largest dom0 now that its map keeps the IO hole (`limits --machine big64 --p2m-at 32M --of-at 16M`): 30 GiB - 16 MiB.
+const BIG = ['--machine', 'big64', '--mem', '30704M', '--p2m-placement', '32M', '--of-at', '16M'];
 const CASES = [
   { name: '4 GiB, 4 KiB pages', inserts: 1048576, args: ['--mem', '4G', '--linear-page', '4K'], ref: ['4G', '4K'], ratio: 2 },
-  { name: '32 GiB - 16 MiB, 4 KiB pages', inserts: 8384512, args: [...BIG, '--linear-page', '4K'], ref: ['32752M', '4K'], ratio: 2, rssMiB: 1.2 * 1024 },
-  { name: '32 GiB - 16 MiB, 16 MiB pages', inserts: 2047, args: [...BIG, '--linear-page', '16M'], ref: ['32752M', '16M'], rssMiB: 300 },
+  { name: '30 GiB - 16 MiB, 4 KiB pages', inserts: 7860224, args: [...BIG, '--linear-page', '4K'], ref: ['30704M', '4K'], ratio: 2, rssMiB: 1.2 * 1024 },
+  { name: '30 GiB - 16 MiB, 16 MiB pages', inserts: 1919, args: [...BIG, '--linear-page', '16M'], ref: ['30704M', '16M'], rssMiB: 300 },
 ];
 
 /** One construct in a child process: its insert phase (from --json) and its peak RSS. */
@@ -52,7 +53,9 @@ function construct(caseArgs) {
     if (r.status !== 0) throw new Error(`construct ${caseArgs.join(' ')} failed: ${r.stderr}`);
     const res = JSON.parse(r.stdout);
     if (res.code !== 0) throw new Error(`construct ${caseArgs.join(' ')} exited ${res.code}: ${r.stderr}`);
-    return { insertMs: res.doc.guest.timing.insertMs, inserts: res.doc.guest.linear.inserts, rssMiB: res.maxRssKiB / 1024 };
+    // construct --json reports the whole boot (devtree read + inserts) as bootMs: the insert phase and a little more.
+    const t = res.doc.guest.timing;
+    return { insertMs: t.insertMs ?? t.bootMs, inserts: res.doc.guest.linear.inserts, rssMiB: res.maxRssKiB / 1024 };
   } finally {
     fs.rmSync(state, { recursive: true, force: true });
   }

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
-import { StateContainer, writeContainer } from '../state/container';
+import { PART_PATTERN, StateContainer, writeContainer } from '../state/container';
 import { decodeState, stateSections } from '../state/snapshot';
 import { CHUNK_SIZE } from '../machine/guest_memory';
 import { DombuildError, IoError, StateError, UsageError } from '../util/errors';
@@ -45,11 +45,18 @@ export function closeOpenStates(): void {
  */
 export function loadState(dir: string): System {
   const file = path.join(dir, STATE_FILE);
-  let fd: number | undefined;
-  for (let attempt = 0; fd === undefined; attempt++) {
+  for (let attempt = 0; ; attempt++) {
+    // The file itself (through `current`), so its part files are looked for in the same generation.
+    let real: string;
+    try {
+      real = fs.realpathSync(file);
+    } catch {
+      real = file; // the open below says what is wrong
+    }
+    let fd: number;
     try {
       // O_NONBLOCK: a state.bin that is a FIFO must be refused, not waited on.
-      fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+      fd = fs.openSync(real, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       // A writer swapped generations between our resolving `current` and opening: look again.
@@ -58,21 +65,41 @@ export function loadState(dir: string): System {
       if (code === 'ENOTDIR') throw new IoError(`state folder ${dir} is a file, not a folder`);
       return fileOp(`read state ${file}`, () => { throw e; });
     }
+    open.add(fd);
+    const st = fs.fstatSync(fd);
+    if (st.isDirectory()) throw new IoError(`cannot read state ${file}: it is a folder`);
+    if (!st.isFile()) throw new StateError(`state ${file} is not a regular file (a FIFO, a socket or a device)`, ['rebuild-state']);
+    // The generation folder it is in (none for a state file made elsewhere).
+    const gen = GEN_PATTERN.test(path.basename(path.dirname(real))) ? path.dirname(real) : undefined;
+    let swapped = false;
+    const openPart = (name: string): FileSource | undefined => {
+      const p = path.join(path.dirname(real), name);
+      let pfd: number;
+      try {
+        pfd = fs.openSync(p, 'r');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return fileOp(`read state ${p}`, () => { throw e; });
+        // The generation went (a writer swapped in a new one and removed it): start again from `current`.
+        if (attempt < 5 && gen !== undefined && !fs.existsSync(real)) {
+          swapped = true;
+          throw e;
+        }
+        return undefined; // missing: what is in it fails when read (exit 3)
+      }
+      open.add(pfd);
+      return new FileSource(pfd, fs.fstatSync(pfd).size, p);
+    };
+    let container: StateContainer;
+    try {
+      container = StateContainer.open(new FileSource(fd, st.size, file), file, openPart);
+    } catch (e) {
+      if (swapped) continue;
+      throw e;
+    }
+    const sys = decodeState(container, file);
+    origin.set(sys, { container, file: real, gen });
+    return sys;
   }
-  open.add(fd);
-  const st = fs.fstatSync(fd);
-  if (st.isDirectory()) throw new IoError(`cannot read state ${file}: it is a folder`);
-  if (!st.isFile()) throw new StateError(`state ${file} is not a regular file (a FIFO, a socket or a device)`, ['rebuild-state']);
-  const container = StateContainer.open(new FileSource(fd, st.size, file), file);
-  const sys = decodeState(container, file);
-  let gen: string | undefined;
-  try {
-    gen = fs.realpathSync(path.join(dir, CURRENT));
-  } catch {
-    gen = undefined;
-  }
-  origin.set(sys, { container, file: fs.realpathSync(file), gen });
-  return sys;
 }
 
 /** --lock-timeout SECONDS (default 30), in ms. */
@@ -184,24 +211,54 @@ function tableUntouched(sys: System): boolean {
 }
 
 /**
- * The state file. When most of the previous file's sections are carried
- * over unchanged, it is copied (by the kernel) and the changed sections are
- * appended with a new table; else every section is written anew, which
- * also drops what earlier appends left unused.
+ * How a save carries unchanged sections: at least `linkMinBytes` of them
+ * (a large state) stay in the files they are in, hard-linked into the new
+ * generation as part files; fewer, and the previous file is copied and
+ * appended to. (Tests lower it to take the link path on small states.)
+ */
+export const saveTuning = { linkMinBytes: 32 * 2 ** 20 };
+
+/**
+ * The state file. When most of the bytes of the files the previous state's
+ * sections are in are carried over unchanged: on a large state those files
+ * are hard-linked into the new generation (part files, never written
+ * again) and only the changed sections are written, into a new state file
+ * that names them; on a small one the previous file is copied (by the
+ * kernel) and the changed sections are appended with a new table. Else
+ * every section is written anew, which also drops what earlier appends and
+ * links left unused.
  */
 function writeStateFile(file: string, sys: System, prev: StateContainer | undefined, prevFile: string | undefined): void {
   const sections = stateSections(sys);
   const carriedBytes = sections.reduce((n, s) => n + (s.carried && s.from === prev ? s.carried.length : 0), 0);
-  const append = prev !== undefined && prevFile !== undefined && carriedBytes >= prev.size / 2 && prev.liveBytes >= prev.size / 2;
+  // The files carried sections are in, and their sizes (what linking them keeps on disk).
+  const inFiles = new Map<string | undefined, number>();
+  for (const s of sections) if (s.carried && s.from === prev) inFiles.set(s.carried.part, prev!.sizeOf(s.carried.part));
+  const keptBytes = [...inFiles.values()].reduce((a, b) => a + b, 0);
+  const link = prev !== undefined && prevFile !== undefined && carriedBytes >= saveTuning.linkMinBytes && carriedBytes >= keptBytes / 2;
+  const append = !link && prev !== undefined && prevFile !== undefined && prev.parts.size === 0 && carriedBytes >= prev.size / 2 && prev.liveBytes >= prev.size / 2;
   let fd: number;
-  if (append) {
+  let ownPart = '';
+  if (link) {
+    const dir = path.dirname(file);
+    for (const part of inFiles.keys()) {
+      if (part === undefined) {
+        ownPart = `part-${randomBytes(8).toString('hex')}.bin`;
+        fileOp(`write ${path.join(dir, ownPart)}`, () => fs.linkSync(prevFile!, path.join(dir, ownPart)));
+      } else {
+        if (!PART_PATTERN.test(part)) throw new Error(`part name ${part}`);
+        fileOp(`write ${path.join(dir, part)}`, () => fs.linkSync(path.join(path.dirname(prevFile!), part), path.join(dir, part)));
+      }
+    }
+    fd = createExclusive(file, false, `write ${file}`);
+  } else if (append) {
     fileOp(`write ${file}`, () => fs.copyFileSync(prevFile!, file, fs.constants.COPYFILE_EXCL));
     fd = fileOp(`write ${file}`, () => fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_NOFOLLOW));
   } else {
     fd = createExclusive(file, false, `write ${file}`);
   }
   try {
-    const size = writeContainer(new FileSink(fd, file), sections, append ? { appendTo: prev } : {});
+    const size = writeContainer(new FileSink(fd, file), sections, link ? { linkFrom: { from: prev!, ownPart } } : append ? { appendTo: prev } : {});
     fileOp(`write ${file}`, () => fs.ftruncateSync(fd, size));
     fileOp(`flush ${file}`, () => fs.fsyncSync(fd));
   } finally {
@@ -257,8 +314,7 @@ export function exportsMatch(dir: string, sys: System): { checked: number; probl
     const file = path.join(dir, name);
     let fd: number;
     try {
-      // O_NONBLOCK: a state.bin that is a FIFO must be refused, not waited on.
-      fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+      fd = fs.openSync(file, 'r');
     } catch (e) {
       if (isFileError(e) && e.code === 'ENOENT') continue;
       throw e;

@@ -190,8 +190,31 @@ export class HashTable {
 
   countValid(): number {
     let n = 0;
-    this.forEachValid(() => n++);
+    for (let r = 0; r < this.used.length; r++) {
+      if (this.used[r] === 0) continue;
+      const b = this.blocks[(r << REGION_SLOT_SHIFT) >>> this.blockShift]!;
+      const base = ((r << REGION_SLOT_SHIFT) & this.blockMask) << 2;
+      for (let i = base + 1, end = base + REGION_SLOTS * 4; i < end; i += 4) n += b[i] & HPTE_V_VALID;
+    }
     return n;
+  }
+
+  /** Regions of storage (REGION_SLOTS slots each): region r holds slots r * REGION_SLOTS on. */
+  get regions(): number {
+    return this.used.length;
+  }
+
+  /**
+   * The raw words of region r, for one pass over the storage (the codec):
+   * its block, with slot (r * REGION_SLOTS + s)'s four halves (int32) at
+   * regionBase(r) + 4 * s; undefined for a region never used (all zero).
+   */
+  regionWords(r: number): Int32Array | undefined {
+    return this.used[r] === 0 ? undefined : this.blocks[(r << REGION_SLOT_SHIFT) >>> this.blockShift];
+  }
+
+  regionBase(r: number): number {
+    return ((r << REGION_SLOT_SHIFT) & this.blockMask) << 2;
   }
 
   /** Bytes of storage in use (regions written at least once). */

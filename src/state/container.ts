@@ -9,21 +9,26 @@ import { StateError } from '../util/errors';
  * one buffer, and offsets and lengths are 64-bit (files past 2 GiB).
  *
  *   0   "PPCDOMB\0"
- *   8   u32 format version (3)
+ *   8   u32 format version (4)
  *   12  u32 N, sections
  *   16  u64 offset of the section table
  *   24  u32 CRC-32 of the section table
  *   28  u32 CRC-32 of bytes 0..28
  *   32  sections
- *   ..  section table: N x { u32 kind, u32 domid, u32 index, u32 CRC-32, u64 offset, u64 length }
+ *   ..  section table: N x { u32 kind, u32 domid, u32 index, u32 CRC-32, u64 offset, u64 length, u32 part, u32 0 }
  * All big-endian. The table goes last so sections can be written as they
  * are produced, and a writer can append changed sections to a copy of the
  * previous file, leaving the unchanged ones where they are.
+ *
+ * A section's part is 0 when it is in this file; k > 0 when it is in the
+ * k-th file the `parts` section names (JSON, a list of `part-<16 hex>.bin`
+ * beside this file: an earlier generation's state file, hard-linked, so a
+ * save need not copy what it did not change).
  */
 export const STATE_MAGIC = 'PPCDOMB\0';
-export const STATE_VERSION = 3;
+export const STATE_VERSION = 4;
 export const HEADER_BYTES = 32;
-const ENTRY_BYTES = 32;
+const ENTRY_BYTES = 40;
 
 /** What a section holds. The numbers are the file's; never reuse one. */
 export const SECTION = {
@@ -39,6 +44,8 @@ export const SECTION = {
   xenP2m: 5,
   /** The guest kernel's slot bytes (Linux's hidx). */
   guestSlots: 6,
+  /** The part files sections live in besides this one (JSON list of names; section part k is the k-th). */
+  parts: 7,
 } as const;
 export type SectionKind = (typeof SECTION)[keyof typeof SECTION];
 const KINDS = new Set<number>(Object.values(SECTION));
@@ -47,7 +54,11 @@ const KINDS = new Set<number>(Object.values(SECTION));
 export const NO_DOMAIN = 0xffffffff;
 
 export interface SectionKey { kind: SectionKind; domid: number; index: number }
-export interface SectionEntry extends SectionKey { crc: number; offset: number; length: number }
+/** `part`: the file beside the state file the section is in (a PART_PATTERN name); absent: the state file itself. */
+export interface SectionEntry extends SectionKey { crc: number; offset: number; length: number; part?: string }
+
+/** What a part file is called (nothing else is opened as one). */
+export const PART_PATTERN = /^part-[0-9a-f]{16}\.bin$/;
 
 /** Positional reads of a file (the command layer's, over an fd). */
 export interface ByteSource {
@@ -81,12 +92,20 @@ export class StateContainer {
     private readonly src: ByteSource,
     readonly where: string,
     readonly entries: readonly SectionEntry[],
+    /** The part files, by name, opened with this file (absent when there was no way to open them). */
+    readonly parts: ReadonlyMap<string, ByteSource | undefined>,
   ) {
     this.size = src.size;
     for (const e of entries) this.byKey.set(key(e.kind, e.domid, e.index), e);
   }
 
-  static open(src: ByteSource, where: string): StateContainer {
+  /**
+   * Open a state file: header and table checked. `openPart` opens a part
+   * file beside it by name (all of them now, so later reads come from the
+   * same files); one it cannot open (or without it), a section in that
+   * part fails when read.
+   */
+  static open(src: ByteSource, where: string, openPart?: (name: string) => ByteSource | undefined): StateContainer {
     const bad = (what: string): never => {
       throw new StateError(`state ${where} is corrupt: ${what}`, ['rebuild-state']);
     };
@@ -107,21 +126,54 @@ export class StateContainer {
     if (crc32(table) !== dv.getUint32(24)) bad('section table checksum mismatch');
     const tv = view(table);
     const entries: SectionEntry[] = [];
+    const partOf: number[] = [];
     for (let i = 0; i < n; i++) {
       const at = i * ENTRY_BYTES;
       const kind = tv.getUint32(at);
       const offset = u64(tv, at + 16);
       const length = u64(tv, at + 24);
+      const part = tv.getUint32(at + 32);
       if (!KINDS.has(kind)) bad(`section ${i} has unknown kind ${kind}`);
-      if (offset === undefined || length === undefined || offset < HEADER_BYTES || offset + length > tableAt) bad(`section ${i} is out of bounds`);
+      if (offset === undefined || length === undefined || offset + length > Number.MAX_SAFE_INTEGER) bad(`section ${i} is out of bounds`);
+      if (part === 0 && (offset! < HEADER_BYTES || offset! + length! > tableAt)) bad(`section ${i} is out of bounds`);
+      if (part !== 0 && kind === SECTION.parts) bad(`section ${i} (the part list) is not in the state file`);
+      partOf.push(part);
       entries.push({ kind: kind as SectionKind, domid: tv.getUint32(at + 4), index: tv.getUint32(at + 8), crc: tv.getUint32(at + 12), offset: offset!, length: length! });
     }
-    return new StateContainer(src, where, entries);
+    // The part files: named by the parts section (in this file), opened now.
+    const parts = new Map<string, ByteSource | undefined>();
+    const listEntry = entries.find((e) => e.kind === SECTION.parts);
+    let names: string[] = [];
+    if (listEntry) {
+      const bytes = src.read(listEntry.offset, listEntry.length);
+      if (bytes.length !== listEntry.length || crc32(bytes) !== listEntry.crc) bad('section parts checksum mismatch (modified or torn)');
+      try {
+        names = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8'));
+      } catch {
+        bad('the part list is not JSON');
+      }
+      if (!Array.isArray(names) || names.some((x) => typeof x !== 'string' || !PART_PATTERN.test(x))) bad('the part list names something that is not a part file');
+    }
+    for (const name of names) parts.set(name, openPart?.(name));
+    entries.forEach((e, i) => {
+      const p = partOf[i];
+      if (p === 0) return;
+      if (p > names.length) bad(`section ${i} is in part ${p}, of ${names.length}`);
+      e.part = names[p - 1];
+      const ps = parts.get(e.part);
+      if (ps && e.offset + e.length > ps.size) bad(`${describe(e)} runs past the end of ${e.part} (${ps.size} bytes: truncated)`);
+    });
+    return new StateContainer(src, where, entries, parts);
+  }
+
+  /** The size of the file a section is in. */
+  sizeOf(part: string | undefined): number {
+    return part === undefined ? this.size : (this.parts.get(part)?.size ?? 0);
   }
 
   /** Bytes of the file its sections use (the rest is left by appends: what a rewrite would save). */
   get liveBytes(): number {
-    return this.entries.reduce((n, e) => n + pad8(e.length), HEADER_BYTES + this.entries.length * ENTRY_BYTES);
+    return this.entries.reduce((n, e) => n + (e.part === undefined ? pad8(e.length) : 0), HEADER_BYTES + this.entries.length * ENTRY_BYTES);
   }
 
   find(kind: SectionKind, domid = NO_DOMAIN, index = 0): SectionEntry | undefined {
@@ -135,7 +187,13 @@ export class StateContainer {
 
   /** A section's bytes, read at its offset and checked against its CRC. */
   read(e: SectionEntry): Uint8Array {
-    const bytes = this.src.read(e.offset, e.length);
+    let src = this.src;
+    if (e.part !== undefined) {
+      const p = this.parts.get(e.part);
+      if (p === undefined) throw new StateError(`state ${this.where} is incomplete: ${describe(e)} is in ${e.part}, which is not beside it`, ['rebuild-state']);
+      src = p;
+    }
+    const bytes = src.read(e.offset, e.length);
     if (bytes.length !== e.length || crc32(bytes) !== e.crc) {
       throw new StateError(`state ${this.where} is corrupt: ${describe(e)} checksum mismatch (modified or torn)`, ['rebuild-state']);
     }
@@ -155,16 +213,27 @@ export function describe(e: SectionKey): string {
  * the header (so a file cut short anywhere has no valid header over a
  * missing table). With `appendTo`, the sink's file already holds that
  * container's bytes (a copy): sections carried from it stay at their
- * offsets and the rest go after its end. Any other carried section is read
- * (and checked) from its file and written anew. Returns the file's size.
+ * offsets and the rest go after its end. With `linkFrom`, sections carried
+ * from that container stay in the files they are in, which the caller puts
+ * beside the new file (hard links): its own file as `linkFrom.ownPart`,
+ * its parts under their names. Any other carried section is read (and
+ * checked) from its file and written anew. Returns the file's size.
  */
-export function writeContainer(sink: ByteSink, sections: readonly SectionWrite[], opts: { appendTo?: StateContainer } = {}): number {
+export function writeContainer(sink: ByteSink, sections: readonly SectionWrite[], opts: { appendTo?: StateContainer; linkFrom?: { from: StateContainer; ownPart: string } } = {}): number {
   let at = pad8(opts.appendTo?.size ?? HEADER_BYTES);
   const entries: SectionEntry[] = [];
+  const partNames: string[] = [];
+  const link = opts.linkFrom;
   for (const s of sections) {
     const k = { kind: s.kind, domid: s.domid, index: s.index };
-    if (s.carried && opts.appendTo !== undefined && s.from === opts.appendTo) {
+    if (s.carried && opts.appendTo !== undefined && s.from === opts.appendTo && s.carried.part === undefined) {
       entries.push({ ...k, crc: s.carried.crc, offset: s.carried.offset, length: s.carried.length });
+      continue;
+    }
+    if (s.carried && link !== undefined && s.from === link.from) {
+      const part = s.carried.part ?? link.ownPart;
+      if (!partNames.includes(part)) partNames.push(part);
+      entries.push({ ...k, crc: s.carried.crc, offset: s.carried.offset, length: s.carried.length, part });
       continue;
     }
     const start = at;
@@ -184,6 +253,14 @@ export function writeContainer(sink: ByteSink, sections: readonly SectionWrite[]
     if (pad8(at) > at) sink.write(at, new Uint8Array(pad8(at) - at));
     at = pad8(at);
   }
+  if (partNames.length > 0) {
+    const list = Buffer.from(JSON.stringify(partNames), 'utf8');
+    sink.write(at, list);
+    entries.push({ kind: SECTION.parts, domid: NO_DOMAIN, index: 0, crc: crc32(list), offset: at, length: list.length });
+    at += list.length;
+    if (pad8(at) > at) sink.write(at, new Uint8Array(pad8(at) - at));
+    at = pad8(at);
+  }
   const table = new Uint8Array(entries.length * ENTRY_BYTES);
   const tv = view(table);
   entries.forEach((e, i) => {
@@ -194,6 +271,7 @@ export function writeContainer(sink: ByteSink, sections: readonly SectionWrite[]
     tv.setUint32(o + 12, e.crc);
     tv.setBigUint64(o + 16, BigInt(e.offset));
     tv.setBigUint64(o + 24, BigInt(e.length));
+    tv.setUint32(o + 32, e.part === undefined ? 0 : partNames.indexOf(e.part) + 1);
   });
   const tableAt = at;
   sink.write(tableAt, table);

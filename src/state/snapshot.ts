@@ -1,5 +1,5 @@
 import { readFdt } from '../devtree/fdt_ro';
-import { encodeHpt, hptSectionStats } from '../hpt/codec';
+import { encodeHptWithStats } from '../hpt/codec';
 import type { HptStats } from '../hpt/table';
 import { BuddyHeap } from '../machine/buddy';
 import { FrameTable, OwnedRun } from '../machine/frames';
@@ -67,9 +67,9 @@ export function stateSections(sys: System): SectionWrite[] {
     const h = d.hptForSave();
     let hptStats: HptStats | null = null;
     if (h.live) {
-      const enc = encodeHpt(h.live);
-      hptStats = hptSectionStats(enc);
-      perDomain.push(bytes(SECTION.hpt, d.domid, 0, [enc]));
+      const enc = encodeHptWithStats(h.live); // encodeHpt and hptSectionStats of it, in one pass
+      hptStats = enc.stats;
+      perDomain.push(bytes(SECTION.hpt, d.domid, 0, [enc.bytes]));
     } else if (h.saved) {
       hptStats = h.saved.stats;
       perDomain.push(h.saved instanceof FileHpt ? carried(SECTION.hpt, d.domid, 0, h.saved) : bytes(SECTION.hpt, d.domid, 0, [h.saved.load()]));

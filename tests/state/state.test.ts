@@ -6,6 +6,7 @@ import { crc32, crc32Table } from '../../src/util/crc32';
 import { decodeHpt, encodeHpt, hptSectionStats } from '../../src/hpt/codec';
 import { StateError } from '../../src/util/errors';
 import { MiB } from '../../src/util/size';
+import { closeOpenStates, loadState, saveTuning } from '../../src/commands/state_store';
 import { cli, tempDir } from '../helpers/cli';
 
 /**
@@ -74,7 +75,7 @@ describe('state container', () => {
     expect(() => open(foreign)).toThrow(/bad magic/);
     const v2 = Buffer.from(buf);
     v2.writeUInt32BE(2, 8); // the single-seal format before sections were read on demand
-    expect(() => open(v2)).toThrow(/format version 2; this ppc-dombuild reads version 3/);
+    expect(() => open(v2)).toThrow(/format version 2; this ppc-dombuild reads version 4/);
     const header = Buffer.from(buf);
     header[13] ^= 1;
     expect(() => open(header)).toThrow(/header checksum/);
@@ -240,6 +241,73 @@ describe('saved state', () => {
     const d0 = before.dom0();
     expect(Buffer.concat(after.dom0().memory.slices(d0.p2mPaddr, d0.p2mEntries * 4)).equals(Buffer.concat(d0.memory.slices(d0.p2mPaddr, d0.p2mEntries * 4)))).toBe(true);
     expect((await cli(['validate', '--state', 's'], { cwd: d })).code).toBe(0);
+  });
+
+  it('on a large state (here: any, the threshold lowered) unchanged sections stay in hard-linked part files; the state is the one the copy path makes', async () => {
+    const linked = tempDir('link');
+    const copied = tempDir('link');
+    const steps = [['construct', '--mem', '1G', '--linear-page', '4K'], ['create-domu', '--mem', '256M'], ['create-domu', '--mem', '256M'], ['destroy-domu', '--domid', '1']];
+    const min = saveTuning.linkMinBytes;
+    try {
+      for (const args of steps) {
+        saveTuning.linkMinBytes = 0;
+        const before = fs.statSync(path.join(linked, 's', 'state.bin'), { throwIfNoEntry: false });
+        expect((await cli([...args, '--state', 's'], { cwd: linked })).code).toBe(0);
+        saveTuning.linkMinBytes = min;
+        expect((await cli([...args, '--state', 's'], { cwd: copied })).code).toBe(0);
+        const gen = fs.realpathSync(path.join(linked, 's', 'current'));
+        const parts = fs.readdirSync(gen).filter((n) => n.startsWith('part-'));
+        if (args[0] === 'construct') expect(parts).toEqual([]);
+        else {
+          // The previous state file is in the new generation under a part name: the same file, not a copy.
+          expect(parts.map((n) => fs.statSync(path.join(gen, n)).ino)).toContain(before!.ino);
+        }
+        expect((await cli(['validate', '--state', 's'], { cwd: linked })).code).toBe(0);
+        const a = loadState(path.join(linked, 's'));
+        const b = loadState(path.join(copied, 's'));
+        expect(joinPieces(encodeState(a)).equals(joinPieces(encodeState(b)))).toBe(true);
+        closeOpenStates();
+      }
+      expect((await cli(['inspect', 'p2m', '--pfn', '0', '--state', 's'], { cwd: linked })).out).toBe((await cli(['inspect', 'p2m', '--pfn', '0', '--state', 's'], { cwd: copied })).out);
+      // Read alone, the state file knows where its sections are and says so when one is elsewhere.
+      const alone = decodeState(fs.readFileSync(path.join(linked, 's', 'state.bin')), 'alone');
+      expect(alone.domains.size).toBe(2);
+      expect(() => alone.dom0().hptForSave().saved!.load()).toThrow(/incomplete: section hpt of dom0 is in part-[0-9a-f]{16}\.bin, which is not beside it/);
+    } finally {
+      saveTuning.linkMinBytes = min;
+      closeOpenStates();
+    }
+  });
+
+  it('linking fails (the disk fills): exit 74, the previous state stays whole; a missing part is exit 3 for the commands that read it', async () => {
+    const d = tempDir('linkfail');
+    const min = saveTuning.linkMinBytes;
+    saveTuning.linkMinBytes = 0;
+    try {
+      expect((await cli(['construct', '--mem', '1G', '--state', 's'], { cwd: d })).code).toBe(0);
+      const sdir = path.join(d, 's');
+      const before = fs.readFileSync(path.join(sdir, 'state.bin'));
+      mockFault = (c, p) => (c === 'link' && path.basename(p) === 'state.bin' ? 'ENOSPC' : undefined);
+      let r: Awaited<ReturnType<typeof cli>>;
+      try {
+        r = await cli(['create-domu', '--mem', '256M', '--state', 's'], { cwd: d });
+      } finally {
+        mockFault = undefined;
+      }
+      expect(r.code).toBe(74);
+      expect(r.err.trim().split('\n')).toHaveLength(1);
+      expect(fs.readFileSync(path.join(sdir, 'state.bin')).equals(before)).toBe(true);
+      expect((await cli(['validate', '--state', 's'], { cwd: d })).code).toBe(0);
+      expect((await cli(['create-domu', '--mem', '256M', '--state', 's'], { cwd: d })).code).toBe(0);
+      const gen = fs.realpathSync(path.join(sdir, 'current'));
+      for (const n of fs.readdirSync(gen).filter((x) => x.startsWith('part-'))) fs.rmSync(path.join(gen, n));
+      expect((await cli(['inspect', 'machine', '--state', 's'], { cwd: d })).code).toBe(0);
+      const v = await cli(['validate', '--state', 's'], { cwd: d });
+      expect(v.code).toBe(3);
+      expect(v.err).toMatch(/incomplete: section .* is in part-[0-9a-f]{16}\.bin, which is not beside it/);
+    } finally {
+      saveTuning.linkMinBytes = min;
+    }
   });
 
   it('is a function of its inputs: the same construct gives the same bytes', async () => {
