@@ -2,11 +2,11 @@ import type { Command } from 'commander';
 import type { CliContext } from './cli_context';
 import { balloon } from '../guest/balloon';
 import { UsageError } from '../util/errors';
-import { parsePositiveSize } from '../util/size';
+import { parseMemorySize } from '../util/size';
 import { balloonJson, formatBalloon } from '../format/balloon';
 import { json } from '../format/table';
 import { parseDomid } from './args';
-import { paint, type Io } from './io';
+import { columns, paint, type Io } from './io';
 import { loadState, saveState, stateDir } from './state_store';
 
 export interface BalloonFlags { target?: string; domid?: string; state?: string; json?: boolean }
@@ -14,13 +14,13 @@ export interface BalloonFlags { target?: string; domid?: string; state?: string;
 /** balloon --target SIZE [--domid N]: shrink or grow a domain (default dom0) to SIZE. */
 export function runBalloon(io: Io, f: BalloonFlags): number {
   if (f.target === undefined) throw new UsageError('balloon needs --target', 'e.g. --target 3G');
-  const target = parsePositiveSize(f.target, '--target');
+  const target = parseMemorySize(f.target, '--target');
   const domid = f.domid === undefined ? 0 : parseDomid(f.domid);
   const dir = stateDir(io, f.state);
   const sys = loadState(dir);
   const r = balloon(sys, domid, target);
   saveState(dir, sys);
-  io.out(f.json ? json(balloonJson(r)) : formatBalloon(paint(io), r));
+  io.out(f.json ? json(balloonJson(r)) : formatBalloon(paint(io), r, columns(io)));
   return 0;
 }
 

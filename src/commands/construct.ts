@@ -8,7 +8,7 @@ import { DEFAULT_OF_AT, placementName } from '../rma/layout';
 import { parseLinearPage, parsePlacement, parseTranslation, parseWholeMiB } from './args';
 import { DeviceTreeError } from '../devtree/tree';
 import { UsageError } from '../util/errors';
-import { parsePositiveSize, parseSize } from '../util/size';
+import { parsePositiveSize, parseMemorySize, parseSize } from '../util/size';
 import { constructDom0 } from '../builder/domain_build';
 import type { TraceEvent } from '../builder/report';
 import { constructDom0Legacy } from '../builder/legacy_domain_build';
@@ -20,7 +20,7 @@ import type { GuestRecord } from '../guest/record';
 import { formatGuestBoot, guestBootJson } from '../format/hpt';
 import { progressBar } from './progress';
 import { json } from '../format/table';
-import { paint, type Io } from './io';
+import { columns, paint, relativePaths, type Io } from './io';
 import { selectMachine } from './machine_select';
 import { saveState, stateDir } from './state_store';
 
@@ -41,6 +41,8 @@ export interface ConstructFlags {
   state?: string;
   json?: boolean;
   trace?: boolean;
+  /** --timing: how long the guest boot took (off: the same inputs print the same bytes). */
+  timing?: boolean;
   /** --linear-page 16M|4K, --linear-fallback, --no-boot (boot: false). */
   linearPage?: string;
   linearFallback?: boolean;
@@ -55,12 +57,12 @@ export interface ConstructFlags {
 export function runConstruct(io: Io, f: ConstructFlags): number {
   if (f.kernel && f.kernelSize) throw new UsageError('--kernel and --kernel-size both given', 'give a kernel file or a synthetic size, not both');
   if (f.initrd && f.initrdSize) throw new UsageError('--initrd and --initrd-size both given', 'give an initrd file or a synthetic size, not both');
-  const mem = f.mem !== undefined ? parsePositiveSize(f.mem, '--mem') : undefined;
-  const maxMem = f.maxMem !== undefined ? parsePositiveSize(f.maxMem, '--max-mem') : undefined;
+  const mem = f.mem !== undefined ? parseMemorySize(f.mem, '--mem') : undefined;
+  const maxMem = f.maxMem !== undefined ? parseMemorySize(f.maxMem, '--max-mem') : undefined;
   const rmaSize = f.rma !== undefined ? parsePositiveSize(f.rma, '--rma') : DEFAULT_RMA_SIZE;
   const placement = parsePlacement(f.p2mPlacement ?? 'after-of');
   const ofAt = f.ofAt !== undefined ? parseSize(f.ofAt, '--of-at') : DEFAULT_OF_AT;
-  const ram = f.ram !== undefined ? parsePositiveSize(f.ram, '--ram') : undefined;
+  const ram = f.ram !== undefined ? parseMemorySize(f.ram, '--ram') : undefined;
   const kernel: BootImage = f.kernel ? readImage(io, f.kernel, '--kernel') : syntheticKernel(f.kernelSize !== undefined ? parsePositiveSize(f.kernelSize, '--kernel-size') : DEFAULT_KERNEL_SIZE);
   const initrd: BootImage | undefined = f.initrd ? readImage(io, f.initrd, '--initrd') : f.initrdSize !== undefined ? syntheticInitrd(parsePositiveSize(f.initrdSize, '--initrd-size')) : undefined;
   const bootargs = f.bootargs ?? 'console=hvc0 root=/dev/ram0';
@@ -77,7 +79,7 @@ export function runConstruct(io: Io, f: ConstructFlags): number {
   const events: TraceEvent[] = [];
   const tracer = (ev: TraceEvent): void => {
     events.push(ev);
-    if (f.trace) io.err(formatTraceEvent(p, ev));
+    if (f.trace) io.err(formatTraceEvent(p, ev, columns(io, io.stderrTTY)));
   };
   if (f.legacyCap && translation !== 'legacy') throw new UsageError('--legacy-cap without --translation legacy', "the cap is upstream's pre-proposal domain_build.c: the proposal's dom0 is not capped at the IO hole");
   const hptMiB = f.htabMb !== undefined ? parseWholeMiB(f.htabMb, '--htab-mb') : undefined;
@@ -94,12 +96,13 @@ export function runConstruct(io: Io, f: ConstructFlags): number {
   if (f.boot !== false && translation !== 'legacy') {
     const t0 = performance.now();
     guest = bootDom0Guest(sys, dom0, { linearPageShift, linearFallback: !!f.linearFallback, progress: progressBar(io, 'bolting the linear map') });
-    bootMs = performance.now() - t0;
+    if (f.timing) bootMs = performance.now() - t0;
   }
   const dir = stateDir(io, f.state);
-  const files = saveState(dir, sys);
+  // Paths as given, relative to where the command runs: the same command prints the same bytes wherever it runs.
+  const files = relativePaths(io, saveState(dir, sys));
   if (f.json) io.out(json(guest ? { ...constructJson(sys, files), guest: guestBootJson(guest, bootMs) } : constructJson(sys, files)));
-  else io.out(formatConstruct(paint(io), sys, files) + (guest ? formatGuestBoot(paint(io), guest, bootMs) : ''));
+  else io.out(formatConstruct(paint(io), sys, files, columns(io)) + (guest ? formatGuestBoot(paint(io), guest, columns(io), bootMs) : ''));
   return 0;
 }
 

@@ -20,7 +20,7 @@ import { dom0RmaMap, domuRmaMap } from '../rma/regions';
 import { json } from '../format/table';
 import { hex } from '../format/units';
 import { domainOf, parsePfn } from './args';
-import { paint, type Io } from './io';
+import { columns, paint, type Io } from './io';
 import { dom0Blob, loadState, stateDir, writeAtomic } from './state_store';
 
 export interface InspectFlags { state?: string; json?: boolean; domid?: string }
@@ -75,7 +75,7 @@ export function runInspectP2m(io: Io, f: P2mFlags): number {
   const runs = ownedRuns(sys.machine, d, from, to, table);
   const info = p2mInfo(d, runs, table);
   if (f.json) io.out(json({ table: d.shadow ? { ...info, paddr: null, keeper: 'xen' } : { ...info, keeper: 'guest' }, from, to, runs: runs.map(runJson) }));
-  else io.out((d.shadow ? formatXenP2mInfo(paint(io), info) : formatP2mInfo(paint(io), info)) + formatRuns(paint(io), runs));
+  else io.out((d.shadow ? formatXenP2mInfo(paint(io), info, columns(io)) : formatP2mInfo(paint(io), info, columns(io))) + formatRuns(paint(io), runs, columns(io)));
   return 0;
 }
 
@@ -91,7 +91,7 @@ export function runInspectRma(io: Io, f: RmaFlags): number {
   const maddr = d.rma.mfn * PAGE_SIZE;
   const extra = d.layout ? { stackPointer: d.layout.stackPointer, capacityEntries: d.layout.capacityEntries } : {};
   if (f.svg) writeAtomic(path.resolve(io.cwd, f.svg), Buffer.from(rmaSvg(who, map, maddr)));
-  io.out(f.json ? json({ domid: d.domid, ...rmaJson(map, maddr, extra) }) : formatRma(paint(io), who, map, maddr) + (f.svg ? `wrote ${f.svg}\n` : ''));
+  io.out(f.json ? json({ domid: d.domid, ...rmaJson(map, maddr, extra) }) : formatRma(paint(io), who, map, maddr, columns(io)) + (f.svg ? `wrote ${f.svg}\n` : ''));
   return 0;
 }
 
@@ -113,7 +113,7 @@ export function runInspectDevtree(io: Io, f: DevtreeFlags): number {
 
 export function runInspectMachine(io: Io, f: InspectFlags): number {
   const sys = load(io, f);
-  io.out(f.json ? json(machineJson(sys.machine)) : formatMachine(paint(io), sys.machine));
+  io.out(f.json ? json(machineJson(sys.machine)) : formatMachine(paint(io), sys.machine, columns(io)));
   return 0;
 }
 

@@ -11,7 +11,7 @@ import type { System } from '../xen/system';
 import { eaWalkJson, formatEaWalk, formatHptSummary, formatPteg, hptSummaryJson, ptegJson, EaWalkView, PtegRow, HptSummaryView } from '../format/hpt';
 import { json } from '../format/table';
 import { domainOf } from './args';
-import { paint, type Io } from './io';
+import { columns, paint, type Io } from './io';
 import { loadState, stateDir } from './state_store';
 
 export interface HptFlags { state?: string; json?: boolean; domid?: string; pteg?: string; ea?: string }
@@ -46,17 +46,17 @@ export function runInspectHpt(io: Io, f: HptFlags): number {
     const n = Number(parseBig(f.pteg, '--pteg', BigInt(Number.MAX_SAFE_INTEGER)));
     if (n >= t.ptegs) throw new UsageError(`--pteg ${f.pteg} is outside the table: it has ${t.ptegs} PTEGs (0..0x${(t.ptegs - 1).toString(16)})`);
     const rows = ptegRows(sys, d, t, n);
-    io.out(f.json ? json(ptegJson(d.domid, n, rows)) : formatPteg(p, d.domid, n, rows));
+    io.out(f.json ? json(ptegJson(d.domid, n, rows)) : formatPteg(p, d.domid, n, rows, columns(io)));
     return 0;
   }
   if (f.ea !== undefined) {
     const ea = parseBig(f.ea, '--ea', (1n << 64n) - 1n);
     const view = walk(sys, d, t, ea, guest?.rec, guest?.hidx);
-    io.out(f.json ? json(eaWalkJson(view)) : formatEaWalk(p, view));
+    io.out(f.json ? json(eaWalkJson(view)) : formatEaWalk(p, view, columns(io)));
     return 0;
   }
   const view: HptSummaryView = { domid: d.domid, maddr: d.arch.hpt!.mfn * PAGE_SIZE, booted, stats: t.stats(), guest: guest?.rec };
-  io.out(f.json ? json(hptSummaryJson(view)) : formatHptSummary(p, view));
+  io.out(f.json ? json(hptSummaryJson(view)) : formatHptSummary(p, view, columns(io)));
   return 0;
 }
 

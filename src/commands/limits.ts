@@ -7,10 +7,10 @@ import { Machine } from '../machine/machine';
 import { brokenConstraints, dom0Limits, Dom0Limits, Dom0LimitsInput, dom0MapHole, largestDom0ForHptBlock, limitFigures, machineFacts, MAX_BLOCK_BYTES, minimumRma } from '../p2m/limits';
 import { DEFAULT_OF_AT, layoutRma, p2mStartFor, RmaLayoutInput } from '../rma/layout';
 import { FitError, UsageError } from '../util/errors';
-import { alignUp, exactSize, formatSize, parsePositiveSize, parseSize } from '../util/size';
+import { alignUp, exactSize, formatSize, parsePositiveSize, parseMemorySize, parseSize } from '../util/size';
 import { formatLimits, limitsJson, LimitsView } from '../format/limits';
 import { json } from '../format/table';
-import { paint, type Io } from './io';
+import { columns, paint, type Io } from './io';
 import { selectMachine } from './machine_select';
 
 export interface LimitsFlags { rma?: string; p2mAt?: string; entrySize?: string; mem?: string; ofAt?: string; machine?: string; ram?: string; firmwareDtb?: string; json?: boolean }
@@ -28,8 +28,8 @@ export function runLimits(io: Io, f: LimitsFlags): number {
   const p2mAt = f.p2mAt !== undefined ? parseSize(f.p2mAt, '--p2m-at') : undefined;
   if (p2mAt !== undefined && p2mAt % PAGE_SIZE !== 0) throw new UsageError(`--p2m-at ${f.p2mAt} is not page aligned`);
   // Domains grow in whole extents, as construct rounds them.
-  const mem = f.mem !== undefined ? alignUp(parsePositiveSize(f.mem, '--mem'), EXTENT_SIZE) : undefined;
-  const ram = f.ram !== undefined ? parsePositiveSize(f.ram, '--ram') : undefined;
+  const mem = f.mem !== undefined ? alignUp(parseMemorySize(f.mem, '--mem'), EXTENT_SIZE) : undefined;
+  const ram = f.ram !== undefined ? parseMemorySize(f.ram, '--ram') : undefined;
 
   const sel = selectMachine(io.cwd, f.machine, ram, f.firmwareDtb);
   const facts = machineFacts(Machine.boot(sel.profile));
@@ -68,7 +68,7 @@ export function runLimits(io: Io, f: LimitsFlags): number {
     view.minimumRma = minimumRma(mem, SIZES, inputFor(entrySize));
     if (broken.length) refusal = new FitError(`dom0 of ${formatSize(size)} does not fit: it breaks ${broken[0].name}${broken[0].name === 'rma-allocatable' ? '' : `, at most ${exactSize(broken[0].limitBytes!)}`} (${broken[0].detail})${broken.length > 1 ? `; also ${broken.slice(1).map((c) => `${c.name} (${exactSize(c.limitBytes!)})`).join(', ')}` : ''}`, remedyHint(mem, limits, view.minimumRma, entrySize, inputFor));
   }
-  io.out(f.json ? json(limitsJson(view)) : formatLimits(paint(io), view));
+  io.out(f.json ? json(limitsJson(view)) : formatLimits(paint(io), view, columns(io)));
   if (refusal) throw refusal;
   return 0;
 }

@@ -6,7 +6,7 @@ import { p2mOf, tableLocation } from '../xen/shadow_p2m';
 import type { System } from '../xen/system';
 import { DomainRow, formatList, listJson, ListView } from '../format/domains';
 import { json } from '../format/table';
-import { paint, type Io } from './io';
+import { columns, paint, type Io } from './io';
 import { loadState, stateDir } from './state_store';
 
 export interface ListFlags { state?: string; json?: boolean }
@@ -39,7 +39,7 @@ export function listView(sys: System): ListView {
 export function runList(io: Io, f: ListFlags): number {
   const sys = loadState(stateDir(io, f.state));
   const v = listView(sys);
-  io.out(f.json ? json(listJson(v)) : formatList(paint(io), v));
+  io.out(f.json ? json(listJson(v)) : formatList(paint(io), v, columns(io)));
   return 0;
 }
 

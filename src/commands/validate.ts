@@ -4,7 +4,7 @@ import { CheckError } from '../util/errors';
 import { validateBuilt } from '../builder/validate';
 import { formatValidation, validationJson } from '../format/validate';
 import { json } from '../format/table';
-import { paint, type Io } from './io';
+import { columns, paint, type Io } from './io';
 import { loadState, stateDir } from './state_store';
 
 export interface ValidateFlags { state?: string; json?: boolean }
@@ -13,7 +13,7 @@ export interface ValidateFlags { state?: string; json?: boolean }
 export function runValidate(io: Io, f: ValidateFlags): number {
   const sys = loadState(stateDir(io, f.state));
   const report = validateBuilt(sys);
-  io.out(f.json ? json(validationJson(report)) : formatValidation(paint(io), report));
+  io.out(f.json ? json(validationJson(report)) : formatValidation(paint(io), report, columns(io)));
   if (!report.ok) {
     const broken = report.invariants.filter((r) => r.status === 'broken').map((r) => r.name);
     throw new CheckError(`${broken.length} invariant(s) broken: ${broken.join(', ')}`);

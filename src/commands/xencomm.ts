@@ -5,7 +5,7 @@ import { UsageError } from '../util/errors';
 import { parsePositiveSize, parseSize } from '../util/size';
 import { formatXencomm, xencommJson } from '../format/xencomm';
 import { json } from '../format/table';
-import { paint, type Io } from './io';
+import { columns, paint, type Io } from './io';
 import { loadState, stateDir } from './state_store';
 
 export interface XencommFlags { paddr?: string; len?: string; state?: string; json?: boolean }
@@ -18,7 +18,7 @@ export function runXencomm(io: Io, f: XencommFlags): number {
   const d = sys.dom0();
   if (d.translation !== 'proposal') throw new UsageError('dom0 was built with --translation legacy: it has no p2m table of its own to translate xencomm buffers with', 'rebuild with `ppc-dombuild construct` (the proposal is the default)');
   const x = xencommDescriptor(d, d.p2m(), paddr, len);
-  io.out(f.json ? json(xencommJson(x)) : formatXencomm(paint(io), x));
+  io.out(f.json ? json(xencommJson(x)) : formatXencomm(paint(io), x, columns(io)));
   return 0;
 }
 
