@@ -70,7 +70,7 @@ export function buildProgram(io: Io = processIo(), setCode: (c: number) => void 
   const prog = new Command('ppc-dombuild')
     .description('Build dom0 for Xen on PowerPC 970 with its p2m table in the RMA, then inspect and check it.')
     .version(VERSION)
-    .addOption(new Option('--color <when>', 'colour: auto (on a terminal, not with NO_COLOR; FORCE_COLOR forces it), always or never').choices(COLOR_MODES).default('auto'))
+    .addOption(new Option('--color <when>', 'when to colour: auto is on a terminal unless NO_COLOR is set (FORCE_COLOR forces it)').choices(COLOR_MODES).default('auto'))
     .option('-q, --quiet', 'print nothing but errors (the exit code says how it went)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()

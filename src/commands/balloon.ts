@@ -26,8 +26,12 @@ export function runBalloon(io: Io, f: BalloonFlags): number {
 
 /** Registers `balloon` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  ctx.withState(prog.command('balloon')
+  ctx.withState(ctx.examples(prog.command('balloon')
     .description("shrink or grow a domain: released pages lose their HPTEs and entries, then go to the heap; new pages come from the heap into the table")
     .requiredOption('--target <size>', 'the size to balloon to')
-    .option('--domid <n>', 'the domain (default 0)'), () => runBalloon);
+    .option('--domid <n>', 'the domain (default 0)'), [
+    ['ppc-dombuild balloon --target 1G', 'shrink dom0'],
+    ['ppc-dombuild balloon --target 3G', 'grow it again (up to its table)'],
+    ['ppc-dombuild balloon --domid 1 --target 128M', 'a domU'],
+  ]), () => runBalloon);
 }

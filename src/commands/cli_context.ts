@@ -35,11 +35,10 @@ export function examplesOf(cmd: Command): Example[] {
   return EXAMPLES.get(cmd) ?? [];
 }
 
-/** The `Examples:` block as --help prints it: each command line, its comment aligned after it. */
+/** The `Examples:` block as --help prints it: each example a comment saying what it does, then the command line. */
 export function examplesText(examples: Example[]): string {
   if (!examples.length) return '';
-  const w = Math.max(...examples.map(([c]) => c.length));
-  return '\nExamples:\n' + examples.map(([c, what]) => (c.length + what.length + 6 <= 80 ? `  ${c.padEnd(w)}  # ${what}` : `  # ${what}\n  ${c}`)).join('\n') + '\n';
+  return '\nExamples:\n' + examples.map(([c, what]) => `  # ${what}\n  ${c}\n`).join('\n');
 }
 
 /** The options every command takes from the top: -q, --color. */

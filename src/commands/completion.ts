@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Command, Option } from 'commander';
+import { Argument, type Command, type Option } from 'commander';
 import type { CliContext } from './cli_context';
 import { UsageError } from '../util/errors';
 import { FIXTURES_DIR } from './machine_select';
@@ -37,7 +37,9 @@ function walk(root: Command): Node[] {
     const options = [...own, ...globals].flatMap((o) => [o.long, o.short].filter((f): f is string => !!f).map((flag) => ({ flag, about: o.description })));
     options.push({ flag: '--help', about: 'show help' });
     if (c === root) options.push({ flag: '--version', about: 'show the version' });
-    nodes.push({ path: words.join(' '), subs: c.commands.map((s) => ({ name: s.name(), about: s.description() })), options });
+    // A command without subcommands completes its first argument's choices (completion: bash, zsh) in their place.
+    const choices = c.commands.length ? [] : (c.registeredArguments[0]?.argChoices ?? []).map((name) => ({ name, about: c.registeredArguments[0].description }));
+    nodes.push({ path: words.join(' '), subs: [...c.commands.map((s) => ({ name: s.name(), about: s.description() })), ...choices], options });
     for (const s of c.commands) visit(s, [...words, s.name()]);
   };
   visit(root, []);
@@ -175,7 +177,7 @@ function machineNames(): string[] {
 export function register(prog: Command, ctx: CliContext): void {
   ctx.run(ctx.examples(prog.command('completion')
     .description('print a shell completion script (bash or zsh), generated from the command tree')
-    .argument('<shell>', 'bash or zsh'), [
+    .addArgument(new Argument('<shell>', 'bash or zsh').choices(SHELLS)), [
     ['source <(ppc-dombuild completion bash)', 'complete in this bash session'],
     ['ppc-dombuild completion bash > /etc/bash_completion.d/ppc-dombuild', 'every bash session'],
     ['source <(ppc-dombuild completion zsh)', 'complete in this zsh session'],

@@ -105,7 +105,7 @@ function remedyHint(size: number, l: Dom0Limits, minRma: number | undefined, ent
 
 /** Registers `limits` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  ctx.withJson(prog.command('limits')
+  ctx.withJson(ctx.examples(prog.command('limits')
     .description('the 32 GiB math: every constraint on dom0\'s size (p2m span, entry width, RMA, hash table block, RAM) and which one binds, on a machine')
     .option('--rma <size>', 'RMA size', '64M')
     .option('--p2m-at <addr>', 'table start (default: right after the OF area)')
@@ -114,5 +114,10 @@ export function register(prog: Command, ctx: CliContext): void {
     .option('--mem <size>', 'check a dom0 of this size: exit 1 if it does not fit')
     .addOption(ctx.machineOpt())
     .addOption(ctx.ramOpt())
-    .option('--firmware-dtb <file>', "the machine's firmware device tree (a tree without the IO hole keeps dom0's map flat)"), () => runLimits);
+    .option('--firmware-dtb <file>', "the machine's firmware device tree (a tree without the IO hole keeps dom0's map flat)"), [
+    ['ppc-dombuild limits --p2m-at 32M --of-at 16M', 'the 32 GiB math; on js21 RAM binds'],
+    ['ppc-dombuild limits --ram 64G --p2m-at 32M --of-at 16M', 'the span binds'],
+    ['ppc-dombuild limits --ram 1T --rma 1G', "the hash table's 4 GiB block binds"],
+    ['ppc-dombuild limits --mem 40G', 'exit 1: what breaks, and what would help'],
+  ]), () => runLimits);
 }

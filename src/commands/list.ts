@@ -45,6 +45,10 @@ export function runList(io: Io, f: ListFlags): number {
 
 /** Registers `list` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  ctx.withState(prog.command('list')
-    .description('every domain: memory, RMA, where its p2m table is and who keeps it'), () => runList);
+  ctx.withState(ctx.examples(prog.command('list')
+    .description('every domain, one line each (as xl list): memory in MiB, RMA, who keeps its p2m table and where, translation'), [
+    ['ppc-dombuild list', 'one line per domain'],
+    ['ppc-dombuild list --wide', 'every figure: entries, used, mode'],
+    ['ppc-dombuild list --json', 'for a script'],
+  ]), () => runList);
 }

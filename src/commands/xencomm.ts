@@ -24,8 +24,10 @@ export function runXencomm(io: Io, f: XencommFlags): number {
 
 /** Registers `xencomm` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  ctx.withState(prog.command('xencomm')
+  ctx.withState(ctx.examples(prog.command('xencomm')
     .description("the xencomm descriptor dom0 hands Xen for a buffer: one machine address per page, from dom0's own p2m")
     .requiredOption('--paddr <addr>', "the buffer's guest-physical address")
-    .requiredOption('--len <size>', "the buffer's length"), () => runXencomm);
+    .requiredOption('--len <size>', "the buffer's length"), [
+    ['ppc-dombuild xencomm --paddr 0x3fff000 --len 12K', 'a buffer across the RMA end'],
+  ]), () => runXencomm);
 }

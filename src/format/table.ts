@@ -136,6 +136,7 @@ export function fitWidths(cells: string[][], cols: Columns, head = 0): number[] 
     natural.map((w, i) => Math.min(w, Math.max(body[i], headWords[i]))),
     words.map((w, i) => Math.min(w, natural[i])),
     natural.map((w) => Math.min(w, 5)),
+    natural.map((w) => Math.min(w, 3)),
   ];
   const widths = [...natural];
   for (const floor of floors) {
