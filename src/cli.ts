@@ -1,7 +1,7 @@
-import { Command, CommanderError } from 'commander';
-import { cliContext, type CliContext } from './commands/cli_context';
-import { DombuildError, EXIT_IO, EXIT_USAGE } from './util/errors';
-import { processIo, paint, type Io } from './commands/io';
+import { Command, CommanderError, Help, Option } from 'commander';
+import { cliContext, examplesText, type CliContext } from './commands/cli_context';
+import { DombuildError, EXIT_IO, EXIT_USAGE, UsageError } from './util/errors';
+import { COLOR_MODES, processIo, paint, type ColorMode, type Io } from './commands/io';
 import { hintText } from './commands/hints';
 import { closeOpenStates } from './commands/state_store';
 import { oneLine, quote } from './util/quote';
@@ -27,7 +27,11 @@ const MODULES: Record<string, () => CommandModule> = {
   'unmap-foreign': () => require('./commands/foreign'),
   balloon: () => require('./commands/balloon'),
   hcall: () => require('./commands/hcall'),
+  completion: () => require('./commands/completion'),
 };
+
+/** Words that need the whole command tree: help and completion describe every command. */
+const WHOLE_TREE = new Set(['help', 'completion']);
 
 /**
  * The modules to load: only the named command's when the first word is one
@@ -35,34 +39,75 @@ const MODULES: Record<string, () => CommandModule> = {
  */
 function commandModules(argv: string[]): CommandModule[] {
   const first = argv.find((a) => !a.startsWith('-'));
-  const names = first !== undefined && MODULES[first] && argv[0] === first ? [first] : Object.keys(MODULES);
+  const names = first !== undefined && MODULES[first] && argv[0] === first && !WHOLE_TREE.has(first) ? [first] : Object.keys(MODULES);
   return [...new Set(names.map((n) => MODULES[n]()))];
 }
 
-/** Build the command tree for this argv; each action keeps its exit code through setCode. */
-function program(io: Io, setCode: (c: number) => void, argv: string[]): Command {
+/** The top-level examples (each command has its own in its --help). */
+const EXAMPLES: [string, string][] = [
+  ['ppc-dombuild construct --mem 4G', 'build a 4 GiB dom0 on the default machine (JS21)'],
+  ['ppc-dombuild list', 'the domains, one line each'],
+  ['ppc-dombuild inspect p2m --pfn 0x4000', 'one pfn -> mfn translation'],
+  ['ppc-dombuild validate', 'check every invariant (exit 1 if one breaks)'],
+  ['ppc-dombuild help inspect p2m', "a nested command's help"],
+  ['source <(ppc-dombuild completion bash)', 'tab completion in bash'],
+];
+
+/**
+ * Help as commander gives it, with required options marked "(required)"
+ * (every command inherits it).
+ */
+const HELP_CONFIG: Partial<Help> = {
+  optionDescription(this: Help, opt: Option): string {
+    const base = Help.prototype.optionDescription.call(this, opt);
+    return opt.mandatory ? `${base} (required)` : base;
+  },
+};
+
+/**
+ * The command tree, every command registered (for the man page and
+ * completion); `argv` picks the modules to load for one run.
+ */
+export function buildProgram(io: Io = processIo(), setCode: (c: number) => void = () => undefined, argv: string[] = []): Command {
   const ctx = cliContext(io, setCode);
   const prog = new Command('ppc-dombuild')
     .description('Build dom0 for Xen on PowerPC 970 with its p2m table in the RMA, then inspect and check it.')
     .version(VERSION)
+    .addOption(new Option('--color <when>', 'when to colour: auto is on a terminal unless NO_COLOR is set (FORCE_COLOR forces it)').choices(COLOR_MODES).default('auto'))
+    .option('-q, --quiet', 'print nothing but errors (the exit code says how it went)')
     .exitOverride()
+    .configureHelp(HELP_CONFIG)
     // Commander's own error lines are not printed: run() prints each as one line (see commanderLine).
     // Help asked for goes to stdout; help commander shows for a missing command (on stderr) is replaced by one line.
-    .configureOutput({ writeOut: (s) => io.out(s), writeErr: () => undefined, outputError: () => undefined });
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: () => undefined, outputError: () => undefined })
+    .addHelpText('after', examplesText(EXAMPLES));
 
   for (const mod of commandModules(argv)) mod.register(prog, ctx);
+  // `help <command> [<sub>...]`: the help of a nested command too (commander's own stops at the first word).
+  prog.helpCommand(false);
+  prog.command('help [command...]')
+    .description('show the help of a command, e.g. `help inspect p2m`')
+    .action((names: string[]) => {
+      let c: Command = prog;
+      for (const n of names) {
+        const next = c.commands.find((x) => x.name() === n || x.aliases().includes(n));
+        if (!next) throw new UsageError(`no command '${[...names.slice(0, names.indexOf(n)), n].join(' ')}'`, `the commands${c === prog ? '' : ` of ${c.name()}`}: ${c.commands.map((x) => x.name()).join(', ')}`);
+        c = next;
+      }
+      c.outputHelp();
+    });
   return prog;
 }
 
 /** Run the CLI; returns the exit code. Errors become one line on stderr. */
 export async function run(argv: string[], io: Io = processIo()): Promise<number> {
   let code = 0;
-  const prog = program(io, (c) => (code = c), argv);
+  const prog = buildProgram(io, (c) => (code = c), argv);
   try {
     await prog.parseAsync(argv, { from: 'user' });
     return code;
   } catch (e) {
-    const p = paint(io, io.stderrTTY);
+    const p = paint({ ...io, color: prog.opts().color as ColorMode | undefined }, io.stderrTTY);
     const line = (text: string): void => io.err(`${p.red('ppc-dombuild:')} ${oneLine(text)}\n`);
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;

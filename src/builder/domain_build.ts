@@ -176,7 +176,7 @@ export function constructDom0(sys: System, opt: Dom0Options, trace: Tracer = () 
   dom0.p2mPaddr = layout.p2m.start;
   dom0.p2mEntries = entries;
   const table = new P2mTable(dom0.memory, dom0.p2mPaddr, entries);
-  trace({ step: 5, title: 'lay out the RMA', facts: [['placement', placementName(opt.placement)], ['p2m table', `${hex(layout.p2m.start)}..${hex(layout.p2m.end)}`], ['entries', String(entries)], ['map', hole ? `RAM up to ${formatSize(hole.start * PAGE_SIZE)}, then from ${formatSize(hole.end * PAGE_SIZE)} (IO hole kept)` : 'flat (the firmware has no IO hole)'], ['covers', formatSize(maxBytes) + (maxMemSource === 'placement capacity' ? ' (capped by the placement)' : ` (${maxMemSource})`)], ['OF area', `${hex(layout.firmware.start)}..${hex(layout.devtree.end)}`], ['shared_info', hex(layout.sharedInfo.start)]] });
+  trace({ step: 5, title: 'lay out the RMA', facts: [['placement', placementName(opt.placement)], ['p2m table', `[${hex(layout.p2m.start)}, ${hex(layout.p2m.end)})`], ['entries', String(entries)], ['map', hole ? `RAM up to ${formatSize(hole.start * PAGE_SIZE)}, then from ${formatSize(hole.end * PAGE_SIZE)} (IO hole kept)` : 'flat (the firmware has no IO hole)'], ['covers', formatSize(maxBytes) + (maxMemSource === 'placement capacity' ? ' (capped by the placement)' : ` (${maxMemSource})`)], ['OF area', `[${hex(layout.firmware.start)}, ${hex(layout.devtree.end)})`], ['shared_info', hex(layout.sharedInfo.start)]] });
 
   // 6. The RMA's own entries. Entries past the boot size are set INVALID_MFN after
   // step 9, so the ones the extents fill are written once, not twice.

@@ -2,19 +2,19 @@ import type { Command } from 'commander';
 import type { CliContext } from './cli_context';
 import { DEFAULT_RMA_SIZE, rmlsOf } from '../machine/cpu';
 import { UsageError } from '../util/errors';
-import { MiB, GiB, parsePositiveSize } from '../util/size';
+import { MiB, GiB, parsePositiveSize, parseMemorySize } from '../util/size';
 import { runAudit } from '../builder/audit';
 import { runSweep } from '../builder/audit_sweep';
 import type { AuditMachine } from '../xen/audit';
 import { auditJson, formatAudit, formatSweep, sweepJson } from '../format/audit';
 import { json } from '../format/table';
 import { formatInlineAudit, inlineAuditJson } from '../format/xencomm_inline';
-import { paint, type Io } from './io';
+import { columns, paint, type Io } from './io';
 import { selectMachine } from './machine_select';
 import { parseCount } from './args';
 import { loadState, stateDir } from './state_store';
 
-export interface AuditFlags { mem?: string; domus?: string; domuMem?: string; rma?: string; machine?: string; ram?: string; state?: string; sweep?: boolean; json?: boolean }
+export interface AuditFlags { mem?: string; domus?: string; domuMem?: string; rma?: string; machine?: string; ram?: string; state?: string; sweep?: boolean; json?: boolean; timing?: boolean }
 
 export const AUDIT_DEFAULT_MEM = 4 * GiB;
 export const AUDIT_DEFAULT_DOMUS = 2;
@@ -28,7 +28,7 @@ export const AUDIT_DEFAULT_DOMU_MEM = 128 * MiB;
  */
 export function runAuditCommand(io: Io, f: AuditFlags): number {
   const domus = f.domus === undefined ? AUDIT_DEFAULT_DOMUS : parseCount(f.domus, '--domus', 0, 64);
-  const domuMem = f.domuMem !== undefined ? parsePositiveSize(f.domuMem, '--domu-mem') : AUDIT_DEFAULT_DOMU_MEM;
+  const domuMem = f.domuMem !== undefined ? parseMemorySize(f.domuMem, '--domu-mem') : AUDIT_DEFAULT_DOMU_MEM;
   const rmaSize = f.rma !== undefined ? parsePositiveSize(f.rma, '--rma') : DEFAULT_RMA_SIZE;
   rmlsOf(rmaSize);
   if (f.sweep && f.mem !== undefined) throw new UsageError('--sweep with --mem', '--sweep tries every dom0 size itself');
@@ -38,7 +38,7 @@ export function runAuditCommand(io: Io, f: AuditFlags): number {
     const sys = loadState(stateDir(io, f.state));
     machine = { profile: { ...sys.machine.profile }, firmwareTree: sys.firmwareTree };
   } else {
-    const ram = f.ram !== undefined ? parsePositiveSize(f.ram, '--ram') : undefined;
+    const ram = f.ram !== undefined ? parseMemorySize(f.ram, '--ram') : undefined;
     const sel = selectMachine(io.cwd, f.machine, ram);
     machine = { profile: sel.profile, firmwareTree: sel.firmwareTree };
   }
@@ -46,21 +46,21 @@ export function runAuditCommand(io: Io, f: AuditFlags): number {
   if (f.sweep) {
     const t0 = performance.now();
     const r = runSweep(machine, common);
-    const ms = performance.now() - t0;
-    io.out(f.json ? json(sweepJson(r, ms)) : formatSweep(paint(io), r, ms));
+    const ms = f.timing ? performance.now() - t0 : undefined;
+    io.out(f.json ? json(sweepJson(r, ms)) : formatSweep(paint(io), r, columns(io), ms));
     return r.points.some((pt) => Object.values(pt.proposal).some((n) => n > 0)) ? 1 : 0;
   }
-  const mem = f.mem !== undefined ? parsePositiveSize(f.mem, '--mem') : AUDIT_DEFAULT_MEM;
+  const mem = f.mem !== undefined ? parseMemorySize(f.mem, '--mem') : AUDIT_DEFAULT_MEM;
   const t0 = performance.now();
   const r = runAudit(machine, { ...common, dom0Mem: mem });
-  const ms = performance.now() - t0;
-  io.out(f.json ? json({ ...auditJson(r, ms), inlineXencomm: inlineAuditJson(r.inline) }) : formatAudit(paint(io), r) + formatInlineAudit(r.inline));
+  const ms = f.timing ? performance.now() - t0 : undefined;
+  io.out(f.json ? json({ ...auditJson(r, ms), inlineXencomm: inlineAuditJson(r.inline) }) : formatAudit(paint(io), r, columns(io), ms) + formatInlineAudit(r.inline));
   return r.schemes.proposal.misread > 0 ? 1 : 0;
 }
 
 /** Registers `audit` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  ctx.withJson(prog.command('audit')
+  ctx.withJson(ctx.examples(prog.command('audit')
     .description('build the machine the legacy way and the proposal\'s, in memory, and classify every number Xen can be handed (the saved state is not touched)')
     .option('--mem <size>', 'dom0 size (default 4G)')
     .option('--domus <n>', 'domUs built beside dom0', '2')
@@ -69,5 +69,10 @@ export function register(prog: Command, ctx: CliContext): void {
     .addOption(ctx.machineOpt())
     .addOption(ctx.ramOpt())
     .option('--state <dir>', 'audit the machine this saved state was built on (read only)')
-    .option('--sweep', 'try dom0 sizes from 1 GiB up and show where each failure starts'), () => runAuditCommand);
+    .option('--sweep', 'try dom0 sizes from 1 GiB up and show where each failure starts')
+    .option('--timing', 'say how long it took (off by default, so the same inputs print the same bytes)'), [
+    ['ppc-dombuild audit', 'a 4 GiB dom0 and two domUs, both ways'],
+    ['ppc-dombuild audit --mem 1G', 'both clean'],
+    ['ppc-dombuild audit --sweep', 'where each legacy failure starts'],
+  ]), () => runAuditCommand);
 }

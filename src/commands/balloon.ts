@@ -2,12 +2,12 @@ import type { Command } from 'commander';
 import type { CliContext } from './cli_context';
 import { balloon } from '../guest/balloon';
 import { UsageError } from '../util/errors';
-import { parsePositiveSize } from '../util/size';
+import { parseMemorySize } from '../util/size';
 import { balloonJson, formatBalloon } from '../format/balloon';
 import { json } from '../format/table';
 import { balloonCallsJson, formatBalloonCalls } from '../format/balloon_calls';
 import { parseDomid } from './args';
-import { paint, type Io } from './io';
+import { columns, paint, type Io } from './io';
 import { changeState, stateDir } from './state_store';
 
 export interface BalloonFlags { target?: string; domid?: string; state?: string; lockTimeout?: string; json?: boolean; trace?: boolean }
@@ -15,7 +15,7 @@ export interface BalloonFlags { target?: string; domid?: string; state?: string;
 /** balloon --target SIZE [--domid N]: shrink or grow a domain (default dom0) to SIZE. */
 export function runBalloon(io: Io, f: BalloonFlags): number {
   if (f.target === undefined) throw new UsageError('balloon needs --target', 'e.g. --target 3G');
-  const target = parsePositiveSize(f.target, '--target');
+  const target = parseMemorySize(f.target, '--target');
   const domid = f.domid === undefined ? 0 : parseDomid(f.domid);
   const dir = stateDir(io, f.state);
   const r = changeState(io, dir, f.lockTimeout, (load, save) => {
@@ -25,15 +25,19 @@ export function runBalloon(io: Io, f: BalloonFlags): number {
     return r;
   });
   if (f.trace) io.err(formatBalloonCalls(r));
-  io.out(f.json ? json({ ...balloonJson(r), hypercalls: balloonCallsJson(r) }) : formatBalloon(paint(io), r));
+  io.out(f.json ? json({ ...balloonJson(r), hypercalls: balloonCallsJson(r) }) : formatBalloon(paint(io), r, columns(io)));
   return 0;
 }
 
 /** Registers `balloon` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  ctx.withStateChange(prog.command('balloon')
+  ctx.withStateChange(ctx.examples(prog.command('balloon')
     .description("shrink or grow a domain: released pages lose their HPTEs and entries, then go to the heap; new pages come from the heap into the table")
     .requiredOption('--target <size>', 'the size to balloon to')
     .option('--domid <n>', 'the domain (default 0)')
-    .option('--trace', 'print each hypercall (memory_op with its extents, H_REMOVE / H_ENTER batches) on stderr'), () => runBalloon);
+    .option('--trace', 'print each hypercall (memory_op with its extents, H_REMOVE / H_ENTER batches) on stderr'), [
+    ['ppc-dombuild balloon --target 1G', 'shrink dom0'],
+    ['ppc-dombuild balloon --target 3G --trace', 'grow it again (up to its table), listing each hypercall'],
+    ['ppc-dombuild balloon --domid 1 --target 128M', 'a domU'],
+  ]), () => runBalloon);
 }

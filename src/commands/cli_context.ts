@@ -1,8 +1,14 @@
 import { Command, Option } from 'commander';
-import type { Io } from './io';
+import type { ColorMode, Io } from './io';
 
 /** A command's runner: parse its flags, call the core, format; returns the exit code. */
 export type Runner<T> = (io: Io, flags: T) => number;
+
+/** One line of a command's `Examples:` block: the command line, and what it does. */
+export type Example = [command: string, what: string];
+
+/** What a command prints besides JSON: a table or prose that fits the terminal (it takes --wide), or text that is never wrapped. */
+export interface OutputKind { wide?: boolean }
 
 /**
  * What every command module's `register` is given: the shared options, and
@@ -10,32 +16,78 @@ export type Runner<T> = (io: Io, flags: T) => number;
  * its exit code.
  */
 export interface CliContext {
-  /** Give a command that reads or writes the state --state and --json, and its runner. */
-  withState<T>(cmd: Command, get: () => Runner<T>): void;
-  /** A command that changes the state: --state, --json and --lock-timeout, and its runner. */
-  withStateChange<T>(cmd: Command, get: () => Runner<T>): void;
-  /** Give a command that reads no state --json, and its runner. */
-  withJson<T>(cmd: Command, get: () => Runner<T>): void;
+  /** Give a command that reads or writes the state --state, --json and --wide, and its runner. */
+  withState<T>(cmd: Command, get: () => Runner<T>, kind?: OutputKind): void;
+  /** A command that changes the state: --state, --json, --wide and --lock-timeout, and its runner. */
+  withStateChange<T>(cmd: Command, get: () => Runner<T>, kind?: OutputKind): void;
+  /** Give a command that reads no state --json and --wide, and its runner. */
+  withJson<T>(cmd: Command, get: () => Runner<T>, kind?: OutputKind): void;
+  /** Run a command that takes neither --json nor --state (it is given its Command for its arguments). */
+  run(cmd: Command, fn: (io: Io, cmd: Command) => number): void;
+  /** The `Examples:` block after the command's options in --help (and in the man page). */
+  examples(cmd: Command, examples: Example[]): Command;
   machineOpt(): Option;
   ramOpt(): Option;
+}
+
+const EXAMPLES = new WeakMap<Command, Example[]>();
+
+/** A command's examples, as its register() gave them (the man page prints them too). */
+export function examplesOf(cmd: Command): Example[] {
+  return EXAMPLES.get(cmd) ?? [];
+}
+
+/** The `Examples:` block as --help prints it: each example a comment saying what it does, then the command line. */
+export function examplesText(examples: Example[]): string {
+  if (!examples.length) return '';
+  return '\nExamples:\n' + examples.map(([c, what]) => `  # ${what}\n  ${c}\n`).join('\n');
+}
+
+/** The options every command takes from the top: -q, --color. */
+interface GlobalFlags { quiet?: boolean; color?: ColorMode; wide?: boolean }
+
+/** The Io a runner is given: -q drops everything it prints (errors are printed by the CLI, not the runner). */
+export function commandIo(io: Io, g: GlobalFlags): Io {
+  const base: Io = { ...io, color: g.color ?? io.color, wide: !!g.wide };
+  if (!g.quiet) return base;
+  const none = (): void => undefined;
+  return { ...base, out: none, outBytes: none, err: none };
 }
 
 export function cliContext(io: Io, setCode: (c: number) => void): CliContext {
   const act = <T>(get: () => Runner<T>) => (...args: unknown[]): void => {
     const cmd = args[args.length - 1] as Command;
-    setCode(get()(io, cmd.optsWithGlobals() as T));
+    const flags = cmd.optsWithGlobals() as T & GlobalFlags;
+    setCode(get()(commandIo(io, flags), flags));
   };
   const jsonOpt = (): Option => new Option('--json', 'one JSON document on stdout');
+  const stateOpt = (): Option => new Option('--state <dir>', 'state directory (default ./.ppc-dombuild, or $PPC_DOMBUILD_STATE)');
+  const wideOpt = (): Option => new Option('--wide', 'tables at full width (one line per row), whatever the terminal; default: fit the terminal, 80 columns when not one');
+  const output = (cmd: Command, kind: OutputKind | undefined): Command => {
+    cmd.addOption(jsonOpt());
+    if (kind?.wide !== false) cmd.addOption(wideOpt());
+    return cmd;
+  };
   return {
-    withState: (cmd, get) => {
-      cmd.addOption(new Option('--state <dir>', 'state directory (default ./.ppc-dombuild, or $PPC_DOMBUILD_STATE)')).addOption(jsonOpt()).action(act(get));
+    withState: (cmd, get, kind) => {
+      output(cmd.addOption(stateOpt()), kind).action(act(get));
     },
-    withStateChange: (cmd, get) => {
+    withStateChange: (cmd, get, kind) => {
       cmd.addOption(new Option('--lock-timeout <seconds>', "how long to wait for another command changing the same state to finish (0: don't wait)").default('30'));
-      cmd.addOption(new Option('--state <dir>', 'state directory (default ./.ppc-dombuild, or $PPC_DOMBUILD_STATE)')).addOption(jsonOpt()).action(act(get));
+      output(cmd.addOption(stateOpt()), kind).action(act(get));
     },
-    withJson: (cmd, get) => {
-      cmd.addOption(jsonOpt()).action(act(get));
+    withJson: (cmd, get, kind) => {
+      output(cmd, kind).action(act(get));
+    },
+    run: (cmd, fn) => {
+      cmd.action((...args: unknown[]) => {
+        const c = args[args.length - 1] as Command;
+        setCode(fn(commandIo(io, c.optsWithGlobals() as GlobalFlags), c));
+      });
+    },
+    examples: (cmd, examples) => {
+      EXAMPLES.set(cmd, examples);
+      return cmd.addHelpText('after', examplesText(examples));
     },
     machineOpt: () => new Option('--machine <name|file>', 'machine profile: js21 (default), maple, big64, or a JSON file'),
     ramOpt: () => new Option('--ram <size>', "override the machine's RAM"),

@@ -7,7 +7,7 @@ import { DEFAULT_OF_AT, placementName } from '../rma/layout';
 import { parseLinearPage, parsePlacement, parseTranslation, parseWholeMiB } from './args';
 import { DeviceTreeError } from '../devtree/tree';
 import { UsageError } from '../util/errors';
-import { formatSize, parsePositiveSize, parseSize } from '../util/size';
+import { formatSize, parsePositiveSize, parseMemorySize, parseSize } from '../util/size';
 import { constructDom0 } from '../builder/domain_build';
 import type { TraceEvent } from '../builder/report';
 import { constructDom0Legacy } from '../builder/legacy_domain_build';
@@ -21,7 +21,7 @@ import type { GuestRecord } from '../guest/record';
 import { formatGuestBoot, guestBootJson } from '../format/hpt';
 import { progressBar } from './progress';
 import { json } from '../format/table';
-import { paint, type Io } from './io';
+import { columns, paint, relativePaths, type Io } from './io';
 import { selectMachine } from './machine_select';
 import { changeState, stateDir } from './state_store';
 
@@ -43,6 +43,8 @@ export interface ConstructFlags {
   lockTimeout?: string;
   json?: boolean;
   trace?: boolean;
+  /** --timing: how long the guest boot took (off: the same inputs print the same bytes). */
+  timing?: boolean;
   /** --linear-page 16M|4K, --linear-fallback, --no-boot (boot: false). */
   linearPage?: string;
   linearFallback?: boolean;
@@ -59,12 +61,12 @@ export interface ConstructFlags {
 export function runConstruct(io: Io, f: ConstructFlags): number {
   if (f.kernel && f.kernelSize) throw new UsageError('--kernel and --kernel-size both given', 'give a kernel file or a synthetic size, not both');
   if (f.initrd && f.initrdSize) throw new UsageError('--initrd and --initrd-size both given', 'give an initrd file or a synthetic size, not both');
-  const mem = f.mem !== undefined ? parsePositiveSize(f.mem, '--mem') : undefined;
-  const maxMem = f.maxMem !== undefined ? parsePositiveSize(f.maxMem, '--max-mem') : undefined;
+  const mem = f.mem !== undefined ? parseMemorySize(f.mem, '--mem') : undefined;
+  const maxMem = f.maxMem !== undefined ? parseMemorySize(f.maxMem, '--max-mem') : undefined;
   const rmaSize = f.rma !== undefined ? parsePositiveSize(f.rma, '--rma') : DEFAULT_RMA_SIZE;
   const placement = parsePlacement(f.p2mPlacement ?? 'after-of');
   const ofAt = f.ofAt !== undefined ? parseSize(f.ofAt, '--of-at') : DEFAULT_OF_AT;
-  const ram = f.ram !== undefined ? parsePositiveSize(f.ram, '--ram') : undefined;
+  const ram = f.ram !== undefined ? parseMemorySize(f.ram, '--ram') : undefined;
   const kernel: BootImage = f.kernel ? readImage(io, f.kernel, '--kernel', rmaSize) : syntheticKernel(f.kernelSize !== undefined ? parsePositiveSize(f.kernelSize, '--kernel-size') : DEFAULT_KERNEL_SIZE);
   const initrd: BootImage | undefined = f.initrd ? readImage(io, f.initrd, '--initrd', rmaSize) : f.initrdSize !== undefined ? syntheticInitrd(parsePositiveSize(f.initrdSize, '--initrd-size')) : undefined;
   const bootargs = f.bootargs ?? 'console=hvc0 root=/dev/ram0';
@@ -84,7 +86,7 @@ export function runConstruct(io: Io, f: ConstructFlags): number {
   const events: TraceEvent[] = [];
   const tracer = (ev: TraceEvent): void => {
     events.push(ev);
-    if (f.trace) io.err(formatTraceEvent(p, ev));
+    if (f.trace) io.err(formatTraceEvent(p, ev, columns(io, io.stderrTTY)));
   };
   if (f.legacyCap && translation !== 'legacy') throw new UsageError('--legacy-cap without --translation legacy', "the cap is upstream's pre-proposal domain_build.c: the proposal's dom0 is not capped at the IO hole");
   const hptMiB = f.htabMb !== undefined ? parseWholeMiB(f.htabMb, '--htab-mb') : undefined;
@@ -101,12 +103,13 @@ export function runConstruct(io: Io, f: ConstructFlags): number {
   if (f.boot !== false && translation !== 'legacy') {
     const t0 = performance.now();
     guest = bootDom0Guest(sys, dom0, { linearPageShift, linearFallback: !!f.linearFallback, kernelVersion, progress: progressBar(io, 'bolting the linear map') });
-    bootMs = performance.now() - t0;
+    if (f.timing) bootMs = performance.now() - t0;
   }
   const dir = stateDir(io, f.state);
-  const files = changeState(io, dir, f.lockTimeout, (_load, save) => save(sys));
+  // Paths as given, relative to where the command runs: the same command prints the same bytes wherever it runs.
+  const files = relativePaths(io, changeState(io, dir, f.lockTimeout, (_load, save) => save(sys)));
   if (f.json) io.out(json(guest ? { ...constructJson(sys, files), guest: guestBootJson(guest, bootMs) } : constructJson(sys, files)));
-  else io.out(formatConstruct(paint(io), sys, files) + (guest ? formatGuestBoot(paint(io), guest, bootMs) : ''));
+  else io.out(formatConstruct(paint(io), sys, files, columns(io)) + (guest ? formatGuestBoot(paint(io), guest, columns(io), bootMs) : ''));
   return 0;
 }
 
@@ -137,7 +140,7 @@ export function readImage(io: Io, file: string, what: '--kernel' | '--initrd', l
 
 /** Registers `construct` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  ctx.withStateChange(prog.command('construct')
+  ctx.withStateChange(ctx.examples(prog.command('construct')
     .description('boot Xen on the simulated machine and build dom0 (construct_dom0), saving the state')
     .option('--mem <size>', 'dom0 boot size (default RAM/16, at least 192 MiB), rounded up to 16 MiB extents')
     .option('--max-mem <size>', 'what the p2m table covers (default: the platform limit)')
@@ -153,12 +156,18 @@ export function register(prog: Command, ctx: CliContext): void {
     .addOption(ctx.ramOpt())
     .option('--firmware-dtb <file>', "start from this firmware device tree (RAM from its /memory nodes unless --ram)")
     .option('--trace', 'print each construct_dom0 step on stderr as it happens')
+    .option('--timing', 'say how long the guest boot took (off by default, so the same inputs print the same bytes)')
     .option('--linear-page <size>', "page size dom0's kernel bolts its linear map with: 16M (default) or 4K")
     .option('--linear-fallback', 'map a 16 MiB extent that is not one aligned machine run with 4 KiB pages instead of refusing')
     .option('--kernel-version <v>', "whose linear-map bolting dom0's kernel follows: 2.6.18 (default: no slot record for bolted entries) or 2.6.22 (keeps linear_map_hash_slots)")
     .option('--no-boot', "stop after Xen's part: do not boot dom0's kernel (no hash table entries)")
     .option('--htab-mb <n>', "dom0's hash table in MiB instead of dom0/64 (Xen's dom0_shadow=; rounded up to a power of two)")
     .option('--legacy-cap', "with --translation legacy: cap dom0 below the IO hole, as upstream's domain_build.c did")
-    .option('--translation <scheme>', "proposal (dom0 keeps its p2m in its RMA, passes mfns) or legacy (Xen keeps it, dom0 passes pfns; Xen's part only)", 'proposal')
-    , () => runConstruct);
+    .option('--translation <scheme>', "proposal (dom0 keeps its p2m in its RMA, passes mfns) or legacy (Xen keeps it, dom0 passes pfns; Xen's part only)", 'proposal'), [
+    ['ppc-dombuild construct --mem 4G', 'a 4 GiB dom0 on the JS21 (16 GiB)'],
+    ['ppc-dombuild construct --machine big64 --mem 32752M --p2m-placement 32M --of-at 16M', 'near the 32 GiB limit'],
+    ['ppc-dombuild construct --mem 2G --trace', 'each construct_dom0 step on stderr'],
+    ['ppc-dombuild construct --firmware-dtb fixtures/firmware/qemu-pseries-8g.dtb --mem 2G', "from QEMU's tree"],
+    ['ppc-dombuild construct --mem 4G --json', 'the same as one JSON document'],
+  ]), () => runConstruct);
 }

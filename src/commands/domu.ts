@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import type { CliContext } from './cli_context';
 import { UsageError } from '../util/errors';
-import { parsePositiveSize } from '../util/size';
+import { parsePositiveSize, parseMemorySize } from '../util/size';
 import { createDomU, destroyDomU } from '../builder/domu_build';
 import { domuJson, formatCreateDomu, formatDestroy } from '../format/domains';
 import { json } from '../format/table';
-import { paint, type Io } from './io';
+import { columns, paint, relativePaths, type Io } from './io';
 import { parseDomid } from './args';
 import { changeState, stateDir } from './state_store';
 
@@ -14,16 +14,16 @@ export interface CreateDomuFlags { mem?: string; maxMem?: string; rma?: string; 
 /** Save after a change: hash tables in use go back into the state first. */
 export function runCreateDomu(io: Io, f: CreateDomuFlags): number {
   if (f.mem === undefined) throw new UsageError('create-domu needs --mem', 'e.g. --mem 512M');
-  const mem = parsePositiveSize(f.mem, '--mem');
-  const maxMem = f.maxMem !== undefined ? parsePositiveSize(f.maxMem, '--max-mem') : undefined;
+  const mem = parseMemorySize(f.mem, '--mem');
+  const maxMem = f.maxMem !== undefined ? parseMemorySize(f.maxMem, '--max-mem') : undefined;
   const rmaSize = f.rma !== undefined ? parsePositiveSize(f.rma, '--rma') : undefined;
   const dir = stateDir(io, f.state);
   const { report, files } = changeState(io, dir, f.lockTimeout, (load, save) => {
     const sys = load();
     const { report } = createDomU(sys, { mem, maxMem, rmaSize, bootargs: f.bootargs });
-    return { report, files: save(sys) };
+    return { report, files: relativePaths(io, save(sys)) };
   });
-  io.out(f.json ? json(domuJson(report, { state: files.state })) : formatCreateDomu(paint(io), report, files.state));
+  io.out(f.json ? json(domuJson(report, { state: files.state })) : formatCreateDomu(paint(io), report, files.state, columns(io)));
   return 0;
 }
 
@@ -38,20 +38,25 @@ export function runDestroyDomu(io: Io, f: DestroyFlags): number {
     save(sys);
     return r;
   });
-  io.out(f.json ? json(r) : formatDestroy(paint(io), r));
+  io.out(f.json ? json(r) : formatDestroy(paint(io), r, columns(io)));
   return 0;
 }
 
 
 /** Registers `create-domu`, `destroy-domu` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  ctx.withStateChange(prog.command('create-domu')
+  ctx.withStateChange(ctx.examples(prog.command('create-domu')
     .description('create a shadow domain (domU) beside dom0: Xen keeps its p2m; RMA from the domain heap, 16 MiB extents, its own device tree')
     .requiredOption('--mem <size>', 'domU memory, rounded up to 16 MiB extents')
     .option('--max-mem <size>', "what Xen's table for it covers (a balloon can grow it that far); default --mem")
     .option('--rma <size>', 'RMA size: 64M, 128M, 256M, 1G, 16G or 256G', '64M')
-    .option('--bootargs <args>', 'kernel command line for its /chosen'), () => runCreateDomu);
-  ctx.withStateChange(prog.command('destroy-domu')
+    .option('--bootargs <args>', 'kernel command line for its /chosen'), [
+    ['ppc-dombuild create-domu --mem 256M', 'a 256 MiB shadow domU'],
+    ['ppc-dombuild create-domu --mem 256M --max-mem 1G', 'room to balloon up'],
+  ]), () => runCreateDomu);
+  ctx.withStateChange(ctx.examples(prog.command('destroy-domu')
     .description('destroy a domU: its frames back to the domain heap, its Xen p2m and hash table to the Xen heap; refused while its frames are mapped by another domain')
-    .requiredOption('--domid <n>', 'the domU'), () => runDestroyDomu);
+    .requiredOption('--domid <n>', 'the domU'), [
+    ['ppc-dombuild destroy-domu --domid 1', 'refused (exit 1) while its frames are mapped'],
+  ]), () => runDestroyDomu);
 }

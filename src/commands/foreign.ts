@@ -2,10 +2,10 @@ import type { Command } from 'commander';
 import type { CliContext } from './cli_context';
 import { mapForeign, MapResult, unmapForeign } from '../guest/foreign';
 import { PAGE_SIZE } from '../machine/constants';
-import { json } from '../format/table';
+import { fitText, json } from '../format/table';
 import { hex } from '../format/units';
 import { parseDomid, parsePfn } from './args';
-import { paint, type Io } from './io';
+import { columns, paint, type Io } from './io';
 import { changeState, stateDir } from './state_store';
 
 export interface ForeignFlags { domid?: string; pfn?: string; from?: string; state?: string; lockTimeout?: string; json?: boolean }
@@ -17,8 +17,8 @@ function out(io: Io, f: ForeignFlags, verb: 'mapped' | 'unmapped', r: MapResult)
     return;
   }
   const p = paint(io);
-  io.out(`${p.green(verb)} dom${m.domid}'s pfn ${hex(m.pfn)} (mfn ${hex(m.mfn)}, machine ${hex(m.mfn * PAGE_SIZE)}) ${verb === 'mapped' ? 'at' : 'from'} dom${m.caller} ea ${m.ea}, HPTE slot ${hex(m.slot)}\n` +
-    `page references on mfn ${hex(m.mfn)}: ${r.refs}; foreign mappings live: ${r.mappings}\n`);
+  io.out(fitText(`${p.green(verb)} dom${m.domid}'s pfn ${hex(m.pfn)} (mfn ${hex(m.mfn)}, machine ${hex(m.mfn * PAGE_SIZE)}) ${verb === 'mapped' ? 'at' : 'from'} dom${m.caller} ea ${m.ea}, HPTE slot ${hex(m.slot)}\n` +
+    `page references on mfn ${hex(m.mfn)}: ${r.refs}; foreign mappings live: ${r.mappings}\n`, columns(io)));
 }
 
 /** map-foreign --domid N --pfn P [--from C]: C (default dom0) maps N's frame with H_ENTER; Xen takes a page reference. */
@@ -48,14 +48,18 @@ function runForeign(io: Io, f: ForeignFlags, verb: 'mapped' | 'unmapped'): numbe
 
 /** Registers `map-foreign`, `unmap-foreign` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  ctx.withStateChange(prog.command('map-foreign')
+  ctx.withStateChange(ctx.examples(prog.command('map-foreign')
     .description("dom0 maps another domain's frame: learns its mfn from Xen, H_ENTER with the machine address; Xen holds a page reference")
     .requiredOption('--domid <n>', 'whose frame')
     .requiredOption('--pfn <n>', 'its pfn there (decimal or 0x hex)')
-    .option('--from <n>', 'the mapping domain (default 0; a non-privileged one gets H_PRIVILEGE)'), () => runMapForeign);
-  ctx.withStateChange(prog.command('unmap-foreign')
+    .option('--from <n>', 'the mapping domain (default 0; a non-privileged one gets H_PRIVILEGE)'), [
+    ['ppc-dombuild map-foreign --domid 1 --pfn 0x10', "dom0 maps dom1's pfn 0x10"],
+  ]), () => runMapForeign);
+  ctx.withStateChange(ctx.examples(prog.command('unmap-foreign')
     .description('remove a foreign mapping with H_REMOVE; Xen drops the page reference')
     .requiredOption('--domid <n>', 'whose frame')
     .requiredOption('--pfn <n>', 'its pfn there')
-    .option('--from <n>', 'the mapping domain (default 0)'), () => runUnmapForeign);
+    .option('--from <n>', 'the mapping domain (default 0)'), [
+    ['ppc-dombuild unmap-foreign --domid 1 --pfn 0x10', 'H_REMOVE; the reference is dropped'],
+  ]), () => runUnmapForeign);
 }

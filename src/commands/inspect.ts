@@ -21,7 +21,7 @@ import { dom0RmaMap, domuRmaMap } from '../rma/regions';
 import { json } from '../format/table';
 import { hex } from '../format/units';
 import { domainOf, parsePfn } from './args';
-import { paint, type Io } from './io';
+import { columns, paint, type Io } from './io';
 import { dom0Blob, loadState, stateDir, writeUserFile } from './state_store';
 
 export interface InspectFlags { state?: string; json?: boolean; domid?: string }
@@ -76,7 +76,7 @@ export function runInspectP2m(io: Io, f: P2mFlags): number {
   const runs = ownedRuns(sys.machine, d, from, to, table);
   const info = p2mInfo(d, runs, table);
   if (f.json) io.out(json({ table: d.shadow ? { ...info, paddr: null, keeper: 'xen' } : { ...info, keeper: 'guest' }, from, to, runs: runs.map(runJson) }));
-  else io.out((d.shadow ? formatXenP2mInfo(paint(io), info) : formatP2mInfo(paint(io), info)) + formatRuns(paint(io), runs));
+  else io.out((d.shadow ? formatXenP2mInfo(paint(io), info, columns(io)) : formatP2mInfo(paint(io), info, columns(io))) + formatRuns(paint(io), runs, columns(io)));
   return 0;
 }
 
@@ -92,7 +92,7 @@ export function runInspectRma(io: Io, f: RmaFlags): number {
   const maddr = d.rma.mfn * PAGE_SIZE;
   const extra = d.layout ? { stackPointer: d.layout.stackPointer, capacityEntries: d.layout.capacityEntries } : {};
   if (f.svg) writeUserFile(path.resolve(io.cwd, f.svg), Buffer.from(rmaSvg(who, map, maddr)));
-  io.out(f.json ? json({ domid: d.domid, ...rmaJson(map, maddr, extra) }) : formatRma(paint(io), who, map, maddr) + (f.svg ? `wrote ${f.svg}\n` : ''));
+  io.out(f.json ? json({ domid: d.domid, ...rmaJson(map, maddr, extra) }) : formatRma(paint(io), who, map, maddr, columns(io)) + (f.svg ? `wrote ${f.svg}\n` : ''));
   return 0;
 }
 
@@ -114,34 +114,58 @@ export function runInspectDevtree(io: Io, f: DevtreeFlags): number {
 
 export function runInspectMachine(io: Io, f: InspectFlags): number {
   const sys = load(io, f);
-  io.out(f.json ? json(machineJson(sys.machine)) : formatMachine(paint(io), sys.machine));
+  io.out(f.json ? json(machineJson(sys.machine)) : formatMachine(paint(io), sys.machine, columns(io)));
   return 0;
 }
 
 
 /** Registers `inspect` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  const inspect = prog.command('inspect').description('show the built state');
-  ctx.withState(inspect.command('p2m')
+  const inspect = ctx.examples(prog.command('inspect').description('show the built state'), [
+    ['ppc-dombuild inspect p2m', "dom0's table: where it is, then pfn -> mfn runs"],
+    ['ppc-dombuild help inspect p2m', "one subcommand's options"],
+  ]);
+  ctx.withState(ctx.examples(inspect.command('p2m')
     .description("dom0's p2m table: where it lives, then the mapping as pfn -> mfn runs")
     .option('--pfn <n>', 'translate one pfn')
-    .option('--range <a-b>', 'only pfns a..b (inclusive)')
+    .option('--range <a-b>', 'only pfns a to b, both included (printed a..b)')
     .option('--raw', 'the table bytes as stored (big-endian u32); a hex dump on a terminal')
-    .option('--domid <n>', 'domain', '0'), () => runInspectP2m);
-  ctx.withState(inspect.command('rma')
+    .option('--domid <n>', 'domain', '0'), [
+    ['ppc-dombuild inspect p2m', 'location, size, capacity, used; then the runs'],
+    ['ppc-dombuild inspect p2m --pfn 0x4000', 'one translation'],
+    ['ppc-dombuild inspect p2m --range 0x3ff0-0x4010', 'pfns 0x3ff0..0x4010 (both included)'],
+    ['ppc-dombuild inspect p2m --raw > table.bin', 'the table bytes as stored'],
+    ['ppc-dombuild inspect p2m --domid 1', "a domU's table (Xen's)"],
+  ]), () => runInspectP2m);
+  ctx.withState(ctx.examples(inspect.command('rma')
     .description("a domain's RMA layout (dom0's by default), as a table and a picture")
     .option('--svg <file>', 'also write an SVG memory map')
-    .option('--domid <n>', 'domain', '0'), () => runInspectRma);
-  ctx.withState(inspect.command('devtree')
+    .option('--domid <n>', 'domain', '0'), [
+    ['ppc-dombuild inspect rma', "dom0's RMA: regions and a bar"],
+    ['ppc-dombuild inspect rma --svg rma.svg', 'also an SVG memory map'],
+    ['ppc-dombuild inspect rma --domid 1', "a domU's"],
+  ]), () => runInspectRma);
+  ctx.withState(ctx.examples(inspect.command('devtree')
     .description("dom0's device tree as DTS (as `dtc -I dtb -O dts` prints it)")
     .option('--dtb <file>', 'write the blob')
     .option('--path <node>', 'only this node, e.g. /xen')
-    .option('--domid <n>', "a domU's tree instead of dom0's"), () => runInspectDevtree);
-  ctx.withState(inspect.command('machine')
-    .description('RAM ranges, heap free per order, who owns what'), () => runInspectMachine);
-  ctx.withState(inspect.command('hpt')
+    .option('--domid <n>', "a domU's tree instead of dom0's"), [
+    ['ppc-dombuild inspect devtree', 'DTS, as dtc prints it'],
+    ['ppc-dombuild inspect devtree --path /xen', 'one node'],
+    ['ppc-dombuild inspect devtree --dtb dom0.dtb', 'the blob as it sits in the RMA'],
+  ]), () => runInspectDevtree, { wide: false });
+  ctx.withState(ctx.examples(inspect.command('machine')
+    .description('RAM ranges, heap free per order, who owns what'), [
+    ['ppc-dombuild inspect machine', 'RAM, owners, free blocks'],
+    ['ppc-dombuild inspect machine --wide', 'the same, tables at full width'],
+  ]), () => runInspectMachine);
+  ctx.withState(ctx.examples(inspect.command('hpt')
     .description("dom0's hashed page table: size, counts, PTEG occupancy; one PTEG decoded; or an address walked to its HPTE")
     .option('--pteg <n>', 'decode the 8 slots of PTEG n (EA, VSID, pfn, mfn, owner, flags)')
     .option('--ea <addr>', 'walk an effective address: ESID, VSID, va, hash, groups, slot, mfn, and what the p2m says')
-    .option('--domid <n>', 'domain', '0'), () => (require('./inspect_hpt') as typeof import('./inspect_hpt')).runInspectHpt);
+    .option('--domid <n>', 'domain', '0'), [
+    ['ppc-dombuild inspect hpt', 'size, PTEGs, counts, occupancy'],
+    ['ppc-dombuild inspect hpt --ea 0xC000000000000000', 'an address walked to its HPTE'],
+    ['ppc-dombuild inspect hpt --pteg 0x12c94', 'the 8 slots of one PTEG'],
+  ]), () => (require('./inspect_hpt') as typeof import('./inspect_hpt')).runInspectHpt);
 }

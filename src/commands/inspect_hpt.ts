@@ -13,7 +13,7 @@ import { eaKernelText, formatEaKernelText } from '../format/kernel_text';
 import { eaWalkJson, formatEaWalk, formatHptSummary, formatPteg, hptSummaryJson, ptegJson, EaWalkView, PtegRow, HptSummaryView } from '../format/hpt';
 import { json } from '../format/table';
 import { domainOf } from './args';
-import { paint, type Io } from './io';
+import { columns, paint, type Io } from './io';
 import { loadState, stateDir } from './state_store';
 
 export interface HptFlags { state?: string; json?: boolean; domid?: string; pteg?: string; ea?: string }
@@ -60,13 +60,13 @@ export function runInspectHpt(io: Io, f: HptFlags): number {
     const n = Number(parseBig(f.pteg, '--pteg', BigInt(Number.MAX_SAFE_INTEGER)));
     if (n >= t.ptegs) throw new UsageError(`--pteg ${quote(f.pteg)} is outside the table: it has ${t.ptegs} PTEGs (0..0x${(t.ptegs - 1).toString(16)})`);
     const rows = ptegRows(sys, d, t, n);
-    io.out(f.json ? json(ptegJson(d.domid, n, rows)) : formatPteg(p, d.domid, n, rows));
+    io.out(f.json ? json(ptegJson(d.domid, n, rows)) : formatPteg(p, d.domid, n, rows, columns(io)));
     return 0;
   }
   const ea = parseBig(f.ea!, '--ea', (1n << 64n) - 1n);
   const view = walk(sys, d, t, ea, guest?.rec, guest?.hidx);
   const text = guest ? eaKernelText(guest.rec, view.paddr) : undefined;
-  io.out(f.json ? json({ ...eaWalkJson(view), kernelText: text ?? null }) : formatEaWalk(p, view) + (text ? formatEaKernelText(text) : ''));
+  io.out(f.json ? json({ ...eaWalkJson(view), kernelText: text ?? null }) : formatEaWalk(p, view, columns(io)) + (text ? formatEaKernelText(text) : ''));
   return 0;
 }
 

@@ -8,10 +8,10 @@ import { brokenConstraints, dom0Limits, Dom0Limits, Dom0LimitsInput, dom0MapHole
 import { DEFAULT_OF_AT, layoutRma, p2mStartFor, RmaLayoutInput } from '../rma/layout';
 import { FitError, UsageError } from '../util/errors';
 import { quote } from '../util/quote';
-import { alignUp, exactSize, formatSize, parsePositiveSize, parseSize } from '../util/size';
+import { alignUp, exactSize, formatSize, parsePositiveSize, parseMemorySize, parseSize } from '../util/size';
 import { formatLimits, limitsJson, LimitsView } from '../format/limits';
 import { json } from '../format/table';
-import { paint, type Io } from './io';
+import { columns, paint, type Io } from './io';
 import { selectMachine } from './machine_select';
 
 export interface LimitsFlags { rma?: string; p2mAt?: string; entrySize?: string; mem?: string; ofAt?: string; machine?: string; ram?: string; firmwareDtb?: string; json?: boolean }
@@ -29,8 +29,8 @@ export function runLimits(io: Io, f: LimitsFlags): number {
   const p2mAt = f.p2mAt !== undefined ? parseSize(f.p2mAt, '--p2m-at') : undefined;
   if (p2mAt !== undefined && p2mAt % PAGE_SIZE !== 0) throw new UsageError(`--p2m-at ${quote(f.p2mAt)} is not page aligned`);
   // Domains grow in whole extents, as construct rounds them.
-  const mem = f.mem !== undefined ? alignUp(parsePositiveSize(f.mem, '--mem'), EXTENT_SIZE) : undefined;
-  const ram = f.ram !== undefined ? parsePositiveSize(f.ram, '--ram') : undefined;
+  const mem = f.mem !== undefined ? alignUp(parseMemorySize(f.mem, '--mem'), EXTENT_SIZE) : undefined;
+  const ram = f.ram !== undefined ? parseMemorySize(f.ram, '--ram') : undefined;
 
   const sel = selectMachine(io.cwd, f.machine, ram, f.firmwareDtb);
   const facts = machineFacts(Machine.boot(sel.profile));
@@ -69,7 +69,7 @@ export function runLimits(io: Io, f: LimitsFlags): number {
     view.minimumRma = minimumRma(mem, SIZES, inputFor(entrySize));
     if (broken.length) refusal = new FitError(`dom0 of ${formatSize(size)} does not fit: it breaks ${broken[0].name}${broken[0].name === 'rma-allocatable' ? '' : `, at most ${exactSize(broken[0].limitBytes!)}`} (${broken[0].detail})${broken.length > 1 ? `; also ${broken.slice(1).map((c) => `${c.name} (${exactSize(c.limitBytes!)})`).join(', ')}` : ''}`, remedyHint(mem, limits, view.minimumRma, entrySize, inputFor));
   }
-  io.out(f.json ? json(limitsJson(view)) : formatLimits(paint(io), view));
+  io.out(f.json ? json(limitsJson(view)) : formatLimits(paint(io), view, columns(io)));
   if (refusal) throw refusal;
   return 0;
 }
@@ -106,7 +106,7 @@ function remedyHint(size: number, l: Dom0Limits, minRma: number | undefined, ent
 
 /** Registers `limits` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  ctx.withJson(prog.command('limits')
+  ctx.withJson(ctx.examples(prog.command('limits')
     .description('the 32 GiB math: every constraint on dom0\'s size (p2m span, entry width, RMA, hash table block, RAM) and which one binds, on a machine')
     .option('--rma <size>', 'RMA size', '64M')
     .option('--p2m-at <addr>', 'table start (default: right after the OF area)')
@@ -115,5 +115,10 @@ export function register(prog: Command, ctx: CliContext): void {
     .option('--mem <size>', 'check a dom0 of this size: exit 1 if it does not fit')
     .addOption(ctx.machineOpt())
     .addOption(ctx.ramOpt())
-    .option('--firmware-dtb <file>', "the machine's firmware device tree (a tree without the IO hole keeps dom0's map flat)"), () => runLimits);
+    .option('--firmware-dtb <file>', "the machine's firmware device tree (a tree without the IO hole keeps dom0's map flat)"), [
+    ['ppc-dombuild limits --p2m-at 32M --of-at 16M', 'the 32 GiB math; on js21 RAM binds'],
+    ['ppc-dombuild limits --ram 64G --p2m-at 32M --of-at 16M', 'the span binds'],
+    ['ppc-dombuild limits --ram 1T --rma 1G', "the hash table's 4 GiB block binds"],
+    ['ppc-dombuild limits --mem 40G', 'exit 1: what breaks, and what would help'],
+  ]), () => runLimits);
 }

@@ -6,7 +6,7 @@ import { p2mOf, tableLocation } from '../xen/shadow_p2m';
 import type { System } from '../xen/system';
 import { DomainRow, formatList, listJson, ListView } from '../format/domains';
 import { json } from '../format/table';
-import { paint, type Io } from './io';
+import { columns, paint, type Io } from './io';
 import { loadState, stateDir } from './state_store';
 
 export interface ListFlags { state?: string; json?: boolean }
@@ -39,12 +39,16 @@ export function listView(sys: System): ListView {
 export function runList(io: Io, f: ListFlags): number {
   const sys = loadState(stateDir(io, f.state));
   const v = listView(sys);
-  io.out(f.json ? json(listJson(v)) : formatList(paint(io), v));
+  io.out(f.json ? json(listJson(v)) : formatList(paint(io), v, columns(io)));
   return 0;
 }
 
 /** Registers `list` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  ctx.withState(prog.command('list')
-    .description('every domain: memory, RMA, where its p2m table is and who keeps it'), () => runList);
+  ctx.withState(ctx.examples(prog.command('list')
+    .description('every domain, one line each (as xl list): memory in MiB, RMA, who keeps its p2m table and where, translation'), [
+    ['ppc-dombuild list', 'one line per domain'],
+    ['ppc-dombuild list --wide', 'every figure: entries, used, mode'],
+    ['ppc-dombuild list --json', 'for a script'],
+  ]), () => runList);
 }

@@ -4,7 +4,7 @@ import { CheckError } from '../util/errors';
 import { validateBuilt } from '../builder/validate';
 import { formatValidation, validationJson } from '../format/validate';
 import { json } from '../format/table';
-import { paint, type Io } from './io';
+import { columns, paint, type Io } from './io';
 import { exportsMatch, loadState, stateDir } from './state_store';
 
 export interface ValidateFlags { state?: string; json?: boolean }
@@ -26,7 +26,7 @@ export function runValidate(io: Io, f: ValidateFlags): number {
     ...(ex === undefined ? { note: 'no exports in the state folder' } : {}),
   });
   report.ok = report.invariants.every((r) => r.status !== 'broken');
-  io.out(f.json ? json(validationJson(report)) : formatValidation(paint(io), report));
+  io.out(f.json ? json(validationJson(report)) : formatValidation(paint(io), report, columns(io)));
   if (!report.ok) {
     const broken = report.invariants.filter((r) => r.status === 'broken').map((r) => r.name);
     throw new CheckError(`${broken.length} invariant(s) broken: ${broken.join(', ')}`);
@@ -36,6 +36,10 @@ export function runValidate(io: Io, f: ValidateFlags): number {
 
 /** Registers `validate` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  ctx.withState(prog.command('validate')
-    .description('check every invariant of the built state: exit 0 when all hold, 1 (after the report) when any is broken'), () => runValidate);
+  ctx.withState(ctx.examples(prog.command('validate')
+    .description('check every invariant of the built state: exit 0 when all hold, 1 (after the report) when any is broken'), [
+    ['ppc-dombuild validate', 'the report; exit 1 if an invariant breaks'],
+    ['ppc-dombuild validate --json', 'for a script: ok, broken, invariants'],
+    ['ppc-dombuild validate -q', 'only the exit code (and the error line)'],
+  ]), () => runValidate);
 }

@@ -7,7 +7,7 @@ import { FitError, UsageError } from '../util/errors';
 import { parsePositiveSize, parseSize } from '../util/size';
 import { formatXencomm, xencommJson } from '../format/xencomm';
 import { json } from '../format/table';
-import { paint, type Io } from './io';
+import { columns, paint, type Io } from './io';
 import { loadState, stateDir } from './state_store';
 
 export interface XencommFlags { paddr?: string; len?: string; inline?: boolean; state?: string; json?: boolean }
@@ -29,15 +29,18 @@ export function runXencomm(io: Io, f: XencommFlags): number {
     return 0;
   }
   const x = xencommDescriptor(d, d.p2m(), paddr, len);
-  io.out(f.json ? json(xencommJson(x)) : formatXencomm(paint(io), x));
+  io.out(f.json ? json(xencommJson(x)) : formatXencomm(paint(io), x, columns(io)));
   return 0;
 }
 
 /** Registers `xencomm` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  ctx.withState(prog.command('xencomm')
+  ctx.withState(ctx.examples(prog.command('xencomm')
     .description("the xencomm descriptor dom0 hands Xen for a buffer: one machine address per page, from dom0's own p2m")
     .requiredOption('--paddr <addr>', "the buffer's guest-physical address")
     .requiredOption('--len <size>', "the buffer's length")
-    .option('--inline', 'an inline handle instead (one machine address, no descriptor): exit 1 when the buffer crosses a machine break, naming the page Xen would read from the wrong frame'), () => runXencomm);
+    .option('--inline', 'an inline handle instead (one machine address, no descriptor): exit 1 when the buffer crosses a machine break, naming the page Xen would read from the wrong frame'), [
+    ['ppc-dombuild xencomm --paddr 0x3fff000 --len 12K', 'a buffer across the RMA end'],
+    ['ppc-dombuild xencomm --inline --paddr 0x3fff000 --len 8K', 'exit 1: one inline address cannot cross a machine break'],
+  ]), () => runXencomm);
 }

@@ -2,12 +2,13 @@ import type { Paint } from './paint';
 import { PAGE_SIZE } from '../machine/constants';
 import { AuditResult, CLASSES, KIND_TEXT, KINDS, MisreadKind, NumberClass, SCHEMES } from '../xen/audit';
 import type { SweepResult } from '../builder/audit_sweep';
-import { renderTable } from './table';
+import { type Columns, DEFAULT_COLUMNS, fitText, renderTable } from './table';
 import { formatSize, hex } from './units';
 
 const CLASS_TEXT: Record<NumberClass, string> = { 'dom0-pfn': 'dom0 pfns', 'domu-frame': 'domU frames', 'io-frame': 'IO frames' };
 
-export function auditJson(r: AuditResult, ms: number): object {
+/** `ms`: how long the audit took, only when --timing asks (the rest is the same for the same inputs). */
+export function auditJson(r: AuditResult, ms?: number): object {
   return {
     machine: r.machine,
     ramBytes: r.ramBytes,
@@ -24,7 +25,7 @@ export function auditJson(r: AuditResult, ms: number): object {
         runs: a.runs,
       }];
     })),
-    ms: Math.round(ms),
+    ...(ms !== undefined ? { ms: Math.round(ms) } : {}),
   };
 }
 
@@ -37,15 +38,15 @@ export function sizeText(bytes: number): string {
 
 const count = (p: Paint, n: number): string => (n === 0 ? p.green('0') : p.red(String(n)));
 
-export function formatAudit(p: Paint, r: AuditResult): string {
+export function formatAudit(p: Paint, r: AuditResult, cols: Columns = DEFAULT_COLUMNS, ms?: number): string {
   let out = `${p.bold('audit')} on ${r.machine} (${formatSize(r.ramBytes)} RAM): dom0 ${formatSize(r.dom0.memBytes)} (${r.dom0.pages} pfns, RMA at machine ${hex(r.dom0.rmaMaddr)}), ` +
-    `${r.domus.length} domU${r.domus.length === 1 ? '' : 's'}${r.domus.length ? ` (${r.domus.map((d) => `dom${d.domid} ${formatSize(d.memBytes)} at mfns ${hex(d.firstMfn)}..${hex(d.lastMfn)}`).join(', ')})` : ''}, ${r.ioFrames} IO frames\n`;
+    `${r.domus.length} domU${r.domus.length === 1 ? '' : 's'}${r.domus.length ? ` (${r.domus.map((d) => `dom${d.domid} ${formatSize(d.memBytes)} at mfns ${hex(d.firstMfn)}..${hex(d.lastMfn)}`).join(', ')})` : ''}, ${r.ioFrames} IO frames${ms !== undefined ? ` (${Math.round(ms)} ms)` : ''}\n`;
   if (r.domusSkipped) out += `${p.yellow('note:')} ${r.domusSkipped} domU${r.domusSkipped === 1 ? '' : 's'} did not fit beside this dom0\n`;
   out += 'every number Xen can be handed, read the legacy way (dom0 passes pfns, pfn2mfn guesses) and the proposal\'s (dom0 passes mfns from its own table):\n';
   out += renderTable(p, ['scheme', ...CLASSES.map((c) => `${CLASS_TEXT[c]} misread`), 'misread in all'], SCHEMES.map((s) => {
     const a = r.schemes[s];
     return [s, ...CLASSES.map((c) => `${count(p, a.classes[c].misread)} / ${a.classes[c].total}`), count(p, a.misread)];
-  }), ['left', 'right', 'right', 'right', 'right']);
+  }), ['left', 'right', 'right', 'right', 'right'], cols);
   for (const s of SCHEMES) {
     const a = r.schemes[s];
     const kinds = KINDS.filter((k) => a.kinds[k].count > 0);
@@ -59,31 +60,31 @@ export function formatAudit(p: Paint, r: AuditResult): string {
       a.kinds[k].examples.forEach((e, i) => rows.push([i === 0 ? KIND_TEXT[k] : '', i === 0 ? count(p, a.kinds[k].count) : '', e.run > 1 ? `${hex(e.number)}..${hex(e.number + e.run - 1)}` : hex(e.number), e.meant, e.readAs]));
       if (!a.kinds[k].examples.length) rows.push([KIND_TEXT[k], count(p, a.kinds[k].count), '', '', '']);
     }
-    out += renderTable(p, ['how', 'numbers', 'example', 'meant', 'Xen read it as'], rows, ['left', 'right', 'left', 'left', 'left']);
+    out += renderTable(p, ['how', 'numbers', 'example', 'meant', 'Xen read it as'], rows, ['left', 'right', 'left', 'left', 'left'], cols);
   }
-  return out;
+  return fitText(out, cols);
 }
 
-export function sweepJson(r: SweepResult, ms: number): object {
+export function sweepJson(r: SweepResult, ms?: number): object {
   return {
     machine: r.machine,
     largestBytes: r.largestBytes,
     points: r.points,
     starts: r.starts.map((s) => ({ ...s, text: KIND_TEXT[s.kind], from: s.fromBytes === null ? null : sizeText(s.fromBytes) })),
     builds: r.builds,
-    ms: Math.round(ms),
+    ...(ms !== undefined ? { ms: Math.round(ms) } : {}),
   };
 }
 
-export function formatSweep(p: Paint, r: SweepResult, ms: number): string {
+export function formatSweep(p: Paint, r: SweepResult, cols: Columns = DEFAULT_COLUMNS, ms?: number): string {
   const seen = KINDS.filter((k) => r.points.some((pt) => pt.legacy[k] > 0 || pt.proposal[k] > 0));
-  let out = `${p.bold('audit sweep')} on ${r.machine}: dom0 from 1 GiB to ${formatSize(r.largestBytes)} (${r.builds} builds, ${Math.round(ms)} ms)\n`;
+  let out = `${p.bold('audit sweep')} on ${r.machine}: dom0 from 1 GiB to ${formatSize(r.largestBytes)} (${r.builds} builds${ms !== undefined ? `, ${Math.round(ms)} ms` : ''})\n`;
   const head = ['dom0', ...seen.map((k) => `legacy: ${KIND_TEXT[k]}`), 'proposal'];
   out += renderTable(p, head, r.points.map((pt) => [
     formatSize(pt.memBytes),
     ...seen.map((k) => count(p, pt.legacy[k])),
     count(p, KINDS.reduce((n, k) => n + pt.proposal[k], 0)),
-  ]), head.map((_h, i) => (i === 0 ? 'left' : 'right')));
+  ]), head.map((_h, i) => (i === 0 ? 'left' : 'right')), cols);
   out += 'where each failure starts (smallest dom0, in whole 16 MiB extents):\n';
   for (const s of SCHEMES) {
     for (const st of r.starts.filter((x) => x.scheme === s)) {
@@ -97,5 +98,5 @@ export function formatSweep(p: Paint, r: SweepResult, ms: number): string {
   }
   const never = KINDS.filter((k) => !seen.includes(k) && r.starts.find((x) => x.scheme === 'legacy' && x.kind === k)?.fromBytes === null);
   if (never.length) out += `  legacy, at no size tried: ${never.map((k) => KIND_TEXT[k]).join('; ')}\n`;
-  return out;
+  return fitText(out, cols);
 }

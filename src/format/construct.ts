@@ -4,12 +4,12 @@ import { p2mInfo } from '../p2m/inspect';
 import type { TraceEvent } from '../builder/report';
 import type { BuildRecord, System } from '../xen/system';
 import type { Paint } from './paint';
-import { renderFacts } from './table';
+import { type Columns, DEFAULT_COLUMNS, fitText, renderFacts } from './table';
 import { formatSize, hex } from './units';
 
-export function formatTraceEvent(p: Paint, ev: TraceEvent): string {
+export function formatTraceEvent(p: Paint, ev: TraceEvent, cols: Columns = DEFAULT_COLUMNS): string {
   const facts = ev.facts.map(([k, v]) => `${k}=${v}`).join('  ');
-  return `${p.cyan(`[construct_dom0 ${String(ev.step).padStart(2)}]`)} ${ev.title}${facts ? `: ${facts}` : ''}\n`;
+  return fitText(`${p.cyan(`[construct_dom0 ${String(ev.step).padStart(2)}]`)} ${ev.title}${facts ? `: ${facts}` : ''}\n`, cols);
 }
 
 export function constructJson(sys: System, files: { state: string; dtb: string; p2m: string }): object {
@@ -38,7 +38,7 @@ export function constructJson(sys: System, files: { state: string; dtb: string; 
   };
 }
 
-export function formatConstruct(p: Paint, sys: System, files: { state: string; dtb: string; p2m: string }): string {
+export function formatConstruct(p: Paint, sys: System, files: { state: string; dtb: string; p2m: string }, cols: Columns = DEFAULT_COLUMNS): string {
   const d = sys.dom0();
   const b = buildOf(sys);
   const r = b.report;
@@ -54,9 +54,9 @@ export function formatConstruct(p: Paint, sys: System, files: { state: string; d
     ['device tree', `${r.devtreeBytes} bytes at guest ${hex(L.devtree.start)}`],
     ['state', files.state],
     ['exports', `${files.dtb}, ${files.p2m}`],
-  ]);
+  ], cols);
   for (const n of r.notes) out += `${p.yellow('note:')} ${n}\n`;
-  return out;
+  return fitText(out, cols);
 }
 
 function buildOf(sys: System): BuildRecord {

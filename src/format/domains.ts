@@ -4,24 +4,24 @@ import type { P2mInfo } from '../p2m/inspect';
 import type { DestroyReport, DomuReport } from '../builder/domu_build';
 import type { TableLocation } from '../xen/shadow_p2m';
 import type { Translation } from '../xen/domain';
-import { renderFacts, renderTable } from './table';
+import { type Columns, DEFAULT_COLUMNS, fitText, renderColumns, renderFacts, renderTable, visibleWidth } from './table';
 import { formatSize, hex } from './units';
 
 /** inspect p2m's header for a table Xen keeps (a shadow domain's). */
-export function formatXenP2mInfo(p: Paint, i: P2mInfo): string {
+export function formatXenP2mInfo(p: Paint, i: P2mInfo, cols: Columns = DEFAULT_COLUMNS): string {
   return `dom${i.domid} p2m table (kept by Xen: the domain hands Xen pfns)\n` + renderFacts(p, [
     ['machine (Xen heap)', `${hex(i.maddr)}..${hex(i.maddr + i.bytes - 1)}`],
     ['size', `${formatSize(i.bytes)} (${i.entries} entries x 4 bytes)`],
     ['covers', formatSize(i.coversBytes)],
     ['used', `${i.usedEntries} entries (${formatSize(i.usedEntries * PAGE_SIZE)}), ${i.invalidEntries} invalid`],
-  ]);
+  ], cols);
 }
 
 export function domuJson(r: DomuReport, files: { state: string }): object {
   return { domain: r, files };
 }
 
-export function formatCreateDomu(p: Paint, r: DomuReport, stateFile: string): string {
+export function formatCreateDomu(p: Paint, r: DomuReport, stateFile: string, cols: Columns = DEFAULT_COLUMNS): string {
   const L = r.layout;
   let out = `${p.green(`created dom${r.domid}`)} (shadow domain: Xen keeps its p2m)\n`;
   out += renderFacts(p, [
@@ -33,13 +33,13 @@ export function formatCreateDomu(p: Paint, r: DomuReport, stateFile: string): st
     ['device tree', `${r.devtreeBytes} bytes at guest ${hex(L.devtree.start)}`],
     ['xenstore / console / shared_info', `guest ${hex(L.xenstore.start)} / ${hex(L.console.start)} / ${hex(L.sharedInfo.start)}`],
     ['state', stateFile],
-  ]);
-  return out;
+  ], cols);
+  return fitText(out, cols);
 }
 
-export function formatDestroy(p: Paint, r: DestroyReport): string {
-  return `${p.green(`destroyed dom${r.domid}`)}: ${r.framesFreed} frames (${formatSize(r.framesFreed * PAGE_SIZE)}) back to the domain heap, ${r.xenFramesFreed} to the Xen heap\n` +
-    `domain heap free: ${formatSize(r.domHeapFree * PAGE_SIZE)}; Xen heap free: ${formatSize(r.xenHeapFree * PAGE_SIZE)}\n`;
+export function formatDestroy(p: Paint, r: DestroyReport, cols: Columns = DEFAULT_COLUMNS): string {
+  return fitText(`${p.green(`destroyed dom${r.domid}`)}: ${r.framesFreed} frames (${formatSize(r.framesFreed * PAGE_SIZE)}) back to the domain heap, ${r.xenFramesFreed} to the Xen heap\n` +
+    `domain heap free: ${formatSize(r.domHeapFree * PAGE_SIZE)}; Xen heap free: ${formatSize(r.xenHeapFree * PAGE_SIZE)}\n`, cols);
 }
 
 /** One row of `list`. */
@@ -74,8 +74,20 @@ export function listJson(v: ListView): object {
   return v;
 }
 
-export function formatList(p: Paint, v: ListView): string {
-  const rows = v.domains.map((d) => [
+const MiB = 1024 * 1024;
+/** A size in MiB, as `xl list` gives Mem: a whole number when it is one. */
+const mib = (bytes: number): string => (bytes % MiB === 0 ? String(bytes / MiB) : (bytes / MiB).toFixed(1));
+/** An RMA size as the options take it: 64M, 1G. */
+const rmaText = (bytes: number): string => formatSize(bytes).replace(/ ([KMGT])iB$/, '$1');
+
+/**
+ * `list`: like `xl list`, one line per domain (memory in MiB; the table's
+ * keeper, guest or xen, and its address: guest-physical in the guest's RMA,
+ * machine in the Xen heap). Wide (`--wide`): every figure, one table.
+ */
+export function formatList(p: Paint, v: ListView, cols: Columns = DEFAULT_COLUMNS): string {
+  const heaps = `domain heap free: ${formatSize(v.heaps.domHeapFreeBytes)}; Xen heap free: ${formatSize(v.heaps.xenHeapFreeBytes)}\n`;
+  const full = (): string => renderTable(p, ['domain', 'memory', 'max', 'RMA', 'p2m table', 'entries', 'mode', 'mapped by others'], v.domains.map((d) => [
     `dom${d.domid}${d.privileged ? ' (priv)' : ''}`,
     formatSize(d.memBytes),
     formatSize(d.maxBytes),
@@ -84,8 +96,21 @@ export function formatList(p: Paint, v: ListView): string {
     `${d.table.entries} (${d.table.used} used)`,
     MODE[d.translation],
     d.foreignRefs ? p.yellow(String(d.foreignRefs)) : '0',
-  ]);
-  let out = renderTable(p, ['domain', 'memory', 'max', 'RMA', 'p2m table', 'entries', 'mode', 'mapped by others'], rows, ['left', 'right', 'right', 'left', 'left', 'right', 'left', 'right']);
-  out += `domain heap free: ${formatSize(v.heaps.domHeapFreeBytes)}; Xen heap free: ${formatSize(v.heaps.xenHeapFreeBytes)}\n`;
-  return out;
+  ]), ['left', 'right', 'right', 'left', 'left', 'right', 'left', 'right'], cols);
+  if (!Number.isFinite(cols)) return full() + heaps;
+  const lines = renderColumns(p, ['Name', 'ID', 'Mem', 'Max', 'RMA', 'RMA at', 'P2m', 'P2m at', 'Translation', 'Refs'], v.domains.map((d) => [
+    `dom${d.domid}`,
+    d.domid,
+    mib(d.memBytes),
+    mib(d.maxBytes),
+    rmaText(d.rma.bytes),
+    hex(d.rma.maddr),
+    d.table.keeper === 'guest' ? 'guest' : 'xen',
+    hex(d.table.keeper === 'guest' ? d.table.paddr! : d.table.maddr),
+    d.translation,
+    d.foreignRefs ? p.yellow(String(d.foreignRefs)) : '0',
+  ]), ['left', 'right', 'right', 'right', 'right', 'right', 'left', 'right', 'left', 'right']);
+  // A machine with addresses too long for one line per domain: the fitted table instead.
+  const fits = lines.split('\n').every((l) => visibleWidth(l) <= cols);
+  return fitText((fits ? lines : full()) + heaps, cols);
 }

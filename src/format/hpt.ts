@@ -4,11 +4,12 @@ import { INVALID_MFN } from '../machine/constants';
 import { DecodedHpte, flagText } from '../hpt/decode';
 import type { EaWalk } from '../hpt/hash';
 import type { HptStats } from '../hpt/table';
-import { renderFacts, renderTable } from './table';
+import { type Columns, DEFAULT_COLUMNS, fitText, renderFacts, renderTable } from './table';
 import { formatSize, hex } from './units';
 
 /** What construct says about the guest's early boot. */
-export function formatGuestBoot(p: Paint, rec: GuestRecord, bootMs?: number): string {
+/** `bootMs`: how long the boot took, only when --timing asks. */
+export function formatGuestBoot(p: Paint, rec: GuestRecord, cols: Columns = DEFAULT_COLUMNS, bootMs?: number): string {
   const L = rec.linear;
   const how = [L.pages16M ? `${L.pages16M} x 16 MiB` : '', L.pages4K ? `${L.pages4K} x 4 KiB` : ''].filter(Boolean).join(' + ');
   let out = `${p.green('booted dom0\'s kernel')} (early MMU setup)\n`;
@@ -18,9 +19,9 @@ export function formatGuestBoot(p: Paint, rec: GuestRecord, bootMs?: number): st
     ['linear map', `${L.base} + paddr, ${formatSize(L.bytes)} bolted as ${how || 'nothing'}`],
     ['H_ENTER calls', `${L.inserts} (pfn -> mfn through the guest's own table)${bootMs !== undefined ? `, boot ${bootMs.toFixed(1)} ms` : ''}`],
     ['hash table', `ibm,pft-size <0 ${rec.devtree.pftSizeLog2}> = ${formatSize(2 ** rec.devtree.pftSizeLog2)}`],
-  ]);
+  ], cols);
   if (L.fallbackExtents.length) out += `${p.yellow('note:')} ${L.fallbackExtents.length} extent(s) were not one aligned machine run and were mapped with 4 KiB pages (the fallback), first at pfn ${hex(L.fallbackExtents[0])}\n`;
-  return out;
+  return fitText(out, cols);
 }
 
 export function guestBootJson(rec: GuestRecord, bootMs?: number): object {
@@ -47,7 +48,7 @@ export function bar(n: number, max: number, width: number): string {
   return '█'.repeat(Math.floor(eighths / 8)) + (eighths % 8 ? ' ▏▎▍▌▋▊▉'[eighths % 8] : '');
 }
 
-export function formatHptSummary(p: Paint, v: HptSummaryView): string {
+export function formatHptSummary(p: Paint, v: HptSummaryView, cols: Columns = DEFAULT_COLUMNS): string {
   const s = v.stats;
   let out = `${p.bold(`dom${v.domid} hash table`)}${v.booted ? '' : p.yellow(' (empty: the guest was not booted)')}\n`;
   out += renderFacts(p, [
@@ -59,14 +60,14 @@ export function formatHptSummary(p: Paint, v: HptSummaryView): string {
     ['secondary group', String(s.secondary)],
     ['storage', `${formatSize(s.allocatedBytes)} in use (64 KiB regions of 512 PTEGs, committed on first write)`],
     ...(v.guest ? [['guest', guestLine(v.guest)] as [string, string]] : []),
-  ]);
+  ], cols);
   const max = Math.max(...s.histogram);
   out += `\n${p.bold('occupancy')}: PTEGs holding n valid entries\n`;
-  out += renderTable(p, ['n', 'PTEGs', 'share'], s.histogram.map((c, n) => [n, c, pct(c, s.ptegs)]), ['right', 'right', 'right']);
+  out += renderTable(p, ['n', 'PTEGs', 'share'], s.histogram.map((c, n) => [n, c, pct(c, s.ptegs)]), ['right', 'right', 'right'], cols);
   for (let n = 0; n < s.histogram.length; n++) {
     out += `  ${n} ${p.dim('│')}${p.cyan(bar(s.histogram[n], max, 40))} ${p.dim(String(s.histogram[n]))}\n`;
   }
-  return out;
+  return fitText(out, cols);
 }
 
 function guestLine(g: GuestRecord): string {
@@ -100,7 +101,7 @@ export interface PtegRow {
   use?: string;
 }
 
-export function formatPteg(p: Paint, domid: number, n: number, rows: PtegRow[]): string {
+export function formatPteg(p: Paint, domid: number, n: number, rows: PtegRow[], cols: Columns = DEFAULT_COLUMNS): string {
   const used = rows.filter((r) => r.valid).length;
   let out = `${p.bold(`dom${domid} PTEG ${hex(n)}`)}: slots ${hex(n * 8)}..${hex(n * 8 + 7)}, ${used} of 8 valid\n`;
   out += renderTable(p, ['slot', 'EA', 'VSID', 'page', 'pfn', 'mfn', 'owner', 'flags'], rows.map((r) => {
@@ -117,8 +118,8 @@ export function formatPteg(p: Paint, domid: number, n: number, rows: PtegRow[]):
       `${r.owner} ${p.dim(r.use ?? '')}`,
       flagText(h),
     ];
-  }));
-  return out;
+  }), undefined, cols);
+  return fitText(out, cols);
 }
 
 export function ptegJson(domid: number, n: number, rows: PtegRow[]): object {
@@ -172,7 +173,7 @@ export interface EaWalkView {
   hidx?: number;
 }
 
-export function formatEaWalk(p: Paint, v: EaWalkView): string {
+export function formatEaWalk(p: Paint, v: EaWalkView, cols: Columns = DEFAULT_COLUMNS): string {
   const w = v.walk;
   const shiftText = w.shift === 24 ? '24 (16 MiB page)' : '12 (4 KiB page)';
   const rows: [string, string][] = [
@@ -199,7 +200,7 @@ export function formatEaWalk(p: Paint, v: EaWalkView): string {
   } else {
     rows.push(['linear map', p.dim('outside dom' + v.domid + "'s linear map (0xC000000000000000 + its memory)")]);
   }
-  return `${p.bold(`dom${v.domid}: ${hex(w.ea)} through the hash table`)}\n` + renderFacts(p, rows);
+  return `${p.bold(`dom${v.domid}: ${hex(w.ea)} through the hash table`)}\n` + renderFacts(p, rows, cols);
 }
 
 function hidxText(h: number): string {

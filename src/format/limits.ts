@@ -1,6 +1,6 @@
 import type { Paint } from './paint';
 import type { Constraint, Dom0Limits, LimitFigures } from '../p2m/limits';
-import { renderFacts, renderTable } from './table';
+import { type Columns, DEFAULT_COLUMNS, fitText, renderFacts, renderTable } from './table';
 import { formatSize, hex } from './units';
 import { exactSize } from '../util/size';
 
@@ -67,7 +67,7 @@ export function limitsJson(v: LimitsView): object {
   };
 }
 
-export function formatLimits(p: Paint, v: LimitsView): string {
+export function formatLimits(p: Paint, v: LimitsView, cols: Columns = DEFAULT_COLUMNS): string {
   const f = v.figures;
   const l = v.limits;
   const e = f.entrySize;
@@ -79,7 +79,7 @@ export function formatLimits(p: Paint, v: LimitsView): string {
   ];
   if (l.hole && l.spanBytes > l.hole.start) rows.push(['less the hole', `${exactSize(l.spanBytes)} - ${exactSize(l.spanBytes - l.spanRamBytes)} = ${exactSize(l.spanRamBytes)} of RAM`]);
   rows.push(['in whole 16 MiB extents', `${exactSize(l.flatTableMaxBytes)} (what the flat table allows)`]);
-  out += renderFacts(p, rows);
+  out += renderFacts(p, rows, cols);
 
   out += `\nconstraints (the smallest binds)\n`;
   out += renderTable(p, ['constraint', 'max dom0', 'binds', 'figure'], l.constraints.map((c) => [
@@ -87,7 +87,7 @@ export function formatLimits(p: Paint, v: LimitsView): string {
     c.limitBytes === null ? '-' : c.name === 'rma-allocatable' && c.limitBytes === 0 ? 'none' : exactSize(c.limitBytes),
     c.binds ? p.yellow('binds') : '',
     c.detail,
-  ]), ['left', 'right', 'left', 'left']);
+  ]), ['left', 'right', 'left', 'left'], cols);
   out += l.maxDom0Bytes !== null
     ? `largest dom0: ${p.bold(exactSize(l.maxDom0Bytes))} (${l.binding} binds)\n`
     : `largest dom0: none: ${l.constraints[0].detail}\n`;
@@ -100,12 +100,12 @@ export function formatLimits(p: Paint, v: LimitsView): string {
   out += renderTable(p, ['RMA', 'p2m start', 'entries', 'pfn span', 'max dom0', 'binds', ...(v.mem !== undefined ? ['fits ' + formatSize(v.mem)] : [])], v.table.map((t) => [
     formatSize(t.rmaSize), hex(t.p2mStart), t.capacityEntries, formatSize(t.spanBytes), maxText(t), t.binding,
     ...(v.mem !== undefined ? [t.maxDom0Bytes !== null && t.maxDom0Bytes >= Math.max(v.mem, t.rmaSize) ? p.green('yes') : p.red('no')] : []),
-  ]), ['right', 'right', 'right', 'right', 'right', 'left', 'left']);
+  ]), ['right', 'right', 'right', 'right', 'right', 'left', 'left'], cols);
   if (v.mem !== undefined) {
     out += v.broken
       ? `${p.red('does not fit:')} a ${formatSize(v.mem)} dom0 breaks ${v.broken.name}${v.broken.name === 'rma-allocatable' ? '' : `, at most ${exactSize(v.broken.limitBytes ?? 0)}`} (${v.broken.detail})\n`
       : `${p.green('fits:')} a ${formatSize(v.mem)} dom0 fits (largest dom0 ${exactSize(l.maxDom0Bytes ?? 0)}, ${l.binding} binds)\n`;
     out += v.minimumRma !== undefined ? `minimum RMA for ${formatSize(v.mem)}: ${formatSize(v.minimumRma)}\n` : `no valid RMA size holds a dom0 of ${formatSize(v.mem)} on ${v.machine}\n`;
   }
-  return out;
+  return fitText(out, cols);
 }

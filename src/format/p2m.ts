@@ -1,10 +1,10 @@
 import type { Paint } from './paint';
 import type { OwnedRun, P2mInfo } from '../p2m/inspect';
 import { INVALID_MFN, PAGE_SIZE } from '../machine/constants';
-import { renderFacts, renderTable } from './table';
+import { type Columns, DEFAULT_COLUMNS, renderFacts, renderTable } from './table';
 import { formatSize, hex } from './units';
 
-export function formatP2mInfo(p: Paint, i: P2mInfo): string {
+export function formatP2mInfo(p: Paint, i: P2mInfo, cols: Columns = DEFAULT_COLUMNS): string {
   return `dom${i.domid} p2m table\n` + renderFacts(p, [
     ['guest-physical', `${hex(i.paddr)}..${hex(i.paddr + i.bytes - 1)}`],
     ['machine', `${hex(i.maddr)}..${hex(i.maddr + i.bytes - 1)}`],
@@ -12,10 +12,10 @@ export function formatP2mInfo(p: Paint, i: P2mInfo): string {
     ['covers', formatSize(i.coversBytes)],
     ['capacity', `${i.capacityEntries} entries (${formatSize(i.capacityEntries * PAGE_SIZE)}) where it is placed`],
     ['used', `${i.usedEntries} entries (${formatSize(i.usedEntries * PAGE_SIZE)}), ${i.invalidEntries} invalid`],
-  ]);
+  ], cols);
 }
 
-export function formatRuns(p: Paint, runs: OwnedRun[]): string {
+export function formatRuns(p: Paint, runs: OwnedRun[], cols: Columns = DEFAULT_COLUMNS): string {
   return renderTable(p, ['pfns', 'mfns', 'pages', 'size', 'owner', 'use'], runs.map((r) => [
     `${hex(r.pfn)}..${hex(r.pfn + r.count - 1)}`,
     r.mfn === INVALID_MFN ? p.dim('INVALID_MFN') : `${hex(r.mfn)}..${hex(r.mfn + r.count - 1)}`,
@@ -23,7 +23,7 @@ export function formatRuns(p: Paint, runs: OwnedRun[]): string {
     formatSize(r.count * PAGE_SIZE),
     r.owner,
     r.use,
-  ]), ['left', 'left', 'right', 'right', 'left', 'left']);
+  ]), ['left', 'left', 'right', 'right', 'left', 'left'], cols);
 }
 
 export function runJson(r: OwnedRun): object {

@@ -1,7 +1,7 @@
 import type { Paint } from './paint';
 import type { Region } from '../rma/layout';
 import { regionsWithGaps, RmaMap } from '../rma/regions';
-import { renderTable } from './table';
+import { type Columns, DEFAULT_COLUMNS, fitText, renderTable } from './table';
 import { formatSize, hex } from './units';
 
 const LETTER: Record<string, string> = { kernel: 'K', initrd: 'I', firmware: 'F', 'device tree': 'D', 'p2m table': 'P', xenstore: 'X', console: 'C', shared_info: 'S', free: '.' };
@@ -12,15 +12,15 @@ export function rmaJson(map: RmaMap, rmaMaddr: number, extra: object = {}): obje
   return { rmaBytes: map.rmaSize, maddr: rmaMaddr, regions: regionsWithGaps(map).map((r) => ({ ...r, bytes: r.end - r.start })), ...extra };
 }
 
-export function formatRma(p: Paint, who: string, L: RmaMap, rmaMaddr: number, width = 64): string {
+export function formatRma(p: Paint, who: string, L: RmaMap, rmaMaddr: number, cols: Columns = DEFAULT_COLUMNS, width = 64): string {
   const regions = regionsWithGaps(L);
   const shown = new Set(regions.map((r) => r.name));
   let out = `${who} RMA: ${formatSize(L.rmaSize)} at machine ${hex(rmaMaddr)}\n`;
-  out += renderTable(p, ['region', 'guest start', 'guest end', 'size', 'machine start'], regions.map((r) => [r.name, hex(r.start), hex(r.end), formatSize(r.end - r.start), hex(rmaMaddr + r.start)]), ['left', 'right', 'right', 'right', 'right']);
+  out += renderTable(p, ['region', 'guest start', 'guest end', 'size', 'machine start'], regions.map((r) => [r.name, hex(r.start), hex(r.end), formatSize(r.end - r.start), hex(rmaMaddr + r.start)]), ['left', 'right', 'right', 'right', 'right'], cols);
   out += `\n${bar(p, regions, L.rmaSize, width)}\n`;
   out += `0${' '.repeat(width - 1 - formatSize(L.rmaSize).length)}${formatSize(L.rmaSize)}\n`;
   out += Object.entries(LETTER).filter(([n]) => shown.has(n)).map(([n, c]) => `${c} ${n}`).join('  ') + '\n';
-  return out;
+  return fitText(out, cols);
 }
 
 /** One character per RMA/width bytes; a region too small for a cell still shows in a cell it touches. */

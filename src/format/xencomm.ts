@@ -1,6 +1,6 @@
 import type { Paint } from './paint';
 import { XencommDescriptor, xencommRuns, XENCOMM_ADDRS_PER_PAGE } from '../guest/xencomm';
-import { renderTable } from './table';
+import { type Columns, DEFAULT_COLUMNS, fitText, renderTable } from './table';
 import { formatSize, hex } from './units';
 
 export function xencommJson(x: XencommDescriptor): object {
@@ -19,7 +19,7 @@ export function xencommJson(x: XencommDescriptor): object {
   };
 }
 
-export function formatXencomm(p: Paint, x: XencommDescriptor): string {
+export function formatXencomm(p: Paint, x: XencommDescriptor, cols: Columns = DEFAULT_COLUMNS): string {
   let out = `xencomm descriptor for dom${x.domid}'s buffer [${hex(x.paddr)}, ${hex(x.paddr + x.len)}) (${formatSize(x.len)}): magic ${hex(x.magic)}, nr_addrs ${x.nrAddrs}, ${x.descriptorBytes} bytes\n`;
   out += 'each address is a machine address, translated by dom0 through its own p2m table in the RMA\n';
   out += renderTable(p, ['addresses', 'pfns', 'machine', 'bytes', 'region'], xencommRuns(x).map((r) => [
@@ -28,9 +28,9 @@ export function formatXencomm(p: Paint, x: XencommDescriptor): string {
     `${hex(r.maddr)}..${hex(r.maddr + r.bytes - 1)}`,
     formatSize(r.bytes),
     r.region,
-  ]), ['left', 'left', 'left', 'right', 'left']);
+  ]), ['left', 'left', 'left', 'right', 'left'], cols);
   if (!x.breaks.length) out += `${p.green('one machine run')}: no discontinuity\n`;
   for (const b of x.breaks) out += `${p.yellow('break')} before address[${b.index}]: ${b.kind} (pfn ${hex(b.fromPfn)} ends at machine ${hex(b.fromMaddrEnd)}, pfn ${hex(b.toPfn)} starts at ${hex(b.toMaddr)})\n`;
   if (!x.fitsOnePage) out += `${p.yellow('note:')} ${x.nrAddrs} addresses do not fit one descriptor page (${XENCOMM_ADDRS_PER_PAGE} at most): Linux's xencomm_create would refuse this buffer\n`;
-  return out;
+  return fitText(out, cols);
 }

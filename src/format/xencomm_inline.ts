@@ -15,8 +15,9 @@ export function xencommInlineJson(x: XencommInline): object {
 
 /** The audit's inline rows: how many start pages give a handle Xen reads wrong. */
 export function formatInlineAudit(rows: InlineAuditRow[]): string {
-  const lines = ['inline xencomm handles (proposal): buffers that cross a machine break, which one inline address cannot describe'];
-  for (const r of rows) lines.push(`  ${String(r.len).padStart(6)} bytes at page offset ${String(r.offset).padStart(4)} (${r.pages} page${r.pages === 1 ? '' : 's'}): ${r.wrong} of ${r.starts} start pages read wrong`);
+  // Lines stay under 80 columns: the numbers are at most 7 digits.
+  const lines = ['inline xencomm handles (proposal): a buffer that crosses a machine break', 'cannot be one inline address; start pages whose handle Xen reads wrong:'];
+  for (const r of rows) lines.push(`  ${String(r.len).padStart(6)} B at offset ${String(r.offset).padStart(4)} (${r.pages} page${r.pages === 1 ? '' : 's'}): ${r.wrong} of ${r.starts}`);
   return lines.join('\n') + '\n';
 }
 

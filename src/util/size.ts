@@ -84,3 +84,17 @@ export function exactSize(bytes: number): string {
   const rest = bytes - whole * mult;
   return rest === 0 ? `${whole} ${unit}` : `${whole} ${unit} + ${exactSize(rest)}`;
 }
+
+/**
+ * A memory size (a domain's or a machine's): as parsePositiveSize, but a bare
+ * decimal number below 1 MiB is refused, since it would be bytes: `4096`
+ * would make a 4096-byte request (and a 64 MiB dom0), when 4096 MiB is
+ * meant. Hex (0x1000) and any unit (4096B, 4K) say what they mean and pass.
+ */
+export function parseMemorySize(text: string, what: string): number {
+  const v = parsePositiveSize(text, what);
+  if (/^\d+$/.test(String(text).trim()) && v < MiB) {
+    throw new UsageError(`${what}: '${text}' is ${v} bytes, less than 1 MiB`, `${v} bytes? write ${v}M${v % 1024 === 0 ? ` or ${v / 1024}G` : ''}`);
+  }
+  return v;
+}

@@ -77,7 +77,7 @@ describe('ppc-dombuild audit', () => {
   });
 
   it('the table says where legacy breaks, with examples', async () => {
-    const r = await cli(['audit', '--mem', '4G'], { cwd: dir });
+    const r = await cli(['audit', '--mem', '4G', '--wide'], { cwd: dir });
     expect(r.out).toMatch(/dom0 pfn read as IO/);
     expect(r.out).toMatch(/proposal: no misreads/);
     expect(r.out).toMatch(/0x80000\.\.0xfffff/);

@@ -148,7 +148,7 @@ describe('construct --mem 4G, then inspect (the quick start)', () => {
 
 describe('the 32 GiB limit, end to end', () => {
   it('limits --rma 64M --p2m-at 32M shows 32 GiB, 32 GiB - 4 MiB, and with the hole 30 GiB - 16 MiB', async () => {
-    const r = await cli(['limits', '--rma', '64M', '--p2m-at', '32M'], { cwd: '/' });
+    const r = await cli(['limits', '--rma', '64M', '--p2m-at', '32M', '--wide'], { cwd: '/' });
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/= 32 GiB\b/);
     expect(r.out).toMatch(/32 GiB - 4 MiB/);
@@ -161,7 +161,7 @@ describe('the 32 GiB limit, end to end', () => {
     expect(j.skipHoleMaxBytes).toBe(32 * GiB - 16 * MiB);
     expect(j.byRmaSize).toHaveLength(6);
     expect(r.out).toMatch(/u32 mfns name 2\^32 - 1 frames .*16 TiB/);
-    expect((await cli(['limits', '--entry-size', '8'], { cwd: '/' })).out).toMatch(/8-byte entries name every machine frame/);
+    expect((await cli(['limits', '--entry-size', '8', '--wide'], { cwd: '/' })).out).toMatch(/8-byte entries name every machine frame/);
   });
 
   it('limits --mem: exit 1 naming the figure, and the minimum RMA', async () => {

@@ -8,7 +8,7 @@ const QEMU_8G = path.resolve(__dirname, '..', '..', 'fixtures', 'firmware', 'qem
 
 describe('limits: every constraint, and the one that binds', () => {
   it('names each constraint with its figure; 16G and 256G rows are not allocatable', async () => {
-    const r = await limits(['--p2m-at', '32M', '--of-at', '16M']);
+    const r = await limits(['--p2m-at', '32M', '--of-at', '16M', '--wide']);
     expect(r.code).toBe(0);
     for (const n of ['p2m-span', 'entry-width', 'rma-allocatable', 'hpt-block', 'machine-ram']) expect(r.out).toContain(n);
     expect(r.out.match(/not allocatable \(MAX_ORDER 20\)/g)).toHaveLength(2);

@@ -49,7 +49,7 @@ describe('create-domu: a shadow domain beside dom0', () => {
     expect(d1).toMatchObject({ domid: 1, privileged: false, shadow: true, translation: 'shadow', memBytes: 256 * MiB, maxBytes: 512 * MiB });
     expect(d1.table.keeper).toBe('xen');
     expect(d1.table.paddr).toBeNull();
-    const human = await cli(['list'], { cwd: dir });
+    const human = await cli(['list', '--wide'], { cwd: dir });
     expect(human.out).toMatch(/dom1/);
     expect(human.out).toMatch(/shadow: Xen p2m/);
   });

@@ -52,7 +52,7 @@ describe('construct --mem 4G, then inspect hpt', () => {
   });
 
   it('--pteg decodes the 8 slots: EA, VSID, pfn, mfn, owner, flags', async () => {
-    const r = await cli(['inspect', 'hpt', '--pteg', '0x12c94'], { cwd: dir });
+    const r = await cli(['inspect', 'hpt', '--pteg', '0x12c94', '--wide'], { cwd: dir });
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/0x964a0 │ 0xc000000000000000 │ 0x408f92c94 │ 16M  │ 0x0 │ 0x[0-9a-f]+ │ dom0 rma │ VBL RC --M- pp=0/);
     const doc = JSON.parse((await cli(['inspect', 'hpt', '--pteg', '76948', '--json'], { cwd: dir })).out);
