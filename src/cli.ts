@@ -3,6 +3,8 @@ import { cliContext, type CliContext } from './commands/cli_context';
 import { DombuildError, EXIT_USAGE } from './util/errors';
 import { processIo, paint, type Io } from './commands/io';
 import { hintText } from './commands/hints';
+import { errorCode, errorJson } from './format/error';
+import { json } from './format/table';
 
 // One version, the package's (dist/cli.js and src/cli.ts both sit one level below it).
 const VERSION: string = require('../package.json').version;
@@ -24,6 +26,7 @@ const MODULES: Record<string, () => CommandModule> = {
   'map-foreign': () => require('./commands/foreign'),
   'unmap-foreign': () => require('./commands/foreign'),
   balloon: () => require('./commands/balloon'),
+  report: () => require('./commands/report'),
 };
 
 /**
@@ -51,8 +54,16 @@ function program(io: Io, setCode: (c: number) => void, argv: string[]): Command 
 }
 
 /** Run the CLI; returns the exit code. Errors become one line on stderr. */
-export async function run(argv: string[], io: Io = processIo()): Promise<number> {
+export async function run(argv: string[], io0: Io = processIo()): Promise<number> {
   let code = 0;
+  // With --json a failure is also a JSON document on stdout, unless the command already printed its own.
+  const wantJson = argv.includes('--json');
+  let printed = false;
+  const io: Io = wantJson ? { ...io0, out: (t) => { printed = true; io0.out(t); }, outBytes: (b) => { printed = true; io0.outBytes(b); } } : io0;
+  const fail = (c: string, exitCode: number, message: string, hint: string | null): number => {
+    if (wantJson && !printed) io.out(json(errorJson(c, exitCode, message, hint)));
+    return exitCode;
+  };
   const prog = program(io, (c) => (code = c), argv);
   try {
     await prog.parseAsync(argv, { from: 'user' });
@@ -60,16 +71,16 @@ export async function run(argv: string[], io: Io = processIo()): Promise<number>
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
-      return EXIT_USAGE; // commander already printed its one line
+      return fail('usage', EXIT_USAGE, e.message.replace(/^error: /, ''), null); // commander already printed its one line
     }
     const p = paint(io, io.stderrTTY);
     if (e instanceof DombuildError) {
       const hint = hintText(e);
       io.err(`${p.red('ppc-dombuild:')} ${e.message}${hint ? ` (${hint})` : ''}\n`);
-      return e.exitCode;
+      return fail(errorCode(e.name), e.exitCode, e.message, hint ?? null);
     }
     io.err(`${p.red('ppc-dombuild: internal error:')} ${(e as Error).stack ?? String(e)}\n`);
-    return 70;
+    return fail('internal', 70, (e as Error).message ?? String(e), 'a bug: please report it with the command line');
   }
 }
 

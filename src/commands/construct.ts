@@ -98,7 +98,7 @@ export function runConstruct(io: Io, f: ConstructFlags): number {
   }
   const dir = stateDir(io, f.state);
   const files = saveState(dir, sys);
-  if (f.json) io.out(json(guest ? { ...constructJson(sys, files), guest: guestBootJson(guest, bootMs) } : constructJson(sys, files)));
+  if (f.json) io.out(json(constructJson(sys, files, guest ? guestBootJson(guest, bootMs) : undefined)));
   else io.out(formatConstruct(paint(io), sys, files) + (guest ? formatGuestBoot(paint(io), guest, bootMs) : ''));
   return 0;
 }

@@ -3,7 +3,7 @@ import type { CliContext } from './cli_context';
 import { UsageError } from '../util/errors';
 import { parsePositiveSize } from '../util/size';
 import { createDomU, destroyDomU } from '../builder/domu_build';
-import { domuJson, formatCreateDomu, formatDestroy } from '../format/domains';
+import { destroyJson, domuJson, formatCreateDomu, formatDestroy } from '../format/domains';
 import { json } from '../format/table';
 import { paint, type Io } from './io';
 import { parseDomid } from './args';
@@ -33,7 +33,7 @@ export function runDestroyDomu(io: Io, f: DestroyFlags): number {
   const sys = loadState(dir);
   const r = destroyDomU(sys, domid);
   saveState(dir, sys);
-  io.out(f.json ? json(r) : formatDestroy(paint(io), r));
+  io.out(f.json ? json(destroyJson(r)) : formatDestroy(paint(io), r));
   return 0;
 }
 

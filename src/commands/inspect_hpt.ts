@@ -12,9 +12,17 @@ import { eaWalkJson, formatEaWalk, formatHptSummary, formatPteg, hptSummaryJson,
 import { json } from '../format/table';
 import { domainOf } from './args';
 import { paint, type Io } from './io';
+import { hptSvg, ptegCounts, type HeatmapView } from '../format/svg/hpt';
+import { writeOutput, wrote } from './outfile';
 import { loadState, stateDir } from './state_store';
 
-export interface HptFlags { state?: string; json?: boolean; domid?: string; pteg?: string; ea?: string }
+export interface HptFlags { state?: string; json?: boolean; domid?: string; pteg?: string; ea?: string; svg?: string }
+
+/** What the heatmap draws: every PTEG's valid entries. */
+export function heatmapView(d: Domain, t: HashTable): HeatmapView {
+  const s = t.stats();
+  return { domid: d.domid, maddr: d.arch.hpt!.mfn * PAGE_SIZE, bytes: s.bytes, ptegs: t.ptegs, counts: ptegCounts(t), histogram: s.histogram };
+}
 
 /** A number in decimal or 0x hex, as a BigInt (effective addresses are 64-bit). */
 function parseBig(text: string, what: string, max: bigint): bigint {
@@ -42,6 +50,7 @@ export function runInspectHpt(io: Io, f: HptFlags): number {
   const t = d.hpt;
   const guest = d.guest;
   const p = paint(io);
+  if (f.svg !== undefined && (f.pteg !== undefined || f.ea !== undefined)) throw new UsageError('--svg with --pteg or --ea', 'the heatmap is of the whole table: drop --pteg / --ea');
   if (f.pteg !== undefined) {
     const n = Number(parseBig(f.pteg, '--pteg', BigInt(Number.MAX_SAFE_INTEGER)));
     if (n >= t.ptegs) throw new UsageError(`--pteg ${f.pteg} is outside the table: it has ${t.ptegs} PTEGs (0..0x${(t.ptegs - 1).toString(16)})`);
@@ -56,7 +65,8 @@ export function runInspectHpt(io: Io, f: HptFlags): number {
     return 0;
   }
   const view: HptSummaryView = { domid: d.domid, maddr: d.arch.hpt!.mfn * PAGE_SIZE, booted, stats: t.stats(), guest: guest?.rec };
-  io.out(f.json ? json(hptSummaryJson(view)) : formatHptSummary(p, view));
+  if (f.svg) writeOutput(io, f.svg, hptSvg(heatmapView(d, t)));
+  io.out(f.json ? json(hptSummaryJson(view)) : formatHptSummary(p, view) + wrote(f.svg));
   return 0;
 }
 

@@ -11,15 +11,26 @@ import { alignUp, exactSize, formatSize, parsePositiveSize, parseSize } from '..
 import { formatLimits, limitsJson, LimitsView } from '../format/limits';
 import { json } from '../format/table';
 import { paint, type Io } from './io';
-import { selectMachine } from './machine_select';
+import { limitsSvg } from '../format/svg/limits';
+import { writeOutput, wrote } from './outfile';
+import { selectMachine, type SelectedMachine } from './machine_select';
 
-export interface LimitsFlags { rma?: string; p2mAt?: string; entrySize?: string; mem?: string; ofAt?: string; machine?: string; ram?: string; firmwareDtb?: string; json?: boolean }
+export interface LimitsFlags { rma?: string; p2mAt?: string; entrySize?: string; mem?: string; ofAt?: string; machine?: string; ram?: string; firmwareDtb?: string; json?: boolean; svg?: string }
 
 const SIZES = RMA_SIZES.map((s) => s.bytes);
 /** A size as the options take it: 128M, 1G. */
 const flagSize = (b: number): string => formatSize(b).replace(/ ([KMGT])iB$/, '$1');
 
 export function runLimits(io: Io, f: LimitsFlags): number {
+  const { view, refusal } = limitsView(io, f);
+  if (f.svg) writeOutput(io, f.svg, limitsSvg(view));
+  io.out(f.json ? json(limitsJson(view)) : formatLimits(paint(io), view) + wrote(f.svg));
+  if (refusal) throw refusal;
+  return 0;
+}
+
+/** The limits for the flags' layout and machine, and the refusal --mem earns (thrown by the caller after the report). */
+export function limitsView(io: Io, f: LimitsFlags, machine?: Pick<SelectedMachine, 'profile' | 'firmwareTree'>): { view: LimitsView; refusal?: FitError } {
   const rmaSize = f.rma !== undefined ? parsePositiveSize(f.rma, '--rma') : DEFAULT_RMA_SIZE;
   rmlsOf(rmaSize);
   const entrySize = f.entrySize === undefined ? 4 : Number(f.entrySize);
@@ -31,7 +42,8 @@ export function runLimits(io: Io, f: LimitsFlags): number {
   const mem = f.mem !== undefined ? alignUp(parsePositiveSize(f.mem, '--mem'), EXTENT_SIZE) : undefined;
   const ram = f.ram !== undefined ? parsePositiveSize(f.ram, '--ram') : undefined;
 
-  const sel = selectMachine(io.cwd, f.machine, ram, f.firmwareDtb);
+  // A built state's machine (report), else the one the flags name.
+  const sel = machine ?? selectMachine(io.cwd, f.machine, ram, f.firmwareDtb);
   const facts = machineFacts(Machine.boot(sel.profile));
   const hole = dom0MapHole(machineRamFromTree(sel.firmwareTree));
   const { firmwareImage, devtreeSlot } = sel.profile;
@@ -68,9 +80,7 @@ export function runLimits(io: Io, f: LimitsFlags): number {
     view.minimumRma = minimumRma(mem, SIZES, inputFor(entrySize));
     if (broken.length) refusal = new FitError(`dom0 of ${formatSize(size)} does not fit: it breaks ${broken[0].name}${broken[0].name === 'rma-allocatable' ? '' : `, at most ${exactSize(broken[0].limitBytes!)}`} (${broken[0].detail})${broken.length > 1 ? `; also ${broken.slice(1).map((c) => `${c.name} (${exactSize(c.limitBytes!)})`).join(', ')}` : ''}`, remedyHint(mem, limits, view.minimumRma, entrySize, inputFor));
   }
-  io.out(f.json ? json(limitsJson(view)) : formatLimits(paint(io), view));
-  if (refusal) throw refusal;
-  return 0;
+  return { view, refusal };
 }
 
 /**
@@ -114,5 +124,6 @@ export function register(prog: Command, ctx: CliContext): void {
     .option('--mem <size>', 'check a dom0 of this size: exit 1 if it does not fit')
     .addOption(ctx.machineOpt())
     .addOption(ctx.ramOpt())
-    .option('--firmware-dtb <file>', "the machine's firmware device tree (a tree without the IO hole keeps dom0's map flat)"), () => runLimits);
+    .option('--firmware-dtb <file>', "the machine's firmware device tree (a tree without the IO hole keeps dom0's map flat)")
+    .option('--svg <file>', 'also write an SVG chart: the largest dom0 per RMA size, each constraint, the one that binds'), () => runLimits);
 }
