@@ -10,6 +10,7 @@ import { KIND_TEXT, KINDS, SCHEMES, CLASSES, type AuditResult } from '../xen/aud
 import type { System } from '../xen/system';
 import type { LimitsView } from './limits';
 import { exactSize } from '../util/size';
+import { p2mOf } from '../xen/shadow_p2m';
 import { formatSize, hex } from './units';
 import { esc } from './svg/common';
 import { doc } from './contract';
@@ -29,7 +30,7 @@ function inline(id: string, svg: string): string {
 }
 
 const table = (head: string[], rows: string[][], cls = ''): string =>
-  `<table${cls ? ` class="${cls}"` : ''}><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>` +
+  `<table${cls ? ` class="${cls}"` : ''}>${head.some(Boolean) ? `<thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>` : ''}<tbody>` +
   rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`).join('') + '</tbody></table>';
 
 function constructFacts(sys: System): [string, string][] {
@@ -48,7 +49,7 @@ function constructFacts(sys: System): [string, string][] {
     rows.push(['hash table', `${formatSize(r.hptBytes)} at machine ${hex(d.arch.hpt!.mfn * PAGE_SIZE)}`]);
     if (L) rows.push(['device tree', `${r.devtreeBytes} bytes at guest ${hex(L.devtree.start)}`]);
   }
-  for (const dom of [...sys.domains.values()].filter((x) => x.domid !== 0)) rows.push([`dom${dom.domid}`, `${formatSize(dom.p2m().countValid() * PAGE_SIZE)}, RMA at machine ${hex(dom.rma.mfn * PAGE_SIZE)} (${dom.translation})`]);
+  for (const dom of [...sys.domains.values()].filter((x) => x.domid !== 0)) rows.push([`dom${dom.domid}`, `${formatSize(p2mOf(dom).countValid() * PAGE_SIZE)}, RMA at machine ${hex(dom.rma.mfn * PAGE_SIZE)} (${dom.translation})`]);
   for (const n of r?.notes ?? []) rows.push(['note', n]);
   return rows;
 }
