@@ -5,6 +5,8 @@ import { COLOR_MODES, processIo, paint, type ColorMode, type Io } from './comman
 import { hintText } from './commands/hints';
 import { closeOpenStates } from './commands/state_store';
 import { oneLine, quote } from './util/quote';
+import { errorCode, errorJson } from './format/error';
+import { json } from './format/table';
 
 // One version, the package's (dist/cli.js and src/cli.ts both sit one level below it).
 const VERSION: string = require('../package.json').version;
@@ -28,6 +30,7 @@ const MODULES: Record<string, () => CommandModule> = {
   balloon: () => require('./commands/balloon'),
   hcall: () => require('./commands/hcall'),
   completion: () => require('./commands/completion'),
+  report: () => require('./commands/report'),
 };
 
 /** Words that need the whole command tree: help and completion describe every command. */
@@ -100,8 +103,16 @@ export function buildProgram(io: Io = processIo(), setCode: (c: number) => void 
 }
 
 /** Run the CLI; returns the exit code. Errors become one line on stderr. */
-export async function run(argv: string[], io: Io = processIo()): Promise<number> {
+export async function run(argv: string[], io0: Io = processIo()): Promise<number> {
   let code = 0;
+  // With --json a failure is also a JSON document on stdout, unless the command already printed its own.
+  const wantJson = argv.includes('--json');
+  let printed = false;
+  const io: Io = wantJson ? { ...io0, out: (t) => { printed = true; io0.out(t); }, outBytes: (b) => { printed = true; io0.outBytes(b); } } : io0;
+  const fail = (c: string, exitCode: number, message: string, hint: string | null): number => {
+    if (wantJson && !printed) io.out(json(errorJson(c, exitCode, oneLine(message), hint)));
+    return exitCode;
+  };
   const prog = buildProgram(io, (c) => (code = c), argv);
   try {
     await prog.parseAsync(argv, { from: 'user' });
@@ -113,24 +124,25 @@ export async function run(argv: string[], io: Io = processIo()): Promise<number>
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
       if (e.code === 'commander.help') {
         // A command group (or the program) given without its command.
-        line(`${argv.filter((a) => !a.startsWith('-')).join(' ') || 'ppc-dombuild'} needs a command (run with --help for usage)`);
-        return EXIT_USAGE;
+        const text = `${argv.filter((a) => !a.startsWith('-')).join(' ') || 'ppc-dombuild'} needs a command`;
+        line(`${text} (run with --help for usage)`);
+        return fail('usage', EXIT_USAGE, text, 'run with --help for usage');
       }
       line(commanderLine(e));
-      return EXIT_USAGE;
+      return fail('usage', EXIT_USAGE, e.message.replace(/^error: /, ''), 'run with --help for usage');
     }
     if (e instanceof DombuildError) {
       const hint = hintText(e);
       line(`${e.message}${hint ? ` (${hint})` : ''}`);
-      return e.exitCode;
+      return fail(errorCode(e.name), e.exitCode, e.message, hint ?? null);
     }
     const fsLine = fsErrorLine(e);
     if (fsLine) {
       line(fsLine);
-      return EXIT_IO;
+      return fail('io', EXIT_IO, fsLine, null);
     }
     io.err(`${p.red('ppc-dombuild: internal error:')} ${(e as Error).stack ?? String(e)}\n`);
-    return 70;
+    return fail('internal', 70, (e as Error).message ?? String(e), 'a bug: please report it with the command line');
   } finally {
     closeOpenStates();
   }

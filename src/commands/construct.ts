@@ -108,7 +108,7 @@ export function runConstruct(io: Io, f: ConstructFlags): number {
   const dir = stateDir(io, f.state);
   // Paths as given, relative to where the command runs: the same command prints the same bytes wherever it runs.
   const files = relativePaths(io, changeState(io, dir, f.lockTimeout, (_load, save) => save(sys)));
-  if (f.json) io.out(json(guest ? { ...constructJson(sys, files), guest: guestBootJson(guest, bootMs) } : constructJson(sys, files)));
+  if (f.json) io.out(json(constructJson(sys, files, guest ? guestBootJson(guest, bootMs) : undefined)));
   else io.out(formatConstruct(paint(io), sys, files, columns(io)) + (guest ? formatGuestBoot(paint(io), guest, columns(io), bootMs) : ''));
   return 0;
 }

@@ -3,7 +3,7 @@ import type { CliContext } from './cli_context';
 import { UsageError } from '../util/errors';
 import { parsePositiveSize, parseMemorySize } from '../util/size';
 import { createDomU, destroyDomU } from '../builder/domu_build';
-import { domuJson, formatCreateDomu, formatDestroy } from '../format/domains';
+import { destroyJson, domuJson, formatCreateDomu, formatDestroy } from '../format/domains';
 import { json } from '../format/table';
 import { columns, paint, relativePaths, type Io } from './io';
 import { parseDomid } from './args';
@@ -38,7 +38,7 @@ export function runDestroyDomu(io: Io, f: DestroyFlags): number {
     save(sys);
     return r;
   });
-  io.out(f.json ? json(r) : formatDestroy(paint(io), r, columns(io)));
+  io.out(f.json ? json(destroyJson(r)) : formatDestroy(paint(io), r, columns(io)));
   return 0;
 }
 

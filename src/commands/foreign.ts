@@ -4,6 +4,7 @@ import { mapForeign, MapResult, unmapForeign } from '../guest/foreign';
 import { PAGE_SIZE } from '../machine/constants';
 import { fitText, json } from '../format/table';
 import { hex } from '../format/units';
+import { foreignJson } from '../format/domains';
 import { parseDomid, parsePfn } from './args';
 import { columns, paint, type Io } from './io';
 import { changeState, stateDir } from './state_store';
@@ -13,7 +14,7 @@ export interface ForeignFlags { domid?: string; pfn?: string; from?: string; sta
 function out(io: Io, f: ForeignFlags, verb: 'mapped' | 'unmapped', r: MapResult): void {
   const m = r.mapping;
   if (f.json) {
-    io.out(json({ action: verb === 'mapped' ? 'map' : 'unmap', ...m, maddr: m.mfn * PAGE_SIZE, pageRefs: r.refs, liveMappings: r.mappings }));
+    io.out(json(foreignJson(verb === 'mapped' ? 'map' : 'unmap', r)));
     return;
   }
   const p = paint(io);

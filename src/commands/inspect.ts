@@ -15,8 +15,12 @@ import { formatXenP2mInfo } from '../format/domains';
 import { domuBlob } from '../builder/domu_build';
 import { devtreeJson } from '../format/devtree';
 import { formatMachine, machineJson } from '../format/machine';
-import { formatP2mInfo, formatRuns, hexDump, runJson } from '../format/p2m';
-import { formatRma, rmaJson, rmaSvg } from '../format/rma';
+import { formatP2mInfo, formatRuns, hexDump, p2mPfnJson, p2mRunsJson } from '../format/p2m';
+import { formatRma, rmaJson } from '../format/rma';
+import { rmaSvg } from '../format/svg/rma';
+import { machineSvg } from '../format/svg/machine';
+import { p2mSvg } from '../format/svg/p2m';
+import { writeOutput, wrote } from './outfile';
 import { dom0RmaMap, domuRmaMap } from '../rma/regions';
 import { json } from '../format/table';
 import { hex } from '../format/units';
@@ -34,7 +38,7 @@ function domain(sys: System, f: InspectFlags): Domain {
   return domainOf(sys, f.domid);
 }
 
-export interface P2mFlags extends InspectFlags { pfn?: string; range?: string; raw?: boolean }
+export interface P2mFlags extends InspectFlags { pfn?: string; range?: string; raw?: boolean; svg?: string }
 
 export function runInspectP2m(io: Io, f: P2mFlags): number {
   const sys = load(io, f);
@@ -68,15 +72,16 @@ export function runInspectP2m(io: Io, f: P2mFlags): number {
     const mfn = table.get(from);
     const own = mfn === INVALID_MFN ? invalidUse(d, from) : frameOwner(sys.machine, mfn);
     const entryPaddr = d.shadow ? null : d.p2mPaddr + from * 4;
-    const doc = { domid: d.domid, pfn: from, paddr: from * PAGE_SIZE, mfn: mfn === INVALID_MFN ? null : mfn, maddr: mfn === INVALID_MFN ? null : mfn * PAGE_SIZE, entryPaddr, ...(d.shadow ? { entryMaddr: d.arch.p2m + from * 4, keeper: 'xen' } : {}), ...own };
     const where = entryPaddr === null ? `entry in Xen's p2m at machine ${hex(d.arch.p2m + from * 4)}` : `entry at guest ${hex(entryPaddr)}`;
-    io.out(f.json ? json(doc) : `pfn ${hex(from)} (paddr ${hex(from * PAGE_SIZE)}) -> ${mfn === INVALID_MFN ? 'INVALID_MFN' : `mfn ${hex(mfn)} (maddr ${hex(mfn * PAGE_SIZE)})`}, ${own.owner} ${own.use}; ${where}\n`);
+    const t = { domid: d.domid, pfn: from, mfn, owner: own.owner, use: own.use, keeper: d.shadow ? 'xen' as const : 'guest' as const, entryPaddr, entryMaddr: d.arch.p2m + from * 4 };
+    io.out(f.json ? json(p2mPfnJson(t)) : `pfn ${hex(from)} (paddr ${hex(from * PAGE_SIZE)}) -> ${mfn === INVALID_MFN ? 'INVALID_MFN' : `mfn ${hex(mfn)} (maddr ${hex(mfn * PAGE_SIZE)})`}, ${own.owner} ${own.use}; ${where}\n`);
     return 0;
   }
   const runs = ownedRuns(sys.machine, d, from, to, table);
   const info = p2mInfo(d, runs, table);
-  if (f.json) io.out(json({ table: d.shadow ? { ...info, paddr: null, keeper: 'xen' } : { ...info, keeper: 'guest' }, from, to, runs: runs.map(runJson) }));
-  else io.out((d.shadow ? formatXenP2mInfo(paint(io), info, columns(io)) : formatP2mInfo(paint(io), info, columns(io))) + formatRuns(paint(io), runs, columns(io)));
+  if (f.svg) writeOutput(io, f.svg, p2mSvg(sys, d, info, runs));
+  if (f.json) io.out(json(p2mRunsJson(d.domid, info, d.shadow ? 'xen' : 'guest', from, to, runs)));
+  else io.out((d.shadow ? formatXenP2mInfo(paint(io), info, columns(io)) : formatP2mInfo(paint(io), info, columns(io))) + formatRuns(paint(io), runs, columns(io)) + wrote(f.svg));
   return 0;
 }
 
@@ -90,9 +95,9 @@ export function runInspectRma(io: Io, f: RmaFlags): number {
   if (!map) throw new UsageError(`dom${d.domid} has no RMA layout in this state`);
   const who = `dom${d.domid}`;
   const maddr = d.rma.mfn * PAGE_SIZE;
-  const extra = d.layout ? { stackPointer: d.layout.stackPointer, capacityEntries: d.layout.capacityEntries } : {};
-  if (f.svg) writeUserFile(path.resolve(io.cwd, f.svg), Buffer.from(rmaSvg(who, map, maddr)));
-  io.out(f.json ? json({ domid: d.domid, ...rmaJson(map, maddr, extra) }) : formatRma(paint(io), who, map, maddr, columns(io)) + (f.svg ? `wrote ${f.svg}\n` : ''));
+  const extra = d.layout ? { stackPointer: d.layout.stackPointer, capacityEntries: d.layout.capacityEntries } : { stackPointer: null, capacityEntries: null };
+  if (f.svg) writeOutput(io, f.svg, rmaSvg(who, map, maddr));
+  io.out(f.json ? json(rmaJson(d.domid, map, maddr, extra)) : formatRma(paint(io), who, map, maddr, columns(io)) + wrote(f.svg));
   return 0;
 }
 
@@ -106,15 +111,18 @@ export function runInspectDevtree(io: Io, f: DevtreeFlags): number {
   const tree = readFdt(blob);
   if (f.path && !findNode(tree.root, f.path)) throw new UsageError(`no node ${quote(f.path)} in dom${d.domid}'s device tree`);
   if (f.dtb) writeUserFile(path.resolve(io.cwd, f.dtb), blob);
-  if (f.json) io.out(json(devtreeJson(tree, f.path)));
+  if (f.json) io.out(json(devtreeJson(d.domid, tree, f.path)));
   else io.out(toDts(tree, f.path ? { path: f.path } : undefined));
   if (f.dtb && !f.json) io.err(`wrote ${f.dtb} (${blob.length} bytes)\n`);
   return 0;
 }
 
-export function runInspectMachine(io: Io, f: InspectFlags): number {
+export interface MachineFlags extends InspectFlags { svg?: string }
+
+export function runInspectMachine(io: Io, f: MachineFlags): number {
   const sys = load(io, f);
-  io.out(f.json ? json(machineJson(sys.machine)) : formatMachine(paint(io), sys.machine, columns(io)));
+  if (f.svg) writeOutput(io, f.svg, machineSvg(sys));
+  io.out(f.json ? json(machineJson(sys.machine)) : formatMachine(paint(io), sys.machine, columns(io)) + wrote(f.svg));
   return 0;
 }
 
@@ -130,11 +138,13 @@ export function register(prog: Command, ctx: CliContext): void {
     .option('--pfn <n>', 'translate one pfn')
     .option('--range <a-b>', 'only pfns a to b, both included (printed a..b)')
     .option('--raw', 'the table bytes as stored (big-endian u32); a hex dump on a terminal')
+    .option('--svg <file>', 'also write an SVG picture: pfn runs -> mfn runs, the IO hole, invalid entries')
     .option('--domid <n>', 'domain', '0'), [
     ['ppc-dombuild inspect p2m', 'location, size, capacity, used; then the runs'],
     ['ppc-dombuild inspect p2m --pfn 0x4000', 'one translation'],
     ['ppc-dombuild inspect p2m --range 0x3ff0-0x4010', 'pfns 0x3ff0..0x4010 (both included)'],
     ['ppc-dombuild inspect p2m --raw > table.bin', 'the table bytes as stored'],
+    ['ppc-dombuild inspect p2m --svg p2m.svg', 'the picture: pfn runs to mfn runs'],
     ['ppc-dombuild inspect p2m --domid 1', "a domU's table (Xen's)"],
   ]), () => runInspectP2m);
   ctx.withState(ctx.examples(inspect.command('rma')
@@ -155,17 +165,21 @@ export function register(prog: Command, ctx: CliContext): void {
     ['ppc-dombuild inspect devtree --dtb dom0.dtb', 'the blob as it sits in the RMA'],
   ]), () => runInspectDevtree, { wide: false });
   ctx.withState(ctx.examples(inspect.command('machine')
-    .description('RAM ranges, heap free per order, who owns what'), [
+    .description('RAM ranges, heap free per order, who owns what')
+    .option('--svg <file>', 'also write an SVG machine map: RAM, the IO hole, Xen, its heap, each domain, free blocks'), [
     ['ppc-dombuild inspect machine', 'RAM, owners, free blocks'],
+    ['ppc-dombuild inspect machine --svg machine.svg', 'the same as a picture'],
     ['ppc-dombuild inspect machine --wide', 'the same, tables at full width'],
   ]), () => runInspectMachine);
   ctx.withState(ctx.examples(inspect.command('hpt')
     .description("dom0's hashed page table: size, counts, PTEG occupancy; one PTEG decoded; or an address walked to its HPTE")
     .option('--pteg <n>', 'decode the 8 slots of PTEG n (EA, VSID, pfn, mfn, owner, flags)')
     .option('--ea <addr>', 'walk an effective address: ESID, VSID, va, hash, groups, slot, mfn, and what the p2m says')
+    .option('--svg <file>', 'also write an SVG heatmap of PTEG occupancy')
     .option('--domid <n>', 'domain', '0'), [
     ['ppc-dombuild inspect hpt', 'size, PTEGs, counts, occupancy'],
     ['ppc-dombuild inspect hpt --ea 0xC000000000000000', 'an address walked to its HPTE'],
     ['ppc-dombuild inspect hpt --pteg 0x12c94', 'the 8 slots of one PTEG'],
+    ['ppc-dombuild inspect hpt --svg hpt.svg', 'a heatmap of PTEG occupancy'],
   ]), () => (require('./inspect_hpt') as typeof import('./inspect_hpt')).runInspectHpt);
 }

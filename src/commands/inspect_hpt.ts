@@ -9,14 +9,22 @@ import { UsageError } from '../util/errors';
 import { quote } from '../util/quote';
 import type { Domain } from '../xen/domain';
 import type { System } from '../xen/system';
-import { eaKernelText, formatEaKernelText } from '../format/kernel_text';
+import { eaKernelText, eaKernelTextJson, formatEaKernelText } from '../format/kernel_text';
 import { eaWalkJson, formatEaWalk, formatHptSummary, formatPteg, hptSummaryJson, ptegJson, EaWalkView, PtegRow, HptSummaryView } from '../format/hpt';
 import { json } from '../format/table';
 import { domainOf } from './args';
 import { columns, paint, type Io } from './io';
+import { hptSvg, ptegCounts, type HeatmapView } from '../format/svg/hpt';
+import { writeOutput, wrote } from './outfile';
 import { loadState, stateDir } from './state_store';
 
-export interface HptFlags { state?: string; json?: boolean; domid?: string; pteg?: string; ea?: string }
+export interface HptFlags { state?: string; json?: boolean; domid?: string; pteg?: string; ea?: string; svg?: string }
+
+/** What the heatmap draws: every PTEG's valid entries. */
+export function heatmapView(d: Domain, t: HashTable): HeatmapView {
+  const s = t.stats();
+  return { domid: d.domid, maddr: d.arch.hpt!.mfn * PAGE_SIZE, bytes: s.bytes, ptegs: t.ptegs, counts: ptegCounts(t), histogram: s.histogram };
+}
 
 /** A number in decimal or 0x hex, as a BigInt (effective addresses are 64-bit). */
 function parseBig(text: string, what: string, max: bigint): bigint {
@@ -39,15 +47,17 @@ function domainWithHpt(sys: System, f: HptFlags): Domain {
 /** `inspect hpt`: the hash table Xen keeps for a domain, as the guest left it. */
 export function runInspectHpt(io: Io, f: HptFlags): number {
   if (f.pteg !== undefined && f.ea !== undefined) throw new UsageError('--pteg and --ea both given', 'give one of them');
+  if (f.svg !== undefined && (f.pteg !== undefined || f.ea !== undefined)) throw new UsageError('--svg with --pteg or --ea', 'the heatmap is of the whole table: drop --pteg / --ea');
   const sys = loadState(stateDir(io, f.state));
   const d = domainWithHpt(sys, f);
   const booted = d.hptInUse;
   const guest = d.guest;
   const p = paint(io);
   if (f.pteg === undefined && f.ea === undefined) {
-    // The summary comes from the counts saved beside the table: none of its bytes are read.
+    // The summary comes from the counts saved beside the table: none of its bytes are read (the heatmap reads them).
     const view: HptSummaryView = { domid: d.domid, maddr: d.arch.hpt!.mfn * PAGE_SIZE, booted, stats: d.hptStats(), guest: guest?.rec };
-    io.out(f.json ? json(hptSummaryJson(view)) : formatHptSummary(p, view));
+    if (f.svg) writeOutput(io, f.svg, hptSvg(heatmapView(d, d.hpt)));
+    io.out(f.json ? json(hptSummaryJson(view)) : formatHptSummary(p, view, columns(io)) + wrote(f.svg));
     return 0;
   }
   if (f.ea !== undefined) {
@@ -66,7 +76,7 @@ export function runInspectHpt(io: Io, f: HptFlags): number {
   const ea = parseBig(f.ea!, '--ea', (1n << 64n) - 1n);
   const view = walk(sys, d, t, ea, guest?.rec, guest?.hidx);
   const text = guest ? eaKernelText(guest.rec, view.paddr) : undefined;
-  io.out(f.json ? json({ ...eaWalkJson(view), kernelText: text ?? null }) : formatEaWalk(p, view, columns(io)) + (text ? formatEaKernelText(text) : ''));
+  io.out(f.json ? json({ ...eaWalkJson(view), kernelText: text ? eaKernelTextJson(text) : null }) : formatEaWalk(p, view, columns(io)) + (text ? formatEaKernelText(text) : ''));
   return 0;
 }
 

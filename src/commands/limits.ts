@@ -12,15 +12,26 @@ import { alignUp, exactSize, formatSize, parsePositiveSize, parseMemorySize, par
 import { formatLimits, limitsJson, LimitsView } from '../format/limits';
 import { json } from '../format/table';
 import { columns, paint, type Io } from './io';
-import { selectMachine } from './machine_select';
+import { limitsSvg } from '../format/svg/limits';
+import { writeOutput, wrote } from './outfile';
+import { selectMachine, type SelectedMachine } from './machine_select';
 
-export interface LimitsFlags { rma?: string; p2mAt?: string; entrySize?: string; mem?: string; ofAt?: string; machine?: string; ram?: string; firmwareDtb?: string; json?: boolean }
+export interface LimitsFlags { rma?: string; p2mAt?: string; entrySize?: string; mem?: string; ofAt?: string; machine?: string; ram?: string; firmwareDtb?: string; json?: boolean; svg?: string }
 
 const SIZES = RMA_SIZES.map((s) => s.bytes);
 /** A size as the options take it: 128M, 1G. */
 const flagSize = (b: number): string => formatSize(b).replace(/ ([KMGT])iB$/, '$1');
 
 export function runLimits(io: Io, f: LimitsFlags): number {
+  const { view, refusal } = limitsView(io, f);
+  if (f.svg) writeOutput(io, f.svg, limitsSvg(view));
+  io.out(f.json ? json(limitsJson(view)) : formatLimits(paint(io), view, columns(io)) + wrote(f.svg));
+  if (refusal) throw refusal;
+  return 0;
+}
+
+/** The limits for the flags' layout and machine, and the refusal --mem earns (thrown by the caller after the report). */
+export function limitsView(io: Io, f: LimitsFlags, machine?: Pick<SelectedMachine, 'profile' | 'firmwareTree'>): { view: LimitsView; refusal?: FitError } {
   const rmaSize = f.rma !== undefined ? parsePositiveSize(f.rma, '--rma') : DEFAULT_RMA_SIZE;
   rmlsOf(rmaSize);
   const entrySize = f.entrySize === undefined ? 4 : f.entrySize === '4' ? 4 : f.entrySize === '8' ? 8 : undefined;
@@ -32,7 +43,8 @@ export function runLimits(io: Io, f: LimitsFlags): number {
   const mem = f.mem !== undefined ? alignUp(parseMemorySize(f.mem, '--mem'), EXTENT_SIZE) : undefined;
   const ram = f.ram !== undefined ? parseMemorySize(f.ram, '--ram') : undefined;
 
-  const sel = selectMachine(io.cwd, f.machine, ram, f.firmwareDtb);
+  // A built state's machine (report), else the one the flags name.
+  const sel = machine ?? selectMachine(io.cwd, f.machine, ram, f.firmwareDtb);
   const facts = machineFacts(Machine.boot(sel.profile));
   const hole = dom0MapHole(machineRamFromTree(sel.firmwareTree));
   const { firmwareImage, devtreeSlot } = sel.profile;
@@ -69,9 +81,7 @@ export function runLimits(io: Io, f: LimitsFlags): number {
     view.minimumRma = minimumRma(mem, SIZES, inputFor(entrySize));
     if (broken.length) refusal = new FitError(`dom0 of ${formatSize(size)} does not fit: it breaks ${broken[0].name}${broken[0].name === 'rma-allocatable' ? '' : `, at most ${exactSize(broken[0].limitBytes!)}`} (${broken[0].detail})${broken.length > 1 ? `; also ${broken.slice(1).map((c) => `${c.name} (${exactSize(c.limitBytes!)})`).join(', ')}` : ''}`, remedyHint(mem, limits, view.minimumRma, entrySize, inputFor));
   }
-  io.out(f.json ? json(limitsJson(view)) : formatLimits(paint(io), view, columns(io)));
-  if (refusal) throw refusal;
-  return 0;
+  return { view, refusal };
 }
 
 /**
@@ -115,10 +125,12 @@ export function register(prog: Command, ctx: CliContext): void {
     .option('--mem <size>', 'check a dom0 of this size: exit 1 if it does not fit')
     .addOption(ctx.machineOpt())
     .addOption(ctx.ramOpt())
-    .option('--firmware-dtb <file>', "the machine's firmware device tree (a tree without the IO hole keeps dom0's map flat)"), [
+    .option('--firmware-dtb <file>', "the machine's firmware device tree (a tree without the IO hole keeps dom0's map flat)")
+    .option('--svg <file>', 'also write an SVG chart: the largest dom0 per RMA size, each constraint, the one that binds'), [
     ['ppc-dombuild limits --p2m-at 32M --of-at 16M', 'the 32 GiB math; on js21 RAM binds'],
     ['ppc-dombuild limits --ram 64G --p2m-at 32M --of-at 16M', 'the span binds'],
     ['ppc-dombuild limits --ram 1T --rma 1G', "the hash table's 4 GiB block binds"],
     ['ppc-dombuild limits --mem 40G', 'exit 1: what breaks, and what would help'],
+    ['ppc-dombuild limits --svg limits.svg', 'the largest dom0 per RMA size, as a picture'],
   ]), () => runLimits);
 }

@@ -4,29 +4,29 @@ import { AuditResult, CLASSES, KIND_TEXT, KINDS, MisreadKind, NumberClass, SCHEM
 import type { SweepResult } from '../builder/audit_sweep';
 import { type Columns, DEFAULT_COLUMNS, fitText, renderTable } from './table';
 import { formatSize, hex } from './units';
+import { doc, range, span } from './contract';
 
 const CLASS_TEXT: Record<NumberClass, string> = { 'dom0-pfn': 'dom0 pfns', 'domu-frame': 'domU frames', 'io-frame': 'IO frames' };
 
-/** `ms`: how long the audit took, only when --timing asks (the rest is the same for the same inputs). */
 export function auditJson(r: AuditResult, ms?: number): object {
-  return {
-    machine: r.machine,
-    ramBytes: r.ramBytes,
-    dom0: r.dom0,
-    domus: r.domus,
+  return doc('audit', {
+    mode: 'audit',
+    machine: { name: r.machine, ramBytes: r.ramBytes },
+    dom0: { memBytes: r.dom0.memBytes, memPages: r.dom0.pages, rmaMaddr: r.dom0.rmaMaddr, extents: r.dom0.extents },
+    domus: r.domus.map((d) => ({ domid: d.domid, memBytes: d.memBytes, memPages: d.frames, mfns: range(d.firstMfn, d.lastMfn + 1) })),
     domusSkipped: r.domusSkipped,
-    ioFrames: r.ioFrames,
+    ioPages: r.ioFrames,
     schemes: Object.fromEntries(SCHEMES.map((s) => {
       const a = r.schemes[s];
       return [s, {
         misread: a.misread,
         classes: a.classes,
-        kinds: Object.fromEntries(KINDS.map((k) => [k, { text: KIND_TEXT[k], count: a.kinds[k].count, examples: a.kinds[k].examples.map((e) => ({ ...e, numberHex: hex(e.number) })) }])),
+        kinds: Object.fromEntries(KINDS.map((k) => [k, { text: KIND_TEXT[k], count: a.kinds[k].count, examples: a.kinds[k].examples.map((e) => ({ class: e.cls, numbers: span(e.number, e.run), meant: e.meant, readAs: e.readAs })) }])),
         runs: a.runs,
       }];
     })),
     ...(ms !== undefined ? { ms: Math.round(ms) } : {}),
-  };
+  });
 }
 
 /** A dom0 size as a sweep finds it: whole GiB plus the extents past them (2 GiB + 16 MiB). */
@@ -66,14 +66,15 @@ export function formatAudit(p: Paint, r: AuditResult, cols: Columns = DEFAULT_CO
 }
 
 export function sweepJson(r: SweepResult, ms?: number): object {
-  return {
-    machine: r.machine,
+  return doc('audit', {
+    mode: 'sweep',
+    machine: { name: r.machine },
     largestBytes: r.largestBytes,
     points: r.points,
-    starts: r.starts.map((s) => ({ ...s, text: KIND_TEXT[s.kind], from: s.fromBytes === null ? null : sizeText(s.fromBytes) })),
+    starts: r.starts.map((st) => ({ scheme: st.scheme, kind: st.kind, text: KIND_TEXT[st.kind], fromBytes: st.fromBytes, count: st.count })),
     builds: r.builds,
     ...(ms !== undefined ? { ms: Math.round(ms) } : {}),
-  };
+  });
 }
 
 export function formatSweep(p: Paint, r: SweepResult, cols: Columns = DEFAULT_COLUMNS, ms?: number): string {

@@ -3,9 +3,26 @@ import type { BalloonReport } from '../guest/balloon';
 import { PAGE_SIZE } from '../machine/constants';
 import { type Columns, DEFAULT_COLUMNS, fitText, renderFacts } from './table';
 import { formatSize } from './units';
+import { doc, heapFree } from './contract';
 
 export function balloonJson(r: BalloonReport): object {
-  return { ...r, fromBytes: r.fromPages * PAGE_SIZE, toBytes: r.toPages * PAGE_SIZE, capacityBytes: r.capacityEntries * PAGE_SIZE };
+  return doc('balloon', {
+    domid: r.domid,
+    keeper: r.keeper,
+    fromPages: r.fromPages,
+    fromBytes: r.fromPages * PAGE_SIZE,
+    toPages: r.toPages,
+    toBytes: r.toPages * PAGE_SIZE,
+    releasedPages: r.released,
+    releasedBytes: r.released * PAGE_SIZE,
+    takenPages: r.taken,
+    takenBytes: r.taken * PAGE_SIZE,
+    hptesRemoved: r.hptesRemoved,
+    hptesInserted: r.hptesInserted,
+    capacityEntries: r.capacityEntries,
+    capacityBytes: r.capacityEntries * PAGE_SIZE,
+    domainHeap: { before: heapFree(r.domHeapFreeBefore, PAGE_SIZE), after: heapFree(r.domHeapFreeAfter, PAGE_SIZE) },
+  });
 }
 
 export function formatBalloon(p: Paint, r: BalloonReport, cols: Columns = DEFAULT_COLUMNS): string {

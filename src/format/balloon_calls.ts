@@ -19,9 +19,12 @@ function formatCall(c: BalloonHypercall): string {
   return `${c.hcall} x ${c.calls} as dom${c.domid}: ${Object.entries(c.returned).map(([k, v]) => `${k} ${v}`).join(', ')}`;
 }
 
+/** A run of consecutive frame numbers, as every range in the JSON: {start, end}, end exclusive. */
+const mfnRun = (r: { first: number; count: number }): { start: number; end: number } => ({ start: r.first, end: r.first + r.count });
+
 /** The hypercalls as JSON (extent lists as runs of consecutive frame numbers). */
 export function balloonCallsJson(r: BalloonReport): object[] {
   return r.hypercalls.map((c) => (c.hcall === 'memory_op'
-    ? { hcall: c.hcall, cmd: c.cmd, op: c.op, domid: c.domid, extentOrder: c.extentOrder, nrExtents: c.nrExtents, extentStart: c.extentsIn, extentsReturned: c.op === 'XENMEM_decrease_reservation' ? null : c.extentsOut, result: c.nrDone }
+    ? { hcall: c.hcall, cmd: c.cmd, op: c.op, domid: c.domid, extentOrder: c.extentOrder, nrExtents: c.nrExtents, extentStart: c.extentsIn.map(mfnRun), extentsReturned: c.op === 'XENMEM_decrease_reservation' ? null : c.extentsOut.map(mfnRun), result: c.nrDone }
     : { hcall: c.hcall, domid: c.domid, calls: c.calls, returned: c.returned }));
 }

@@ -6,36 +6,44 @@ import type { BuildRecord, System } from '../xen/system';
 import type { Paint } from './paint';
 import { type Columns, DEFAULT_COLUMNS, fitText, renderFacts } from './table';
 import { formatSize, hex } from './units';
+import { doc, span, word } from './contract';
+import { p2mTableJson } from './p2m';
 
 export function formatTraceEvent(p: Paint, ev: TraceEvent, cols: Columns = DEFAULT_COLUMNS): string {
   const facts = ev.facts.map(([k, v]) => `${k}=${v}`).join('  ');
   return fitText(`${p.cyan(`[construct_dom0 ${String(ev.step).padStart(2)}]`)} ${ev.title}${facts ? `: ${facts}` : ''}\n`, cols);
 }
 
-export function constructJson(sys: System, files: { state: string; dtb: string; p2m: string }): object {
+export function constructJson(sys: System, files: { state: string; dtb: string; p2m: string }, guest?: object): object {
   const d = sys.dom0();
   const b = buildOf(sys);
   const r = b.report;
   const info = p2mInfo(d);
-  return {
+  const rmaMaddr = d.rma.mfn * PAGE_SIZE;
+  const hptMaddr = d.arch.hpt!.mfn * PAGE_SIZE;
+  const L = d.layout!;
+  return doc('construct', {
     machine: { name: sys.machine.profile.name, source: b.machineSource, ramBytes: sys.machine.profile.ram },
     dom0: {
       domid: 0,
+      translation: d.translation,
       memBytes: d.totPages * PAGE_SIZE,
-      pages: d.totPages,
+      memPages: d.totPages,
       maxPages: d.maxPages,
+      maxBytes: d.maxPages * PAGE_SIZE,
       maxMemSource: r.maxMemSource,
       platformLimitBytes: r.platformLimitBytes,
       extents: d.extents.length,
-      rma: { bytes: d.rmaBytes, maddr: d.rma.mfn * PAGE_SIZE, firstMfn: d.rma.mfn, rmls: rmlsOf(d.rmaBytes), rmor: rmorOf(d.rma.mfn * PAGE_SIZE) },
-      p2m: info,
-      hpt: { bytes: r.hptBytes, maddr: d.arch.hpt!.mfn * PAGE_SIZE, pftSizeLog2: Math.log2(r.hptBytes) },
-      devtree: { paddr: d.layout!.devtree.start, bytes: r.devtreeBytes },
-      vcpu0: { pc: d.vcpu0.pc, msr: d.vcpu0.msr, r1: d.vcpu0.gprs[1], r3: d.vcpu0.gprs[3], r4: d.vcpu0.gprs[4], r5: d.vcpu0.gprs[5] },
+      rma: { bytes: d.rmaBytes, maddrs: span(rmaMaddr, d.rmaBytes), mfns: span(d.rma.mfn, d.rmaBytes / PAGE_SIZE), rmls: rmlsOf(d.rmaBytes), rmor: rmorOf(rmaMaddr) },
+      p2m: p2mTableJson(info, 'guest'),
+      hpt: { bytes: r.hptBytes, maddrs: span(hptMaddr, r.hptBytes), pftSizeLog2: Math.log2(r.hptBytes) },
+      devtree: { paddrs: span(L.devtree.start, r.devtreeBytes), bytes: r.devtreeBytes, slotBytes: L.devtree.end - L.devtree.start },
+      vcpu0: { pc: word(d.vcpu0.pc), msr: word(d.vcpu0.msr), r1: word(d.vcpu0.gprs[1]), r3: word(d.vcpu0.gprs[3]), r4: word(d.vcpu0.gprs[4]), r5: word(d.vcpu0.gprs[5]) },
     },
     notes: r.notes,
     files,
-  };
+    guest: guest ?? null,
+  });
 }
 
 export function formatConstruct(p: Paint, sys: System, files: { state: string; dtb: string; p2m: string }, cols: Columns = DEFAULT_COLUMNS): string {

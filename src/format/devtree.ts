@@ -1,6 +1,7 @@
 import type { DeviceTree, FdtNode } from '../devtree/tree';
 import { findNode } from '../devtree/tree';
 import { readBe32 } from '../util/bytes';
+import { doc, range } from './contract';
 
 /** A property value for JSON: text when it is printable strings, else cells, else bytes. */
 function propValue(v: Uint8Array): unknown {
@@ -10,8 +11,8 @@ function propValue(v: Uint8Array): unknown {
     return parts.length === 1 ? parts[0] : parts;
   }
   if (v.length % 4 === 0) {
-    const cells: string[] = [];
-    for (let i = 0; i < v.length; i += 4) cells.push('0x' + readBe32(v, i).toString(16));
+    const cells: number[] = [];
+    for (let i = 0; i < v.length; i += 4) cells.push(readBe32(v, i));
     return { cells };
   }
   return { bytes: Buffer.from(v).toString('hex') };
@@ -21,13 +22,22 @@ function nodeJson(n: FdtNode): object {
   return { name: n.name, props: Object.fromEntries(n.props.map((p) => [p.name, propValue(p.value)])), children: n.children.map(nodeJson) };
 }
 
-export function devtreeJson(t: DeviceTree, path?: string): object {
+export function devtreeJson(domid: number, t: DeviceTree, path?: string): object {
   const node = path ? findNode(t.root, path)! : t.root;
-  return {
+  return doc('inspect-devtree', {
+    domid,
     version: t.version,
     lastCompVersion: t.lastCompVersion,
     bootCpuidPhys: t.bootCpuidPhys,
-    reservations: t.reservations.map((r) => ({ address: '0x' + r.address.toString(16), size: '0x' + r.size.toString(16) })),
+    reservations: t.reservations.map((r) => ({ paddrs: range(safe(r.address), safe(r.address + r.size)), bytes: safe(r.size) })),
+    path: path ?? '/',
     root: nodeJson(node),
-  };
+  });
+}
+
+/** A reservation's u64 as a JSON number (guest-physical addresses are far below 2^53). */
+function safe(v: bigint | number): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) throw new Error(`device tree value ${v} is not below 2^53`);
+  return n;
 }

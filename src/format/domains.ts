@@ -2,10 +2,13 @@ import type { Paint } from './paint';
 import { PAGE_SIZE } from '../machine/constants';
 import type { P2mInfo } from '../p2m/inspect';
 import type { DestroyReport, DomuReport } from '../builder/domu_build';
+import type { DomuLayout } from '../rma/layout';
+import type { MapResult } from '../guest/foreign';
 import type { TableLocation } from '../xen/shadow_p2m';
 import type { Translation } from '../xen/domain';
 import { type Columns, DEFAULT_COLUMNS, fitText, renderColumns, renderFacts, renderTable, visibleWidth } from './table';
 import { formatSize, hex } from './units';
+import { doc, heapFree, range, span } from './contract';
 
 /** inspect p2m's header for a table Xen keeps (a shadow domain's). */
 export function formatXenP2mInfo(p: Paint, i: P2mInfo, cols: Columns = DEFAULT_COLUMNS): string {
@@ -17,8 +20,36 @@ export function formatXenP2mInfo(p: Paint, i: P2mInfo, cols: Columns = DEFAULT_C
   ], cols);
 }
 
+/** A domU's RMA layout: each region a guest-physical range. */
+function layoutJson(L: DomuLayout): object {
+  return { kernel: range(L.kernel.start, L.kernel.end), devtree: range(L.devtree.start, L.devtree.end), xenstore: range(L.xenstore.start, L.xenstore.end), console: range(L.console.start, L.console.end), sharedInfo: range(L.sharedInfo.start, L.sharedInfo.end) };
+}
+
 export function domuJson(r: DomuReport, files: { state: string }): object {
-  return { domain: r, files };
+  return doc('create-domu', {
+    domain: {
+      domid: r.domid,
+      memBytes: r.memBytes,
+      memPages: r.memBytes / PAGE_SIZE,
+      maxPages: r.maxPages,
+      maxBytes: r.maxPages * PAGE_SIZE,
+      rma: { bytes: r.rmaBytes, maddrs: span(r.rmaMaddr, r.rmaBytes), mfns: span(r.rmaMaddr / PAGE_SIZE, r.rmaBytes / PAGE_SIZE) },
+      extents: r.extents,
+      xenP2m: { maddrs: span(r.xenP2m.maddr, r.xenP2m.bytes), bytes: r.xenP2m.bytes, entries: r.xenP2m.entries, heapBlockBytes: r.xenP2m.heapBytes },
+      hpt: { bytes: r.hptBytes, pftSizeLog2: Math.log2(r.hptBytes) },
+      layout: layoutJson(r.layout),
+      devtreeBytes: r.devtreeBytes,
+    },
+    files,
+  });
+}
+
+export function destroyJson(r: DestroyReport): object {
+  return doc('destroy-domu', {
+    domid: r.domid,
+    freed: { domainHeapPages: r.framesFreed, domainHeapBytes: r.framesFreed * PAGE_SIZE, xenHeapPages: r.xenFramesFreed, xenHeapBytes: r.xenFramesFreed * PAGE_SIZE },
+    heaps: { domain: heapFree(r.domHeapFree, PAGE_SIZE), xen: heapFree(r.xenHeapFree, PAGE_SIZE) },
+  });
 }
 
 export function formatCreateDomu(p: Paint, r: DomuReport, stateFile: string, cols: Columns = DEFAULT_COLUMNS): string {
@@ -57,6 +88,8 @@ export interface DomainRow {
   hpt: { bytes: number; maddr: number } | null;
   /** Page references other domains hold on this domain's frames (live foreign mappings). */
   foreignRefs: number;
+  /** A domU's RMA layout. */
+  layout?: DomuLayout;
 }
 
 export interface ListView {
@@ -71,7 +104,25 @@ const MODE: Record<Translation, string> = {
 };
 
 export function listJson(v: ListView): object {
-  return v;
+  return doc('list', {
+    domains: v.domains.map((d) => ({
+      domid: d.domid,
+      privileged: d.privileged,
+      shadow: d.shadow,
+      translation: d.translation,
+      memBytes: d.memBytes,
+      memPages: d.pages,
+      maxBytes: d.maxBytes,
+      maxPages: d.maxBytes / PAGE_SIZE,
+      rma: { bytes: d.rma.bytes, maddrs: span(d.rma.maddr, d.rma.bytes), mfns: span(d.rma.firstMfn, d.rma.bytes / PAGE_SIZE) },
+      extents: d.extents,
+      table: { keeper: d.table.keeper, paddrs: d.table.paddr === null ? null : span(d.table.paddr, d.table.bytes), maddrs: span(d.table.maddr, d.table.bytes), bytes: d.table.bytes, entries: d.table.entries, usedEntries: d.table.used },
+      hpt: d.hpt ? { bytes: d.hpt.bytes, maddrs: span(d.hpt.maddr, d.hpt.bytes) } : null,
+      foreignRefs: d.foreignRefs,
+      layout: d.layout ? layoutJson(d.layout) : null,
+    })),
+    heaps: { domain: heapFree(v.heaps.domHeapFreeBytes / PAGE_SIZE, PAGE_SIZE), xen: heapFree(v.heaps.xenHeapFreeBytes / PAGE_SIZE, PAGE_SIZE) },
+  });
 }
 
 const MiB = 1024 * 1024;
@@ -113,4 +164,22 @@ export function formatList(p: Paint, v: ListView, cols: Columns = DEFAULT_COLUMN
   // A machine with addresses too long for one line per domain: the fitted table instead.
   const fits = lines.split('\n').every((l) => visibleWidth(l) <= cols);
   return fitText((fits ? lines : full()) + heaps, cols);
+}
+
+/** map-foreign / unmap-foreign: the mapping, and the references Xen holds now. */
+export function foreignJson(action: 'map' | 'unmap', r: MapResult): object {
+  const m = r.mapping;
+  return doc(action === 'map' ? 'map-foreign' : 'unmap-foreign', {
+    action,
+    caller: m.caller,
+    domid: m.domid,
+    pfn: m.pfn,
+    paddr: m.pfn * PAGE_SIZE,
+    mfn: m.mfn,
+    maddr: m.mfn * PAGE_SIZE,
+    ea: m.ea,
+    slot: m.slot,
+    pageRefs: r.refs,
+    liveMappings: r.mappings,
+  });
 }

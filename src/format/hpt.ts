@@ -6,6 +6,7 @@ import type { EaWalk } from '../hpt/hash';
 import type { HptStats } from '../hpt/table';
 import { type Columns, DEFAULT_COLUMNS, fitText, renderFacts, renderTable } from './table';
 import { formatSize, hex } from './units';
+import { doc, span, word } from './contract';
 
 /** What construct says about the guest's early boot. */
 /** `bootMs`: how long the boot took, only when --timing asks. */
@@ -24,8 +25,33 @@ export function formatGuestBoot(p: Paint, rec: GuestRecord, cols: Columns = DEFA
   return fitText(out, cols);
 }
 
+/** What dom0's kernel read and did at boot (construct's `guest`, inspect hpt's `guest`). */
 export function guestBootJson(rec: GuestRecord, bootMs?: number): object {
-  return { devtree: rec.devtree, linear: rec.linear, ...(bootMs !== undefined ? { timing: { bootMs: Math.round(bootMs * 1000) / 1000 } } : {}) };
+  const t = rec.devtree;
+  const L = rec.linear;
+  return {
+    devtree: {
+      paddrs: span(t.paddr, t.bytes),
+      bytes: t.bytes,
+      p2m: { paddrs: span(t.p2mPaddr, t.p2mBytes), bytes: t.p2mBytes },
+      reservation: { paddrs: span(t.reservation.address, t.reservation.size), bytes: t.reservation.size },
+      rmaBytes: t.rmaBytes,
+      memBytes: t.memBytes,
+      pftSizeLog2: t.pftSizeLog2,
+    },
+    linear: {
+      base: L.base,
+      pageShift: L.pageShift,
+      fallback: L.fallback,
+      bytes: L.bytes,
+      hptes4K: L.pages4K,
+      hptes16M: L.pages16M,
+      fallbackExtentPfns: L.fallbackExtents,
+      inserts: L.inserts,
+      hidxPerPfn: L.hidxPerPfn,
+    },
+    ...(bootMs !== undefined ? { timing: { bootMs: Math.round(bootMs * 1000) / 1000 } } : {}),
+  };
 }
 
 // ---- inspect hpt ----
@@ -77,16 +103,18 @@ function guestLine(g: GuestRecord): string {
 }
 
 export function hptSummaryJson(v: HptSummaryView): object {
-  const { histogram, ...rest } = v.stats;
-  return {
+  const s = v.stats;
+  return doc('inspect-hpt', {
     domid: v.domid,
-    maddr: v.maddr,
+    hpt: { bytes: s.bytes, maddrs: span(v.maddr, s.bytes), pftSizeLog2: Math.log2(s.bytes), ptegs: s.ptegs, slots: s.slots, allocatedBytes: s.allocatedBytes },
     booted: v.booted,
-    pftSizeLog2: Math.log2(v.stats.bytes),
-    ...rest,
-    histogram: histogram.map((ptegs, entries) => ({ entries, ptegs })),
+    valid: s.valid,
+    bolted: s.bolted,
+    large: s.large,
+    secondary: s.secondary,
+    histogram: s.histogram.map((ptegs, entries) => ({ entries, ptegs })),
     guest: v.guest ? guestBootJson(v.guest) : null,
-  };
+  });
 }
 
 export interface PtegRow {
@@ -123,7 +151,7 @@ export function formatPteg(p: Paint, domid: number, n: number, rows: PtegRow[], 
 }
 
 export function ptegJson(domid: number, n: number, rows: PtegRow[]): object {
-  return {
+  return doc('inspect-hpt', {
     domid,
     pteg: n,
     slots: rows.map((r) => {
@@ -132,9 +160,9 @@ export function ptegJson(domid: number, n: number, rows: PtegRow[]): object {
       return {
         slot: r.slot,
         valid: true,
-        v: '0x' + ((BigInt(h.vHi) << 32n) | BigInt(h.vLo >>> 0)).toString(16),
-        r: '0x' + ((BigInt(h.rHi) << 32n) | BigInt(h.rLo >>> 0)).toString(16),
-        ea: '0x' + h.ea.toString(16),
+        v: word((BigInt(h.vHi >>> 0) << 32n) | BigInt(h.vLo >>> 0)),
+        r: word((BigInt(h.rHi >>> 0) << 32n) | BigInt(h.rLo >>> 0)),
+        ea: word(h.ea),
         vsid: h.vsid,
         esid: h.esid,
         pageBytes: 2 ** h.shift,
@@ -144,14 +172,15 @@ export function ptegJson(domid: number, n: number, rows: PtegRow[]): object {
         consistent: h.consistent,
         pfn: r.pfn ?? null,
         mfn: h.rpn,
+        maddr: h.rpn * 4096,
         p2mMfn: r.p2mMfn === undefined || r.p2mMfn === INVALID_MFN ? null : r.p2mMfn,
-        owner: r.owner,
-        use: r.use,
+        owner: r.owner ?? null,
+        use: r.use ?? null,
         flags: flagText(h),
         rflags: h.flags,
       };
     }),
-  };
+  });
 }
 
 export interface EaWalkView {
@@ -210,12 +239,12 @@ function hidxText(h: number): string {
 
 export function eaWalkJson(v: EaWalkView): object {
   const w = v.walk;
-  return {
+  return doc('inspect-hpt', {
     domid: v.domid,
-    ea: w.ea,
+    ea: word(w.ea),
     esid: w.esid,
     vsid: w.vsid,
-    va: w.va,
+    va: word(w.va),
     pageShift: w.shift,
     pageBytes: v.pageBytes,
     pageIndex: w.pageIndex,
@@ -223,8 +252,8 @@ export function eaWalkJson(v: EaWalkView): object {
     mask: w.mask,
     primaryGroup: w.primary,
     secondaryGroup: w.secondary,
-    avpn: w.avpn >> 7n,
-    found: v.slot === undefined ? null : { slot: v.slot, group: v.group, v: v.v, r: v.r, mfn: v.mfn, owner: v.owner?.owner, use: v.owner?.use },
-    linear: v.pfn === undefined ? null : { paddr: v.paddr, pfn: v.pfn, p2mMfn: v.p2mMfn, agrees: v.agrees ?? null, hidx: v.hidx ?? null },
-  };
+    avpn: word(w.avpn >> 7n),
+    found: v.slot === undefined ? null : { slot: v.slot, group: v.group!, v: word(v.v!), r: word(v.r!), mfn: v.mfn!, maddr: v.mfn! * 4096, owner: v.owner?.owner ?? null, use: v.owner?.use ?? null },
+    linear: v.pfn === undefined ? null : { paddr: v.paddr!, pfn: v.pfn, p2mMfn: v.p2mMfn ?? null, agrees: v.agrees ?? null, hidx: v.hidx ?? null },
+  });
 }

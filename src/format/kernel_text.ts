@@ -1,5 +1,10 @@
 import type { GuestRecord } from '../xen/guest_state';
 
+/** The same as JSON: the bounds as a guest-physical range (numbers), the r flags as a number. */
+export function eaKernelTextJson(v: EaKernelTextView): object {
+  return { paddrs: v.source === 'unknown' ? null : { start: Number(v.start), end: Number(v.end) }, source: v.source, inText: v.inText, rFlags: v.rFlags === null ? null : Number(v.rFlags) };
+}
+
 /** Whether a linear-map address is kernel text, and where the kernel's text bounds came from. */
 export interface EaKernelTextView {
   /** [_stext, __init_end) as guest-physical offsets, hex. */

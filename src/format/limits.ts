@@ -2,6 +2,7 @@ import type { Paint } from './paint';
 import type { Constraint, Dom0Limits, LimitFigures } from '../p2m/limits';
 import { type Columns, DEFAULT_COLUMNS, fitText, renderFacts, renderTable } from './table';
 import { formatSize, hex } from './units';
+import { doc, range } from './contract';
 import { exactSize } from '../util/size';
 
 export interface LimitsView {
@@ -29,12 +30,17 @@ function maxText(l: Dom0Limits): string {
   return /MAX_ORDER/.test(c.detail) ? NOT_ALLOCATABLE : 'not allocatable (heap)';
 }
 
-const holeJson = (l: Dom0Limits): object | null => (l.hole ? { start: l.hole.start, end: l.hole.end } : null);
-const constraintsJson = (l: Dom0Limits): object[] => l.constraints.map((c) => ({ name: c.name, limitBytes: c.limitBytes, binds: c.binds, detail: c.detail }));
+const holeJson = (l: Dom0Limits): object | null => (l.hole ? { paddrs: range(l.hole.start, l.hole.end), bytes: l.hole.end - l.hole.start } : null);
+const constraintJson = (c: Constraint): object => ({ name: c.name, limitBytes: c.limitBytes, binds: c.binds, detail: c.detail });
 
-/** What a layout allows and what binds it: the same keys for the one asked and for each table row. */
+/** What a layout allows and what binds it: the same keys for the one asked and for each RMA size. */
 function outcomeJson(l: Dom0Limits): object {
   return {
+    rmaBytes: l.rmaSize,
+    p2mPaddr: l.p2mStart,
+    sharedInfoPaddr: l.sharedInfoStart,
+    entryBytes: l.entrySize,
+    capacityEntries: l.capacityEntries,
     spanBytes: l.spanBytes,
     spanRamBytes: l.spanRamBytes,
     flatTableMaxBytes: l.flatTableMaxBytes,
@@ -42,29 +48,36 @@ function outcomeJson(l: Dom0Limits): object {
     allocatable: l.buildable,
     maxDom0Bytes: l.maxDom0Bytes,
     binding: l.binding,
-    constraints: constraintsJson(l),
+    constraints: l.constraints.map(constraintJson),
   };
-}
-
-function rowJson(l: Dom0Limits): object {
-  return { rmaSize: l.rmaSize, p2mStart: l.p2mStart, entrySize: l.entrySize, capacityEntries: l.capacityEntries, ...outcomeJson(l), maxDom0: maxText(l) };
 }
 
 export function limitsJson(v: LimitsView): object {
-  const l = v.limits;
-  return {
+  const f = v.figures;
+  return doc('limits', {
     machine: { name: v.machine, ramBytes: v.ramBytes },
-    hole: holeJson(l),
-    layout: { ...v.figures, maxDomain: formatSize(v.figures.maxDomainBytes) },
-    ...outcomeJson(l),
-    byRmaSize: v.table.map(rowJson),
-    ofAt: v.ofAt,
+    hole: holeJson(v.limits),
+    ofPaddr: v.ofAt,
     ofConflict: v.ofConflict ?? null,
-    mem: v.mem ?? null,
-    fits: v.mem === undefined ? null : !v.broken,
-    broken: v.broken ? { figure: v.broken.name, limitBytes: v.broken.limitBytes, text: v.broken.detail } : null,
-    minimumRma: v.mem === undefined ? null : v.minimumRma ?? null,
-  };
+    figures: {
+      rmaBytes: f.rmaSize,
+      p2mPaddr: f.p2mStart,
+      entryBytes: f.entrySize,
+      wholeRestEntries: f.wholeRestEntries,
+      wholeRestBytes: f.wholeRestBytes,
+      capacityEntries: f.capacityEntries,
+      capacityBytes: f.capacityBytes,
+      maxDomainBytes: f.maxDomainBytes,
+    },
+    limits: outcomeJson(v.limits),
+    byRmaSize: v.table.map(outcomeJson),
+    check: v.mem === undefined ? null : {
+      memBytes: v.mem,
+      fits: !v.broken,
+      broken: v.broken ? constraintJson(v.broken) : null,
+      minimumRmaBytes: v.minimumRma ?? null,
+    },
+  });
 }
 
 export function formatLimits(p: Paint, v: LimitsView, cols: Columns = DEFAULT_COLUMNS): string {

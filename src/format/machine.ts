@@ -3,16 +3,32 @@ import { MAX_ORDER, PAGE_SIZE } from '../machine/constants';
 import type { Machine } from '../machine/machine';
 import { type Columns, DEFAULT_COLUMNS, fitText, renderTable } from './table';
 import { formatSize, hex } from './units';
+import { doc, heapFree, range, Range, span } from './contract';
+
+/** The gaps between RAM ranges (the IO hole): machine ranges with no RAM. */
+export function ramHoles(m: Machine): Range[] {
+  const out: Range[] = [];
+  for (let i = 1; i < m.ram.length; i++) {
+    const end = (m.ram[i - 1].mfn + m.ram[i - 1].count) * PAGE_SIZE;
+    const start = m.ram[i].mfn * PAGE_SIZE;
+    if (start > end) out.push(range(end, start));
+  }
+  return out;
+}
+
+const perOrder = (h: number[]): object[] => h.map((blocks, order) => ({ order, blockBytes: 2 ** order * PAGE_SIZE, blocks }));
 
 export function machineJson(m: Machine): object {
-  return {
-    profile: m.profile,
-    ram: m.ram.map((r) => ({ maddr: r.mfn * PAGE_SIZE, bytes: r.count * PAGE_SIZE, firstMfn: r.mfn, frames: r.count })),
-    xenHeap: { ranges: m.xenHeapRanges.map((r) => ({ maddr: r.mfn * PAGE_SIZE, bytes: r.count * PAGE_SIZE })), freeFrames: m.xenHeap.freeCount, freeBlocksPerOrder: m.xenHeap.histogram() },
-    domainHeap: { freeFrames: m.domHeap.freeCount, freeBlocksPerOrder: m.domHeap.histogram() },
-    owners: m.frames.all().map((r) => ({ firstMfn: r.mfn, frames: r.count, maddr: r.mfn * PAGE_SIZE, bytes: r.count * PAGE_SIZE, owner: r.owner === 'xen' ? 'xen' : `dom${r.owner}`, use: r.use })),
+  const pr = m.profile;
+  return doc('inspect-machine', {
+    profile: { name: pr.name, description: pr.description, cpu: pr.cpu, ramBytes: pr.ram, xenLowMemoryBytes: pr.xenLowMemory, firmwareImageBytes: pr.firmwareImage, devtreeSlotBytes: pr.devtreeSlot, firmwareDtb: pr.firmwareDtb ?? null },
+    ram: m.ram.map((r) => ({ maddrs: span(r.mfn * PAGE_SIZE, r.count * PAGE_SIZE), mfns: span(r.mfn, r.count), bytes: r.count * PAGE_SIZE, pages: r.count })),
+    holes: ramHoles(m).map((h) => ({ maddrs: h, bytes: h.end - h.start })),
+    xenHeap: { ranges: m.xenHeapRanges.map((r) => ({ maddrs: span(r.mfn * PAGE_SIZE, r.count * PAGE_SIZE), mfns: span(r.mfn, r.count), bytes: r.count * PAGE_SIZE })), ...heapFree(m.xenHeap.freeCount, PAGE_SIZE), freeBlocksPerOrder: perOrder(m.xenHeap.histogram()) },
+    domainHeap: { ...heapFree(m.domHeap.freeCount, PAGE_SIZE), freeBlocksPerOrder: perOrder(m.domHeap.histogram()) },
+    owners: m.frames.all().map((r) => ({ mfns: span(r.mfn, r.count), maddrs: span(r.mfn * PAGE_SIZE, r.count * PAGE_SIZE), pages: r.count, bytes: r.count * PAGE_SIZE, owner: r.owner === 'xen' ? 'xen' : `dom${r.owner}`, use: r.use })),
     pageRefs: [...m.pageRefs].map(([mfn, refs]) => ({ mfn, refs })),
-  };
+  });
 }
 
 export function formatMachine(p: Paint, m: Machine, cols: Columns = DEFAULT_COLUMNS): string {

@@ -1,6 +1,7 @@
 import type { Paint } from './paint';
 import type { ValidationReport } from '../xen/validate';
 import { type Columns, DEFAULT_COLUMNS, fitText, renderTable } from './table';
+import { doc } from './contract';
 
 export function formatValidation(p: Paint, r: ValidationReport, cols: Columns = DEFAULT_COLUMNS): string {
   const mark = (s: string): string => (s === 'ok' ? p.green('ok') : s === 'broken' ? p.red('BROKEN') : p.yellow('skipped'));
@@ -16,5 +17,10 @@ export function formatValidation(p: Paint, r: ValidationReport, cols: Columns = 
 }
 
 export function validationJson(r: ValidationReport): object {
-  return { ok: r.ok, domid: r.domid, broken: r.invariants.filter((i) => i.status === 'broken').map((i) => i.name), invariants: r.invariants };
+  return doc('validate', {
+    ok: r.ok,
+    domid: r.domid,
+    broken: r.invariants.filter((i) => i.status === 'broken').map((i) => i.name),
+    invariants: r.invariants.map((i) => ({ name: i.name, what: i.what, status: i.status, checked: i.checked, problems: i.problems, samples: i.samples, note: i.note ?? null })),
+  });
 }

@@ -2,21 +2,22 @@ import type { Paint } from './paint';
 import { XencommDescriptor, xencommRuns, XENCOMM_ADDRS_PER_PAGE } from '../guest/xencomm';
 import { type Columns, DEFAULT_COLUMNS, fitText, renderTable } from './table';
 import { formatSize, hex } from './units';
+import { doc, span } from './contract';
+import { PAGE_SIZE } from '../machine/constants';
 
 export function xencommJson(x: XencommDescriptor): object {
-  return {
+  return doc('xencomm', {
     domid: x.domid,
-    paddr: x.paddr,
-    len: x.len,
-    magic: hex(x.magic),
+    buffer: { paddrs: span(x.paddr, x.len), bytes: x.len },
+    magic: x.magic,
     nrAddrs: x.nrAddrs,
     descriptorBytes: x.descriptorBytes,
     fitsOnePage: x.fitsOnePage,
-    addresses: x.entries.map((e) => hex(e.maddr)),
-    entries: x.entries,
-    breaks: x.breaks,
-    runs: xencommRuns(x),
-  };
+    addresses: x.entries.map((e) => e.maddr),
+    entries: x.entries.map((e) => ({ index: e.index, paddrs: span(e.paddr, e.bytes), pfn: e.pfn, mfn: e.mfn, maddrs: span(e.maddr, e.bytes), bytes: e.bytes, region: e.region, extent: e.extent })),
+    breaks: x.breaks.map((b) => ({ index: b.index, kind: b.kind, fromPfn: b.fromPfn, toPfn: b.toPfn, fromMaddrEnd: b.fromMaddrEnd, toMaddr: b.toMaddr })),
+    runs: xencommRuns(x).map((r) => ({ addresses: span(r.first, r.count), pfns: span(r.pfn, r.bytes / PAGE_SIZE), maddrs: span(r.maddr, r.bytes), bytes: r.bytes, region: r.region })),
+  });
 }
 
 export function formatXencomm(p: Paint, x: XencommDescriptor, cols: Columns = DEFAULT_COLUMNS): string {

@@ -22,5 +22,5 @@ export function formatInlineAudit(rows: InlineAuditRow[]): string {
 }
 
 export function inlineAuditJson(rows: InlineAuditRow[]): object[] {
-  return rows.map((r) => ({ ...r }));
+  return rows.map((r) => ({ bytes: r.len, offsetBytes: r.offset, pages: r.pages, startPages: r.starts, wrongPages: r.wrong }));
 }

@@ -97,7 +97,7 @@ describe('ppc-dombuild audit', () => {
     const mtime = fs.statSync(file).mtimeMs;
     const r = await cli(['audit', '--state', '.ppc-dombuild', '--mem', '2G', '--json'], { cwd: dir });
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.out).machine).toBe('js21');
+    expect(JSON.parse(r.out).machine.name).toBe('js21');
     expect(fs.readFileSync(file).equals(before)).toBe(true);
     expect(fs.statSync(file).mtimeMs).toBe(mtime);
   });

@@ -2,9 +2,9 @@ import { PAGE_SIZE } from '../../src/machine/constants';
 import { MiB } from '../../src/util/size';
 import { cli, tempDir } from '../helpers/cli';
 
-const domHeap = async (cwd: string): Promise<number> => JSON.parse((await cli(['inspect', 'machine', '--json'], { cwd })).out).domainHeap.freeFrames;
+const domHeap = async (cwd: string): Promise<number> => JSON.parse((await cli(['inspect', 'machine', '--json'], { cwd })).out).domainHeap.freePages;
 const p2m = async (cwd: string, domid = 0): Promise<{ table: { usedEntries: number; entries: number }; runs: { pfn: number; count: number; mfn: number | null; owner: string }[] }> =>
-  JSON.parse((await cli(['inspect', 'p2m', '--domid', String(domid), '--json'], { cwd })).out);
+  (({ table, runs }) => ({ table, runs: runs.map((r: { pfns: { start: number; end: number }; mfns: { start: number } | null; owner: string }) => ({ pfn: r.pfns.start, count: r.pfns.end - r.pfns.start, mfn: r.mfns === null ? null : r.mfns.start, owner: r.owner })) }))(JSON.parse((await cli(['inspect', 'p2m', '--domid', String(domid), '--json'], { cwd })).out));
 
 describe('balloon', () => {
   it('dom0 with 4 KiB linear pages: down and up keep every pfn mapped once, entries past tot_pages INVALID', async () => {
@@ -12,17 +12,17 @@ describe('balloon', () => {
     expect((await cli(['construct', '--mem', '256M', '--linear-page', '4K'], { cwd: dir })).code).toBe(0);
     const h = await domHeap(dir);
     const down = JSON.parse((await cli(['balloon', '--target', '100M', '--json'], { cwd: dir })).out);
-    expect(down.released).toBe((156 * MiB) / PAGE_SIZE);
-    expect(down.hptesRemoved).toBe(down.released);
-    expect(await domHeap(dir)).toBe(h + down.released);
+    expect(down.releasedPages).toBe((156 * MiB) / PAGE_SIZE);
+    expect(down.hptesRemoved).toBe(down.releasedPages);
+    expect(await domHeap(dir)).toBe(h + down.releasedPages);
     const t = await p2m(dir);
     expect(t.table.usedEntries).toBe((100 * MiB) / PAGE_SIZE);
     expect(t.runs.filter((r) => r.mfn !== null).every((r) => r.pfn + r.count <= (100 * MiB) / PAGE_SIZE && r.owner === 'dom0')).toBe(true);
     expect((await cli(['validate'], { cwd: dir })).code).toBe(0);
     const up = JSON.parse((await cli(['balloon', '--target', '300M', '--json'], { cwd: dir })).out);
-    expect(up.taken).toBe((200 * MiB) / PAGE_SIZE);
-    expect(up.hptesInserted).toBe(up.taken);
-    expect(await domHeap(dir)).toBe(h + down.released - up.taken);
+    expect(up.takenPages).toBe((200 * MiB) / PAGE_SIZE);
+    expect(up.hptesInserted).toBe(up.takenPages);
+    expect(await domHeap(dir)).toBe(h + down.releasedPages - up.takenPages);
     expect((await cli(['validate'], { cwd: dir })).code).toBe(0);
   });
 
@@ -35,7 +35,7 @@ describe('balloon', () => {
     expect(down.hptesInserted).toBe((8 * MiB) / PAGE_SIZE);
     expect((await cli(['validate'], { cwd: dir })).code).toBe(0);
     const up = JSON.parse((await cli(['balloon', '--target', '230M', '--json'], { cwd: dir })).out);
-    expect(up.taken).toBe((30 * MiB) / PAGE_SIZE);
+    expect(up.takenPages).toBe((30 * MiB) / PAGE_SIZE);
     expect((await cli(['validate'], { cwd: dir })).code).toBe(0);
     const below = await cli(['balloon', '--target', '32M'], { cwd: dir });
     expect(below.code).toBe(1);
@@ -49,14 +49,14 @@ describe('balloon', () => {
     const h = await domHeap(dir);
     const up = JSON.parse((await cli(['balloon', '--domid', '1', '--target', '256M', '--json'], { cwd: dir })).out);
     expect(up.keeper).toBe('xen');
-    expect(up.taken).toBe((128 * MiB) / PAGE_SIZE);
+    expect(up.takenPages).toBe((128 * MiB) / PAGE_SIZE);
     expect((await p2m(dir, 1)).table.usedEntries).toBe((256 * MiB) / PAGE_SIZE);
     const over = await cli(['balloon', '--domid', '1', '--target', '257M'], { cwd: dir });
     expect(over.code).toBe(1);
     expect(over.err).toMatch(/Xen's p2m for dom1 holds 65536 entries, 256 MiB at most/);
     const down = JSON.parse((await cli(['balloon', '--domid', '1', '--target', '96M', '--json'], { cwd: dir })).out);
-    expect(down.released).toBe((160 * MiB) / PAGE_SIZE);
-    expect(await domHeap(dir)).toBe(h - up.taken + down.released);
+    expect(down.releasedPages).toBe((160 * MiB) / PAGE_SIZE);
+    expect(await domHeap(dir)).toBe(h - up.takenPages + down.releasedPages);
     expect((await cli(['destroy-domu', '--domid', '1'], { cwd: dir })).code).toBe(0);
     expect((await cli(['validate'], { cwd: dir })).code).toBe(0);
   });

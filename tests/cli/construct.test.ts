@@ -36,9 +36,9 @@ describe('construct --mem 4G, then inspect (the quick start)', () => {
     expect(doc.table.entries).toBe((18 * GiB) / PAGE_SIZE);
     let pages = 0;
     for (const run of doc.runs) {
-      if (run.mfn === null) continue;
+      if (run.mfns === null) continue;
       expect(run.owner).toBe('dom0');
-      pages += run.count;
+      pages += run.pages;
     }
     expect(pages).toBe((4 * GiB) / PAGE_SIZE);
   });
@@ -47,7 +47,8 @@ describe('construct --mem 4G, then inspect (the quick start)', () => {
     const raw = (await cli(['inspect', 'p2m', '--raw'], { cwd: dir })).bytes;
     const exported = fs.readFileSync(path.join(st(), 'dom0-p2m.bin'));
     expect(raw.equals(exported)).toBe(true);
-    const owners = JSON.parse((await cli(['inspect', 'machine', '--json'], { cwd: dir })).out).owners as { firstMfn: number; frames: number; owner: string }[];
+    const owners = JSON.parse((await cli(['inspect', 'machine', '--json'], { cwd: dir })).out)
+      .owners.map((o: { mfns: { start: number; end: number }; owner: string }) => ({ firstMfn: o.mfns.start, frames: o.mfns.end - o.mfns.start, owner: o.owner })) as { firstMfn: number; frames: number; owner: string }[];
     const dom0Runs = owners.filter((o) => o.owner === 'dom0');
     // The last dom0 run starting at or below mfn must contain it.
     const starts = dom0Runs.map((o) => o.firstMfn);
@@ -76,18 +77,18 @@ describe('construct --mem 4G, then inspect (the quick start)', () => {
   });
 
   it('inspect p2m --pfn and --range', async () => {
-    const rma = JSON.parse((await cli(['inspect', 'p2m', '--pfn', '0', '--json'], { cwd: dir })).out);
+    const rma = JSON.parse((await cli(['inspect', 'p2m', '--pfn', '0', '--json'], { cwd: dir })).out).translation;
     expect(rma.owner).toBe('dom0');
     expect(rma.use).toBe('rma');
     // A 4 GiB dom0's map: RAM [0, 2 GiB) and [4 GiB, 6 GiB); pfn 0x80000 (2 GiB) is the IO hole,
     // pfn 0x100000 (4 GiB) RAM again, pfn 0x180000 (6 GiB) past it.
-    const hole = JSON.parse((await cli(['inspect', 'p2m', '--pfn', '0x80000', '--json'], { cwd: dir })).out);
+    const hole = JSON.parse((await cli(['inspect', 'p2m', '--pfn', '0x80000', '--json'], { cwd: dir })).out).translation;
     expect(hole).toMatchObject({ mfn: null, owner: 'io', use: 'IO hole (not RAM)' });
-    expect(JSON.parse((await cli(['inspect', 'p2m', '--pfn', '0x100000', '--json'], { cwd: dir })).out)).toMatchObject({ owner: 'dom0', use: 'extent' });
-    const last = JSON.parse((await cli(['inspect', 'p2m', '--pfn', '0x180000', '--json'], { cwd: dir })).out);
+    expect(JSON.parse((await cli(['inspect', 'p2m', '--pfn', '0x100000', '--json'], { cwd: dir })).out).translation).toMatchObject({ owner: 'dom0', use: 'extent' });
+    const last = JSON.parse((await cli(['inspect', 'p2m', '--pfn', '0x180000', '--json'], { cwd: dir })).out).translation;
     expect(last).toMatchObject({ mfn: null, use: 'invalid' });
     const r = JSON.parse((await cli(['inspect', 'p2m', '--range', '0x3ffe-0x4001', '--json'], { cwd: dir })).out);
-    expect(r.runs.reduce((n: number, x: { count: number }) => n + x.count, 0)).toBe(4);
+    expect(r.runs.reduce((n: number, x: { pages: number }) => n + x.pages, 0)).toBe(4);
     expect(r.runs[0].use).toBe('rma');
     expect(r.runs[r.runs.length - 1].use).toBe('extent');
     const raw = (await cli(['inspect', 'p2m', '--raw', '--range', '1-2'], { cwd: dir })).bytes;
@@ -138,7 +139,7 @@ describe('construct --mem 4G, then inspect (the quick start)', () => {
     const paddr = cells[0] * 2 ** 32 + cells[1];
     const size = cells[2] * 2 ** 32 + cells[3];
     const info = JSON.parse((await cli(['inspect', 'p2m', '--json'], { cwd: dir })).out).table;
-    expect(paddr).toBe(info.paddr);
+    expect(paddr).toBe(info.paddrs.start);
     expect(size).toBe(info.bytes);
     expect(paddr + size).toBeLessThanOrEqual(64 * MiB);
     const reserves = [...dts.matchAll(/\/memreserve\/\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+);/g)].map((m) => [Number(m[1]), Number(m[2])]);
@@ -155,10 +156,10 @@ describe('the 32 GiB limit, end to end', () => {
     expect(r.out).toMatch(/30 GiB - 16 MiB/);
     expect(r.out).toMatch(/skipped the hole .* 32 GiB - 16 MiB/);
     const j = JSON.parse((await cli(['limits', '--rma', '64M', '--p2m-at', '32M', '--json'], { cwd: '/' })).out);
-    expect(j.layout.wholeRestBytes).toBe(32 * GiB);
-    expect(j.layout.capacityBytes).toBe(32 * GiB - 4 * MiB);
-    expect(j.flatTableMaxBytes).toBe(30 * GiB - 16 * MiB);
-    expect(j.skipHoleMaxBytes).toBe(32 * GiB - 16 * MiB);
+    expect(j.figures.wholeRestBytes).toBe(32 * GiB);
+    expect(j.figures.capacityBytes).toBe(32 * GiB - 4 * MiB);
+    expect(j.limits.flatTableMaxBytes).toBe(30 * GiB - 16 * MiB);
+    expect(j.limits.skipHoleMaxBytes).toBe(32 * GiB - 16 * MiB);
     expect(j.byRmaSize).toHaveLength(6);
     expect(r.out).toMatch(/u32 mfns name 2\^32 - 1 frames .*16 TiB/);
     expect((await cli(['limits', '--entry-size', '8', '--wide'], { cwd: '/' })).out).toMatch(/8-byte entries name every machine frame/);
@@ -172,10 +173,10 @@ describe('the 32 GiB limit, end to end', () => {
     expect(bad.err).toMatch(/p2m-span, at most 30 GiB - 16 MiB.*minimum RMA for 32 GiB: 128 MiB/);
     const ok = await cli(['limits', '--machine', 'big64', '--p2m-at', '32M', '--mem', '30704M', '--json'], { cwd: '/' });
     expect(ok.code).toBe(0);
-    expect(JSON.parse(ok.out).fits).toBe(true);
+    expect(JSON.parse(ok.out).check.fits).toBe(true);
     const half = JSON.parse((await cli(['limits', '--p2m-at', '32M', '--entry-size', '8', '--json'], { cwd: '/' })).out);
-    expect(half.layout.maxDomainBytes).toBe(16 * GiB - 16 * MiB);
-    expect(half.flatTableMaxBytes).toBe(14 * GiB - 16 * MiB);
+    expect(half.figures.maxDomainBytes).toBe(16 * GiB - 16 * MiB);
+    expect(half.limits.flatTableMaxBytes).toBe(14 * GiB - 16 * MiB);
   });
 
   it('a construct at the computed limit succeeds and one extent more fails with exit 1', async () => {
@@ -190,7 +191,7 @@ describe('the 32 GiB limit, end to end', () => {
     expect(j.dom0.memBytes).toBe(30 * GiB - 16 * MiB);
     expect(j.dom0.p2m.usedEntries).toBe((30 * GiB - 16 * MiB) / PAGE_SIZE);
     expect(j.dom0.p2m.entries).toBe((32 * GiB - 16 * MiB) / PAGE_SIZE); // the hole's 512 Ki pfns are in the table
-    expect(j.dom0.p2m.paddr).toBe(32 * MiB);
+    expect(j.dom0.p2m.paddrs.start).toBe(32 * MiB);
     const over = await cli([...args, '--mem', '30720M'], { cwd: dir });
     expect(over.code).toBe(1);
     expect(over.err).toMatch(/does not fit: it breaks p2m-span, at most 29\.98 GiB|does not fit: it breaks p2m-span/);
@@ -256,30 +257,30 @@ describe('output conventions', () => {
     // hash table (131072 >> 6) >> 8 = 8 MiB, a power of two: ibm,pft-size 23;
     // the table after the OF area: 32 MiB + 68 KiB device tree + 64 KiB slot = 32 MiB + 132 KiB = 0x2021000,
     // holding floor((64 MiB - 4 KiB - 0x2021000) / 4) = 8353792 entries up to shared_info.
-    expect(c.dom0).toMatchObject({ memBytes: 512 * MiB, pages: 131072, extents: 28 });
-    expect(c.dom0.rma).toMatchObject({ bytes: 64 * MiB, rmls: 3, rmor: c.dom0.rma.maddr / (64 * MiB) });
-    expect(c.dom0.rma.firstMfn * PAGE_SIZE).toBe(c.dom0.rma.maddr);
+    expect(c.dom0).toMatchObject({ memBytes: 512 * MiB, memPages: 131072, extents: 28 });
+    expect(c.dom0.rma).toMatchObject({ bytes: 64 * MiB, rmls: 3, rmor: c.dom0.rma.maddrs.start / (64 * MiB) });
+    expect(c.dom0.rma.mfns.start * PAGE_SIZE).toBe(c.dom0.rma.maddrs.start);
     expect(c.dom0.hpt).toMatchObject({ bytes: 8 * MiB, pftSizeLog2: 23 });
-    expect(c.dom0.p2m).toMatchObject({ paddr: 0x2021000, capacityEntries: 8353792, usedEntries: 131072 });
+    expect(c.dom0.p2m).toMatchObject({ paddrs: { start: 0x2021000 }, capacityEntries: 8353792, usedEntries: 131072 });
     expect(c.dom0.p2m.bytes).toBe(c.dom0.p2m.entries * 4);
     expect(c.dom0.p2m.invalidEntries).toBe(c.dom0.p2m.entries - 131072);
     // inspect p2m: the same table; pfn 0 is the RMA's first frame (step 6: p2m[i] = rma_mfn + i).
-    expect(p2m.table).toMatchObject({ domid: 0, paddr: 0x2021000, usedEntries: 131072, keeper: 'guest' });
-    expect(p2m.runs[0]).toMatchObject({ pfn: 0, count: 16384, mfn: c.dom0.rma.firstMfn, use: 'rma' });
+    expect(p2m).toMatchObject({ domid: 0, table: { paddrs: { start: 0x2021000 }, usedEntries: 131072, keeper: 'guest' } });
+    expect(p2m.runs[0]).toMatchObject({ pfns: { start: 0, end: 16384 }, pages: 16384, mfns: { start: c.dom0.rma.mfns.start }, use: 'rma' });
     // inspect rma: 64 MiB, stack 112 bytes below r5 = 32 MiB, regions covering [0, 64 MiB) once.
-    expect(rma).toMatchObject({ domid: 0, rmaBytes: 64 * MiB, stackPointer: 32 * MiB - 112, capacityEntries: 8353792 });
-    expect(rma.regions[0].start).toBe(0);
-    expect(rma.regions[rma.regions.length - 1].end).toBe(64 * MiB);
+    expect(rma).toMatchObject({ domid: 0, rma: { bytes: 64 * MiB }, stackPointer: 32 * MiB - 112, capacityEntries: 8353792 });
+    expect(rma.regions[0].paddrs.start).toBe(0);
+    expect(rma.regions[rma.regions.length - 1].paddrs.end).toBe(64 * MiB);
     // inspect devtree: FDT 17/16; the whole table (entries x 4 bytes from 0x2021000) and shared_info's
     // page 0x3fff000 are in the reservation block.
     expect(dt).toMatchObject({ version: 17, lastCompVersion: 16 });
-    const rsv = dt.reservations.map((r: { address: string; size: string }) => [Number(r.address), Number(r.size)]);
+    const rsv = dt.reservations.map((r: { paddrs: { start: number }; bytes: number }) => [r.paddrs.start, r.bytes]);
     expect(rsv).toContainEqual([0x2021000, c.dom0.p2m.bytes]);
     expect(rsv).toContainEqual([64 * MiB - 4096, 4096]);
     // inspect machine: 16 GiB of RAM around the IO hole: [0, 2 GiB) and [4 GiB, 4 GiB + 14 GiB).
-    expect(mach.ram.map((r: { maddr: number; bytes: number }) => [r.maddr, r.bytes])).toEqual([[0, 2 * GiB], [4 * GiB, 14 * GiB]]);
+    expect(mach.ram.map((r: { maddrs: { start: number }; bytes: number }) => [r.maddrs.start, r.bytes])).toEqual([[0, 2 * GiB], [4 * GiB, 14 * GiB]]);
     // limits: the same 64 MiB layout; 8353792 entries x 4 KiB = 34217132032 bytes of pfn span.
-    expect(lim.layout).toMatchObject({ rmaSize: 64 * MiB, p2mStart: 0x2021000, entrySize: 4, capacityEntries: 8353792, capacityBytes: 34217132032 });
+    expect(lim.figures).toMatchObject({ rmaBytes: 64 * MiB, p2mPaddr: 0x2021000, entryBytes: 4, capacityEntries: 8353792, capacityBytes: 34217132032 });
   });
 
   it('a kernel and initrd from files, with the entry point from the ELF header', async () => {

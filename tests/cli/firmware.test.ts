@@ -63,7 +63,7 @@ describe('construct --firmware-dtb', () => {
     const j = JSON.parse(r.out);
     expect(j.machine.ramBytes).toBe(8 * GiB);
     const dtb = path.join(dir, '.ppc-dombuild', 'dom0.dtb');
-    expect(u64s(fdtget(dtb, '/xen', 'p2m'))).toEqual([j.dom0.p2m.paddr, j.dom0.p2m.bytes]);
+    expect(u64s(fdtget(dtb, '/xen', 'p2m'))).toEqual([j.dom0.p2m.paddrs.start, j.dom0.p2m.bytes]);
     const cpu = execFileSync('fdtget', ['-l', dtb, '/cpus'], { encoding: 'utf8' }).trim().split('\n');
     expect(cpu).toHaveLength(1);
     expect(fdtget(dtb, `/cpus/${cpu[0]}`, 'ibm,pft-size')).toEqual([0, Math.log2(j.dom0.hpt.bytes)]);

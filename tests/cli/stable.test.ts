@@ -59,17 +59,16 @@ describe('one meaning of ..', () => {
     const trace = /p2m table=\[(0x[0-9a-f]+), (0x[0-9a-f]+)\)/.exec(c.err);
     expect(trace).not.toBeNull();
     const table = JSON.parse((await cli(['inspect', 'p2m', '--json'], { cwd: dir })).out).table;
-    expect(Number(trace![1])).toBe(table.paddr);
-    expect(Number(trace![2])).toBe(table.paddr + table.bytes);
+    expect(Number(trace![1])).toBe(table.paddrs.start);
+    expect(Number(trace![2])).toBe(table.paddrs.end);
     const text = (await cli(['inspect', 'p2m', '--wide'], { cwd: dir })).out;
-    expect(text).toContain(`guest-physical │ 0x${table.paddr.toString(16)}..0x${(table.paddr + table.bytes - 1).toString(16)} `);
+    expect(text).toContain(`guest-physical │ 0x${table.paddrs.start.toString(16)}..0x${(table.paddrs.end - 1).toString(16)} `);
     // The RMA run: pfns 0..0x3fff are 0x4000 pages (64 MiB), as the trace's step 6 says too.
     expect(text).toMatch(/│ 0x0\.\.0x3fff +│ 0x[0-9a-f]+\.\.0x[0-9a-f]+ +│ +16384 │ 64 MiB │/);
     expect(c.err).toMatch(/pfns=0\.\.0x3fff/);
     // --range takes both ends too: 0x3ff0-0x4010 is 0x21 pfns.
     const r = JSON.parse((await cli(['inspect', 'p2m', '--range', '0x3ff0-0x4010', '--json'], { cwd: dir })).out);
-    expect(r.runs.reduce((n: number, x: { count: number }) => n + x.count, 0)).toBe(0x21);
-    expect(r.from).toBe(0x3ff0);
-    expect(r.to).toBe(0x4011);
+    expect(r.runs.reduce((n: number, x: { pages: number }) => n + x.pages, 0)).toBe(0x21);
+    expect(r.pfns).toEqual({ start: 0x3ff0, end: 0x4011 }); // JSON ranges are [start, end)
   });
 });

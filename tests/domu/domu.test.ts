@@ -12,7 +12,7 @@ import { cli, itWith, tempDir } from '../helpers/cli';
 
 const heaps = async (cwd: string): Promise<{ dom: number; xen: number }> => {
   const d = JSON.parse((await cli(['inspect', 'machine', '--json'], { cwd })).out);
-  return { dom: d.domainHeap.freeFrames, xen: d.xenHeap.freeFrames };
+  return { dom: d.domainHeap.freePages, xen: d.xenHeap.freePages };
 };
 
 describe('create-domu: a shadow domain beside dom0', () => {
@@ -32,13 +32,14 @@ describe('create-domu: a shadow domain beside dom0', () => {
     const doc = JSON.parse(created.out).domain;
     expect(doc.domid).toBe(1);
     expect(doc.memBytes).toBe(256 * MiB);
-    expect(doc.rmaMaddr % (64 * MiB)).toBe(0);
+    expect(doc.rma.maddrs.start % (64 * MiB)).toBe(0);
     expect(doc.xenP2m.entries).toBe((512 * MiB) / PAGE_SIZE);
-    const owners = JSON.parse((await cli(['inspect', 'machine', '--json'], { cwd: dir })).out).owners as { maddr: number; owner: string; use: string }[];
+    const owners = JSON.parse((await cli(['inspect', 'machine', '--json'], { cwd: dir })).out)
+      .owners.map((o: { maddrs: { start: number }; owner: string; use: string }) => ({ ...o, maddr: o.maddrs.start })) as { maddr: number; owner: string; use: string }[];
     const p2m = owners.find((o) => o.use === 'p2m dom1')!;
     expect(p2m.owner).toBe('xen');
-    expect(p2m.maddr).toBe(doc.xenP2m.maddr);
-    expect(owners.find((o) => o.use === 'rma' && o.owner === 'dom1')!.maddr).toBe(doc.rmaMaddr);
+    expect(p2m.maddr).toBe(doc.xenP2m.maddrs.start);
+    expect(owners.find((o) => o.use === 'rma' && o.owner === 'dom1')!.maddr).toBe(doc.rma.maddrs.start);
   });
 
   it('list shows both domains with their memory, RMA, table location and mode', async () => {
@@ -48,7 +49,7 @@ describe('create-domu: a shadow domain beside dom0', () => {
     expect(d0.table.keeper).toBe('guest');
     expect(d1).toMatchObject({ domid: 1, privileged: false, shadow: true, translation: 'shadow', memBytes: 256 * MiB, maxBytes: 512 * MiB });
     expect(d1.table.keeper).toBe('xen');
-    expect(d1.table.paddr).toBeNull();
+    expect(d1.table.paddrs).toBeNull();
     const human = await cli(['list', '--wide'], { cwd: dir });
     expect(human.out).toMatch(/dom1/);
     expect(human.out).toMatch(/shadow: Xen p2m/);
@@ -61,7 +62,7 @@ describe('create-domu: a shadow domain beside dom0', () => {
     expect(doc.table.entries).toBe((512 * MiB) / PAGE_SIZE);
     // 256 MiB = 0x10000 pages used, of 512 MiB = 0x20000 entries: pfns [0, 0x10000) are dom1's
     // frames (the first 0x4000 its 64 MiB RMA), pfns [0x10000, 0x20000) INVALID_MFN.
-    const runs = doc.runs as { pfn: number; count: number; mfn: number | null; owner: string; use: string }[];
+    const runs = (doc.runs as { pfns: { start: number; end: number }; mfns: { start: number } | null; owner: string; use: string }[]).map((r) => ({ ...r, pfn: r.pfns.start, count: r.pfns.end - r.pfns.start, mfn: r.mfns === null ? null : r.mfns.start }));
     let next = 0;
     for (const r of runs) {
       expect(r.pfn).toBe(next); // the runs cover the table once, in pfn order
@@ -78,8 +79,8 @@ describe('create-domu: a shadow domain beside dom0', () => {
     }
     expect(next).toBe(0x20000);
     expect(runs.filter((r) => r.mfn === null).reduce((n, r) => n + r.count, 0)).toBe(0x10000);
-    expect(runs[0]).toMatchObject({ pfn: 0, mfn: JSON.parse(created.out).domain.rmaMaddr / PAGE_SIZE, use: 'rma' });
-    const one = JSON.parse((await cli(['inspect', 'p2m', '--domid', '1', '--pfn', '0', '--json'], { cwd: dir })).out);
+    expect(runs[0]).toMatchObject({ pfn: 0, mfn: JSON.parse(created.out).domain.rma.mfns.start, use: 'rma' });
+    const one = JSON.parse((await cli(['inspect', 'p2m', '--domid', '1', '--pfn', '0', '--json'], { cwd: dir })).out).translation;
     expect(one.use).toBe('rma');
     expect(one.entryPaddr).toBeNull();
     const raw = (await cli(['inspect', 'p2m', '--domid', '1', '--raw'], { cwd: dir })).bytes;
@@ -96,12 +97,13 @@ describe('create-domu: a shadow domain beside dom0', () => {
     // pages) at rmaMaddr, then (256 - 64) / 16 = 12 extents of 0x1000 pages in pfn order:
     //   pfn < 0x4000: rma_mfn + pfn;  else extents[(pfn - 0x4000) >> 12] + ((pfn - 0x4000) & 0xfff);
     //   pfn >= 0x10000 (256 MiB / 4 KiB): INVALID_MFN.
-    const rmaMfn = JSON.parse(created.out).domain.rmaMaddr / PAGE_SIZE;
+    const rmaMfn = JSON.parse(created.out).domain.rma.mfns.start;
     expect(d1.rma.mfn).toBe(rmaMfn);
     expect(d1.extents).toHaveLength(12);
     // The extents are dom1's frames in Xen's frame-ownership record (a separate record from any p2m):
     // each 0x1000-aligned and inside a run `inspect machine` gives to dom1 as an extent.
-    const owners = JSON.parse((await cli(['inspect', 'machine', '--json'], { cwd: dir })).out).owners as { firstMfn: number; frames: number; owner: string; use: string }[];
+    const owners = JSON.parse((await cli(['inspect', 'machine', '--json'], { cwd: dir })).out)
+      .owners.map((o: { mfns: { start: number; end: number }; owner: string; use: string }) => ({ ...o, firstMfn: o.mfns.start, frames: o.mfns.end - o.mfns.start })) as { firstMfn: number; frames: number; owner: string; use: string }[];
     for (const e of d1.extents) {
       expect(e % 0x1000).toBe(0);
       expect(owners.some((o) => o.owner === 'dom1' && o.use === 'extent' && e >= o.firstMfn && e + 0x1000 <= o.firstMfn + o.frames)).toBe(true);
@@ -135,7 +137,7 @@ describe('create-domu: a shadow domain beside dom0', () => {
   it('has its own device tree: special pages at the top of its RMA, reserved, no /xen/p2m', async () => {
     const doc = JSON.parse((await cli(['inspect', 'devtree', '--domid', '1', '--json'], { cwd: dir })).out);
     const top = 64 * MiB;
-    expect(doc.reservations.map((r: { address: string }) => Number(r.address))).toEqual([top - 3 * PAGE_SIZE, top - 2 * PAGE_SIZE, top - PAGE_SIZE]);
+    expect(doc.reservations.map((r: { paddrs: { start: number } }) => r.paddrs.start)).toEqual([top - 3 * PAGE_SIZE, top - 2 * PAGE_SIZE, top - PAGE_SIZE]);
     const xen = doc.root.children.find((c: { name: string }) => c.name === 'xen');
     expect(xen.props.p2m).toBeUndefined();
     expect(xen.props['shared-info'].cells.map(Number)).toEqual([0, top - PAGE_SIZE, 0, PAGE_SIZE]);
@@ -155,7 +157,7 @@ describe('create-domu: a shadow domain beside dom0', () => {
   it('destroy-domu gives every frame back: both heaps as they were', async () => {
     const r = await cli(['destroy-domu', '--domid', '1', '--json'], { cwd: dir });
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.out).framesFreed).toBe((256 * MiB) / PAGE_SIZE);
+    expect(JSON.parse(r.out).freed.domainHeapPages).toBe((256 * MiB) / PAGE_SIZE);
     expect(await heaps(dir)).toEqual(before);
     const doc = JSON.parse((await cli(['list', '--json'], { cwd: dir })).out);
     expect(doc.domains.map((d: { domid: number }) => d.domid)).toEqual([0]);

@@ -12,7 +12,7 @@ describe('inspect rma --domid', () => {
     const names = j.regions.map((x: { name: string }) => x.name);
     expect(names.slice(-3)).toEqual(['xenstore', 'console', 'shared_info']);
     expect(names).not.toContain('p2m table'); // Xen keeps a domU's table
-    expect(j.regions[j.regions.length - 1].end).toBe(64 * 1024 * 1024);
+    expect(j.regions[j.regions.length - 1].paddrs.end).toBe(64 * 1024 * 1024);
     const dom0 = JSON.parse((await cli(['inspect', 'rma', '--json'], { cwd: dir })).out);
     expect(dom0.regions.map((x: { name: string }) => x.name)).toContain('p2m table');
     expect((await cli(['inspect', 'rma', '--domid', '7'], { cwd: dir })).code).toBe(2);

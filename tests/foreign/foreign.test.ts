@@ -7,7 +7,7 @@ import { cli, tempDir } from '../helpers/cli';
 
 const heaps = async (cwd: string): Promise<{ dom: number; xen: number }> => {
   const d = JSON.parse((await cli(['inspect', 'machine', '--json'], { cwd })).out);
-  return { dom: d.domainHeap.freeFrames, xen: d.xenHeap.freeFrames };
+  return { dom: d.domainHeap.freePages, xen: d.xenHeap.freePages };
 };
 const oneLine = (err: string): void => expect(err.trim().split('\n')).toHaveLength(1);
 
@@ -30,7 +30,7 @@ describe('foreign mappings, balloon and destroy: nothing leaks', () => {
     const r = await cli(['map-foreign', '--domid', '1', '--pfn', '0x4010', '--json'], { cwd: dir });
     expect(r.code).toBe(0);
     const m = JSON.parse(r.out);
-    const want = JSON.parse((await cli(['inspect', 'p2m', '--domid', '1', '--pfn', '0x4010', '--json'], { cwd: dir })).out);
+    const want = JSON.parse((await cli(['inspect', 'p2m', '--domid', '1', '--pfn', '0x4010', '--json'], { cwd: dir })).out).translation;
     expect(m).toMatchObject({ caller: 0, domid: 1, pfn: 0x4010, mfn: want.mfn, pageRefs: 1 });
     expect(m.ea).toBe('0xd000000000000000');
     const mach = JSON.parse((await cli(['inspect', 'machine', '--json'], { cwd: dir })).out);
@@ -109,14 +109,14 @@ describe('foreign mappings, balloon and destroy: nothing leaks', () => {
     const down = await cli(['balloon', '--target', '744M', '--json'], { cwd: dir });
     expect(down.code).toBe(0);
     const d = JSON.parse(down.out);
-    expect(d.released).toBe((280 * MiB) / PAGE_SIZE);
+    expect(d.releasedPages).toBe((280 * MiB) / PAGE_SIZE);
     expect(d.hptesRemoved).toBeGreaterThan(0);
-    expect((await heaps(dir)).dom).toBe(h0.dom + d.released);
+    expect((await heaps(dir)).dom).toBe(h0.dom + d.releasedPages);
     expect((await cli(['validate'], { cwd: dir })).code).toBe(0);
     const up = await cli(['balloon', '--target', '1G', '--json'], { cwd: dir });
     expect(up.code).toBe(0);
     const u = JSON.parse(up.out);
-    expect(u.taken).toBe((280 * MiB) / PAGE_SIZE);
+    expect(u.takenPages).toBe((280 * MiB) / PAGE_SIZE);
     expect(await heaps(dir)).toEqual(h0);
     expect((await cli(['validate'], { cwd: dir })).code).toBe(0);
   });

@@ -27,7 +27,7 @@ describe('construct --mem 4G, then inspect hpt', () => {
     expect(r.out).toMatch(/primary group\s+│ 0x12c94 \(hash & 0x7ffff\)/);
     expect(r.out).toMatch(/secondary group\s+│ 0x6d36b/);
     const walk = JSON.parse((await cli(['inspect', 'hpt', '--ea', '0xC000000000000000', '--json'], { cwd: dir })).out);
-    const pfn0 = JSON.parse((await cli(['inspect', 'p2m', '--pfn', '0', '--json'], { cwd: dir })).out);
+    const pfn0 = JSON.parse((await cli(['inspect', 'p2m', '--pfn', '0', '--json'], { cwd: dir })).out).translation;
     expect(walk.vsid).toBe(0x408f92c94);
     expect(walk.primaryGroup).toBe(0x12c94);
     expect(walk.secondaryGroup).toBe(0x6d36b);
@@ -46,7 +46,7 @@ describe('construct --mem 4G, then inspect hpt', () => {
     expect(r.out).toMatch(/ 1 │\s+256 │/);
     expect(r.out).toMatch(/ 0 │█+ 524032/);
     const doc = JSON.parse((await cli(['inspect', 'hpt', '--json'], { cwd: dir })).out);
-    expect(doc).toMatchObject({ bytes: 64 * 2 ** 20, ptegs: 524288, valid: 256, bolted: 256, large: 256, secondary: 0 });
+    expect(doc).toMatchObject({ hpt: { bytes: 64 * 2 ** 20, ptegs: 524288 }, valid: 256, bolted: 256, large: 256, secondary: 0 });
     expect(doc.histogram[0]).toEqual({ entries: 0, ptegs: 524032 });
     expect(doc.histogram[1]).toEqual({ entries: 1, ptegs: 256 });
   });

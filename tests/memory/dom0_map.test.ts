@@ -51,8 +51,8 @@ describe('a 6 GiB dom0 on js21: RAM shifted past the IO hole', () => {
     const doc = JSON.parse((await cli(['inspect', 'p2m', '--json'], { cwd: dir })).out);
     expect(doc.table.entries).toBe((18 * GiB) / PAGE_SIZE);
     expect(doc.table.usedEntries).toBe((6 * GiB) / PAGE_SIZE);
-    const hole = doc.runs.find((r: { pfn: number }) => r.pfn === 0x80000);
-    expect(hole).toMatchObject({ count: 0x80000, mfn: null, owner: 'io' });
+    const hole = doc.runs.find((r: { pfns: { start: number } }) => r.pfns.start === 0x80000);
+    expect(hole).toMatchObject({ pfns: { start: 0x80000, end: 0x100000 }, pages: 0x80000, mfns: null, owner: 'io' });
   });
 
   it('a state forged to put RAM in the hole is caught by ram-outside-mmio', async () => {
@@ -79,7 +79,7 @@ describe("the heap as page_alloc.c keeps it: js21's RMA comes from its top zone"
     // order-14 block is [18 GiB - 64 MiB, 18 GiB).
     const dir = tempDir('rmazone');
     const doc = JSON.parse((await cli(['construct', '--mem', '1G', '--no-boot', '--json'], { cwd: dir })).out);
-    expect(doc.dom0.rma.maddr).toBe(18 * GiB - 64 * MiB);
+    expect(doc.dom0.rma.maddrs.start).toBe(18 * GiB - 64 * MiB);
   });
 });
 
@@ -108,8 +108,8 @@ describe('every limit that binds, named; construct agrees with limits', () => {
     const lim = JSON.parse((await cli(['limits', '--ram', '64G', '--p2m-at', '32M', '--of-at', '16M', '--json'], { cwd: dir })).out);
     // (64 MiB - 4 KiB - 32 MiB) / 4 = 8,387,584 entries = 32 GiB - 4 MiB of pfns; less the 2 GiB hole,
     // 30 GiB - 4 MiB of RAM: 1,919 whole extents = 30,704 MiB (docs/limits.md).
-    expect(lim.maxDom0Bytes).toBe(30_704 * MiB);
-    expect(lim.binding).toBe('p2m-span');
+    expect(lim.limits.maxDom0Bytes).toBe(30_704 * MiB);
+    expect(lim.limits.binding).toBe('p2m-span');
     const args = ['construct', '--ram', '64G', '--p2m-placement', '32M', '--of-at', '16M', '--no-boot'];
     expect((await cli([...args, '--mem', '30704M'], { cwd: dir })).code).toBe(0);
     const over = await cli([...args, '--mem', '30720M'], { cwd: dir });
@@ -139,7 +139,7 @@ describe('a firmware without the hole keeps its own map', () => {
     expect(doc.notes.join(' ')).toMatch(/flat: the firmware tree's own RAM runs through \[2 GiB, 4 GiB\)/);
     // 8 GiB of RAM at [0, 8 GiB) and no hole: the table indexes 8 GiB of pfns.
     expect(doc.dom0.p2m.entries).toBe((8 * GiB) / PAGE_SIZE);
-    const p = JSON.parse((await cli(['inspect', 'p2m', '--pfn', '0x80000', '--json'], { cwd: dir })).out);
+    const p = JSON.parse((await cli(['inspect', 'p2m', '--pfn', '0x80000', '--json'], { cwd: dir })).out).translation;
     expect(p.owner).toBe('dom0');
     expect((await cli(['validate'], { cwd: dir })).code).toBe(0);
   });

@@ -322,7 +322,7 @@ describe('saved state', () => {
   it('finds the state through PPC_DOMBUILD_STATE', async () => {
     const r = await cli(['inspect', 'p2m', '--json'], { cwd: '/', env: { PPC_DOMBUILD_STATE: path.join(dir, 's') } });
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.out).table.domid).toBe(0);
+    expect(JSON.parse(r.out).domid).toBe(0);
   });
 });
 
