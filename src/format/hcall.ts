@@ -1,3 +1,4 @@
+import { doc } from './contract';
 import type { Paint } from './paint';
 
 /** One hypercall as `ppc-dombuild hcall` made it. */
@@ -26,13 +27,14 @@ export function formatHcall(p: Paint, v: HcallView): string {
 }
 
 export function hcallJson(v: HcallView): object {
-  return {
+  // Register values are 64-bit words: 0x strings (docs/json.md).
+  return doc('hcall', {
     hcall: v.name,
     opcode: v.opcode,
     domid: v.domid,
     args: Object.fromEntries(v.args.map(([k, x]) => [k, hex(x)])),
     return: { name: v.retName, value: v.ret },
-    out: Object.fromEntries(v.out.map(([k, x]) => [k, hex(x)])),
+    out: v.out.map(([name, x]) => ({ register: name.split(' ')[0], what: name.replace(/^r\d+ \((.*)\)$/, '$1'), value: hex(x) })),
     saved: v.saved,
-  };
+  });
 }

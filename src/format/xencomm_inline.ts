@@ -1,3 +1,4 @@
+import { doc } from './contract';
 import type { InlineAuditRow, XencommInline } from '../guest/xencomm';
 import type { Paint } from './paint';
 
@@ -9,8 +10,9 @@ export function formatXencommInline(p: Paint, x: XencommInline): string {
     `${x.pages} page${x.pages === 1 ? '' : 's'}, ${p.green('one machine run')}: Xen reads each page where dom0's table puts it\n`;
 }
 
+/** Printed only for a handle that works (one that crosses a break is a refusal): the handle is a 64-bit word. */
 export function xencommInlineJson(x: XencommInline): object {
-  return { domid: x.domid, paddr: x.paddr, len: x.len, handle: hex(x.handle), pages: x.pages, oneMachineRun: !x.wrong, wrong: x.wrong ?? null };
+  return doc('xencomm-inline', { domid: x.domid, buffer: { paddrs: { start: x.paddr, end: x.paddr + x.len }, bytes: x.len }, handle: hex(x.handle), pages: x.pages, oneMachineRun: !x.wrong });
 }
 
 /** The audit's inline rows: how many start pages give a handle Xen reads wrong. */

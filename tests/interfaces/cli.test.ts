@@ -7,6 +7,7 @@ import * as path from 'path';
 import { cli, tempDir } from '../helpers/cli';
 import { fdtget } from '../devtree/helpers';
 import { itWith } from '../helpers/cli';
+import { contractErrors } from '../json/contract';
 
 describe('interfaces around the table: 4G, 4K dom0', () => {
   let dir: string;
@@ -38,15 +39,18 @@ describe('interfaces around the table: 4G, 4K dom0', () => {
     const doc = JSON.parse(ok.out);
     expect(doc.return).toEqual({ name: 'H_SUCCESS', value: 0 });
     expect(doc.saved).toBe(true);
-    const read = JSON.parse((await cli(['hcall', 'H_READ', '--ptex', doc.out['r4 (ptex)'], '--json'], { cwd: dir })).out);
-    expect(Object.values(read.out)).toEqual(['0xd000000000000081', '0x80010028']);
+    expect(contractErrors(doc)).toEqual([]);
+    expect(doc.out).toMatchObject([{ register: 'r4', what: 'ptex' }]); // the first free slot of PTEG 0x40 / 8
+    const read = JSON.parse((await cli(['hcall', 'H_READ', '--ptex', doc.out[0].value, '--json'], { cwd: dir })).out);
+    expect(contractErrors(read)).toEqual([]);
+    expect(read.out.map((o: { value: string }) => o.value)).toEqual(['0xd000000000000081', '0x80010028']);
     const bad = await cli(['hcall', 'H_ENTER', '--ptex', '0x48', '--v', '0xd000000000000081', '--r', '0x80010068'], { cwd: dir });
     expect(bad.code).toBe(1);
     expect(bad.out).toMatch(/returned H_PARAMETER \(-4\)/);
     expect((await cli(['hcall', 'H_ENTER', '--ptex', 'x'], { cwd: dir })).code).toBe(2);
     expect((await cli(['hcall', 'H_BOGUS', '--ptex', '0'], { cwd: dir })).code).toBe(2);
     // Xen removes it again (and the state stays valid throughout).
-    expect((await cli(['hcall', 'H_REMOVE', '--ptex', doc.out['r4 (ptex)']], { cwd: dir })).code).toBe(0);
+    expect((await cli(['hcall', 'H_REMOVE', '--ptex', doc.out[0].value], { cwd: dir })).code).toBe(0);
     expect((await cli(['validate'], { cwd: dir })).code).toBe(0);
   });
 
@@ -60,6 +64,9 @@ describe('interfaces around the table: 4G, 4K dom0', () => {
 
   it('xencomm --inline: exit 0 inside one machine run, 1 across a break naming the page', async () => {
     expect((await cli(['xencomm', '--inline', '--paddr', '0x100000', '--len', '16K'], { cwd: dir })).code).toBe(0);
+    const inline = JSON.parse((await cli(['xencomm', '--inline', '--paddr', '0x100000', '--len', '16K', '--json'], { cwd: dir })).out);
+    expect(contractErrors(inline)).toEqual([]);
+    expect(inline).toMatchObject({ schema: 'ppc-dombuild/xencomm-inline/1', buffer: { paddrs: { start: 0x100000, end: 0x104000 }, bytes: 0x4000 }, pages: 4 });
     const r = await cli(['xencomm', '--inline', '--paddr', '0x3fff000', '--len', '8K'], { cwd: dir });
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/page 1 \(pfn 0x4000\)/);
