@@ -60,19 +60,5 @@ export function runAuditCommand(io: Io, f: AuditFlags): number {
 
 /** Registers `audit` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  ctx.withJson(ctx.examples(prog.command('audit')
-    .description('build the machine the legacy way and the proposal\'s, in memory, and classify every number Xen can be handed (the saved state is not touched)')
-    .option('--mem <size>', 'dom0 size (default 4G)')
-    .option('--domus <n>', 'domUs built beside dom0', '2')
-    .option('--domu-mem <size>', 'each domU\'s memory', '128M')
-    .option('--rma <size>', "dom0's RMA size", '64M')
-    .addOption(ctx.machineOpt())
-    .addOption(ctx.ramOpt())
-    .option('--state <dir>', 'audit the machine this saved state was built on (read only)')
-    .option('--sweep', 'try dom0 sizes from 1 GiB up and show where each failure starts')
-    .option('--timing', 'say how long it took (off by default, so the same inputs print the same bytes)'), [
-    ['ppc-dombuild audit', 'a 4 GiB dom0 and two domUs, both ways'],
-    ['ppc-dombuild audit --mem 1G', 'both clean'],
-    ['ppc-dombuild audit --sweep', 'where each legacy failure starts'],
-  ]), () => runAuditCommand);
+  ctx.declare(prog, 'audit', () => runAuditCommand);
 }

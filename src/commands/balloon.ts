@@ -31,13 +31,5 @@ export function runBalloon(io: Io, f: BalloonFlags): number {
 
 /** Registers `balloon` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  ctx.withStateChange(ctx.examples(prog.command('balloon')
-    .description("shrink or grow a domain: released pages lose their HPTEs and entries, then go to the heap; new pages come from the heap into the table")
-    .requiredOption('--target <size>', 'the size to balloon to')
-    .option('--domid <n>', 'the domain (default 0)')
-    .option('--trace', 'print each hypercall (memory_op with its extents, H_REMOVE / H_ENTER batches) on stderr'), [
-    ['ppc-dombuild balloon --target 1G', 'shrink dom0'],
-    ['ppc-dombuild balloon --target 3G --trace', 'grow it again (up to its table), listing each hypercall'],
-    ['ppc-dombuild balloon --domid 1 --target 128M', 'a domU'],
-  ]), () => runBalloon);
+  ctx.declare(prog, 'balloon', () => runBalloon);
 }

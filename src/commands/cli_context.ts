@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import SPEC from './cli.json';
 import type { ColorMode, Io } from './io';
 
 /** A command's runner: parse its flags, call the core, format; returns the exit code. */
@@ -26,8 +27,45 @@ export interface CliContext {
   run(cmd: Command, fn: (io: Io, cmd: Command) => number): void;
   /** The `Examples:` block after the command's options in --help (and in the man page). */
   examples(cmd: Command, examples: Example[]): Command;
+  /**
+   * Register the command `name` under `parent` as src/commands/cli.json
+   * declares it (description, options, examples, and which shared options
+   * its kind adds); `get` fetches its runner when it runs. A group (a
+   * command with commands of its own) gets no runner: returns it to
+   * declare those under.
+   */
+  declare<T>(parent: Command, name: string, get?: () => Runner<T>): Command;
   machineOpt(): Option;
   ramOpt(): Option;
+}
+
+/** A command as src/commands/cli.json declares it: the one source of the help, the man page and completion. */
+interface CommandSpec {
+  description: string;
+  kind?: 'state' | 'state-change' | 'json';
+  wide?: boolean;
+  options?: { flags: string; description: string; default?: string; required?: boolean; choices?: string[] }[];
+  examples?: { command: string; what: string }[];
+  commands?: Record<string, CommandSpec>;
+}
+
+/** The spec of the command at `path` (its names from the top). */
+function specOf(path: string[]): CommandSpec {
+  let level: Record<string, CommandSpec> | undefined = (SPEC as { commands: Record<string, CommandSpec> }).commands;
+  let found: CommandSpec | undefined;
+  for (const name of path) {
+    found = level?.[name];
+    if (!found) throw new Error(`src/commands/cli.json declares no command '${path.join(' ')}'`);
+    level = found.commands;
+  }
+  return found!;
+}
+
+/** A command's names from the top (the program's own name left out). */
+function pathOf(cmd: Command): string[] {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c && c.parent; c = c.parent) names.unshift(c.name());
+  return names;
 }
 
 const EXAMPLES = new WeakMap<Command, Example[]>();
@@ -88,6 +126,24 @@ export function cliContext(io: Io, setCode: (c: number) => void): CliContext {
     examples: (cmd, examples) => {
       EXAMPLES.set(cmd, examples);
       return cmd.addHelpText('after', examplesText(examples));
+    },
+    declare<T>(parent: Command, name: string, get?: () => Runner<T>): Command {
+      const spec = specOf([...pathOf(parent), name]);
+      const cmd = parent.command(name).description(spec.description);
+      for (const o of spec.options ?? []) {
+        const opt = new Option(o.flags, o.description);
+        if (o.default !== undefined) opt.default(o.default);
+        if (o.required) opt.makeOptionMandatory();
+        if (o.choices) opt.choices(o.choices);
+        cmd.addOption(opt);
+      }
+      if (spec.examples?.length) this.examples(cmd, spec.examples.map((e) => [e.command, e.what]));
+      if (!get) return cmd;
+      const kind = { wide: spec.wide };
+      if (spec.kind === 'state-change') this.withStateChange(cmd, get, kind);
+      else if (spec.kind === 'state') this.withState(cmd, get, kind);
+      else this.withJson(cmd, get, kind);
+      return cmd;
     },
     machineOpt: () => new Option('--machine <name|file>', 'machine profile: js21 (default), maple, big64, or a JSON file'),
     ramOpt: () => new Option('--ram <size>', "override the machine's RAM"),

@@ -140,34 +140,5 @@ export function readImage(io: Io, file: string, what: '--kernel' | '--initrd', l
 
 /** Registers `construct` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  ctx.withStateChange(ctx.examples(prog.command('construct')
-    .description('boot Xen on the simulated machine and build dom0 (construct_dom0), saving the state')
-    .option('--mem <size>', 'dom0 boot size (default RAM/16, at least 192 MiB), rounded up to 16 MiB extents')
-    .option('--max-mem <size>', 'what the p2m table covers (default: the platform limit)')
-    .option('--rma <size>', 'RMA size: 64M, 128M, 256M, 1G, 16G or 256G', '64M')
-    .option('--p2m-placement <where>', "after-of, end, or a guest-physical address like 32M", 'after-of')
-    .option('--of-at <addr>', 'where the Open Firmware handler goes in the RMA', '32M')
-    .option('--kernel <file>', 'kernel image to load at 0')
-    .option('--kernel-size <size>', 'size of a synthetic kernel (default 6M)')
-    .option('--initrd <file>', 'initrd image, loaded after the kernel')
-    .option('--initrd-size <size>', 'size of a synthetic initrd')
-    .option('--bootargs <args>', 'kernel command line for /chosen')
-    .addOption(ctx.machineOpt())
-    .addOption(ctx.ramOpt())
-    .option('--firmware-dtb <file>', "start from this firmware device tree (RAM from its /memory nodes unless --ram)")
-    .option('--trace', 'print each construct_dom0 step on stderr as it happens')
-    .option('--timing', 'say how long the guest boot took (off by default, so the same inputs print the same bytes)')
-    .option('--linear-page <size>', "page size dom0's kernel bolts its linear map with: 16M (default) or 4K")
-    .option('--linear-fallback', 'map a 16 MiB extent that is not one aligned machine run with 4 KiB pages instead of refusing')
-    .option('--kernel-version <v>', "whose linear-map bolting dom0's kernel follows: 2.6.18 (default: no slot record for bolted entries) or 2.6.22 (keeps linear_map_hash_slots)")
-    .option('--no-boot', "stop after Xen's part: do not boot dom0's kernel (no hash table entries)")
-    .option('--htab-mb <n>', "dom0's hash table in MiB instead of dom0/64 (Xen's dom0_shadow=; rounded up to a power of two)")
-    .option('--legacy-cap', "with --translation legacy: cap dom0 below the IO hole, as upstream's domain_build.c did")
-    .option('--translation <scheme>', "proposal (dom0 keeps its p2m in its RMA, passes mfns) or legacy (Xen keeps it, dom0 passes pfns; Xen's part only)", 'proposal'), [
-    ['ppc-dombuild construct --mem 4G', 'a 4 GiB dom0 on the JS21 (16 GiB)'],
-    ['ppc-dombuild construct --machine big64 --mem 32752M --p2m-placement 32M --of-at 16M', 'near the 32 GiB limit'],
-    ['ppc-dombuild construct --mem 2G --trace', 'each construct_dom0 step on stderr'],
-    ['ppc-dombuild construct --firmware-dtb fixtures/firmware/qemu-pseries-8g.dtb --mem 2G', "from QEMU's tree"],
-    ['ppc-dombuild construct --mem 4G --json', 'the same as one JSON document'],
-  ]), () => runConstruct);
+  ctx.declare(prog, 'construct', () => runConstruct);
 }

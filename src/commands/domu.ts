@@ -45,18 +45,6 @@ export function runDestroyDomu(io: Io, f: DestroyFlags): number {
 
 /** Registers `create-domu`, `destroy-domu` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  ctx.withStateChange(ctx.examples(prog.command('create-domu')
-    .description('create a shadow domain (domU) beside dom0: Xen keeps its p2m; RMA from the domain heap, 16 MiB extents, its own device tree')
-    .requiredOption('--mem <size>', 'domU memory, rounded up to 16 MiB extents')
-    .option('--max-mem <size>', "what Xen's table for it covers (a balloon can grow it that far); default --mem")
-    .option('--rma <size>', 'RMA size: 64M, 128M, 256M, 1G, 16G or 256G', '64M')
-    .option('--bootargs <args>', 'kernel command line for its /chosen'), [
-    ['ppc-dombuild create-domu --mem 256M', 'a 256 MiB shadow domU'],
-    ['ppc-dombuild create-domu --mem 256M --max-mem 1G', 'room to balloon up'],
-  ]), () => runCreateDomu);
-  ctx.withStateChange(ctx.examples(prog.command('destroy-domu')
-    .description('destroy a domU: its frames back to the domain heap, its Xen p2m and hash table to the Xen heap; refused while its frames are mapped by another domain')
-    .requiredOption('--domid <n>', 'the domU'), [
-    ['ppc-dombuild destroy-domu --domid 1', 'refused (exit 1) while its frames are mapped'],
-  ]), () => runDestroyDomu);
+  ctx.declare(prog, 'create-domu', () => runCreateDomu);
+  ctx.declare(prog, 'destroy-domu', () => runDestroyDomu);
 }

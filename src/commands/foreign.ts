@@ -49,18 +49,6 @@ function runForeign(io: Io, f: ForeignFlags, verb: 'mapped' | 'unmapped'): numbe
 
 /** Registers `map-foreign`, `unmap-foreign` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  ctx.withStateChange(ctx.examples(prog.command('map-foreign')
-    .description("dom0 maps another domain's frame: learns its mfn from Xen, H_ENTER with the machine address; Xen holds a page reference")
-    .requiredOption('--domid <n>', 'whose frame')
-    .requiredOption('--pfn <n>', 'its pfn there (decimal or 0x hex)')
-    .option('--from <n>', 'the mapping domain (default 0; a non-privileged one gets H_PRIVILEGE)'), [
-    ['ppc-dombuild map-foreign --domid 1 --pfn 0x10', "dom0 maps dom1's pfn 0x10"],
-  ]), () => runMapForeign);
-  ctx.withStateChange(ctx.examples(prog.command('unmap-foreign')
-    .description('remove a foreign mapping with H_REMOVE; Xen drops the page reference')
-    .requiredOption('--domid <n>', 'whose frame')
-    .requiredOption('--pfn <n>', 'its pfn there')
-    .option('--from <n>', 'the mapping domain (default 0)'), [
-    ['ppc-dombuild unmap-foreign --domid 1 --pfn 0x10', 'H_REMOVE; the reference is dropped'],
-  ]), () => runUnmapForeign);
+  ctx.declare(prog, 'map-foreign', () => runMapForeign);
+  ctx.declare(prog, 'unmap-foreign', () => runUnmapForeign);
 }

@@ -129,57 +129,10 @@ export function runInspectMachine(io: Io, f: MachineFlags): number {
 
 /** Registers `inspect` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  const inspect = ctx.examples(prog.command('inspect').description('show the built state'), [
-    ['ppc-dombuild inspect p2m', "dom0's table: where it is, then pfn -> mfn runs"],
-    ['ppc-dombuild help inspect p2m', "one subcommand's options"],
-  ]);
-  ctx.withState(ctx.examples(inspect.command('p2m')
-    .description("dom0's p2m table: where it lives, then the mapping as pfn -> mfn runs")
-    .option('--pfn <n>', 'translate one pfn')
-    .option('--range <a-b>', 'only pfns a to b, both included (printed a..b)')
-    .option('--raw', 'the table bytes as stored (big-endian u32); a hex dump on a terminal')
-    .option('--svg <file>', 'also write an SVG picture: pfn runs -> mfn runs, the IO hole, invalid entries')
-    .option('--domid <n>', 'domain', '0'), [
-    ['ppc-dombuild inspect p2m', 'location, size, capacity, used; then the runs'],
-    ['ppc-dombuild inspect p2m --pfn 0x4000', 'one translation'],
-    ['ppc-dombuild inspect p2m --range 0x3ff0-0x4010', 'pfns 0x3ff0..0x4010 (both included)'],
-    ['ppc-dombuild inspect p2m --raw > table.bin', 'the table bytes as stored'],
-    ['ppc-dombuild inspect p2m --svg p2m.svg', 'the picture: pfn runs to mfn runs'],
-    ['ppc-dombuild inspect p2m --domid 1', "a domU's table (Xen's)"],
-  ]), () => runInspectP2m);
-  ctx.withState(ctx.examples(inspect.command('rma')
-    .description("a domain's RMA layout (dom0's by default), as a table and a picture")
-    .option('--svg <file>', 'also write an SVG memory map')
-    .option('--domid <n>', 'domain', '0'), [
-    ['ppc-dombuild inspect rma', "dom0's RMA: regions and a bar"],
-    ['ppc-dombuild inspect rma --svg rma.svg', 'also an SVG memory map'],
-    ['ppc-dombuild inspect rma --domid 1', "a domU's"],
-  ]), () => runInspectRma);
-  ctx.withState(ctx.examples(inspect.command('devtree')
-    .description("dom0's device tree as DTS (as `dtc -I dtb -O dts` prints it)")
-    .option('--dtb <file>', 'write the blob')
-    .option('--path <node>', 'only this node, e.g. /xen')
-    .option('--domid <n>', "a domU's tree instead of dom0's"), [
-    ['ppc-dombuild inspect devtree', 'DTS, as dtc prints it'],
-    ['ppc-dombuild inspect devtree --path /xen', 'one node'],
-    ['ppc-dombuild inspect devtree --dtb dom0.dtb', 'the blob as it sits in the RMA'],
-  ]), () => runInspectDevtree, { wide: false });
-  ctx.withState(ctx.examples(inspect.command('machine')
-    .description('RAM ranges, heap free per order, who owns what')
-    .option('--svg <file>', 'also write an SVG machine map: RAM, the IO hole, Xen, its heap, each domain, free blocks'), [
-    ['ppc-dombuild inspect machine', 'RAM, owners, free blocks'],
-    ['ppc-dombuild inspect machine --svg machine.svg', 'the same as a picture'],
-    ['ppc-dombuild inspect machine --wide', 'the same, tables at full width'],
-  ]), () => runInspectMachine);
-  ctx.withState(ctx.examples(inspect.command('hpt')
-    .description("dom0's hashed page table: size, counts, PTEG occupancy; one PTEG decoded; or an address walked to its HPTE")
-    .option('--pteg <n>', 'decode the 8 slots of PTEG n (EA, VSID, pfn, mfn, owner, flags)')
-    .option('--ea <addr>', 'walk an effective address: ESID, VSID, va, hash, groups, slot, mfn, and what the p2m says')
-    .option('--svg <file>', 'also write an SVG heatmap of PTEG occupancy')
-    .option('--domid <n>', 'domain', '0'), [
-    ['ppc-dombuild inspect hpt', 'size, PTEGs, counts, occupancy'],
-    ['ppc-dombuild inspect hpt --ea 0xC000000000000000', 'an address walked to its HPTE'],
-    ['ppc-dombuild inspect hpt --pteg 0x12c94', 'the 8 slots of one PTEG'],
-    ['ppc-dombuild inspect hpt --svg hpt.svg', 'a heatmap of PTEG occupancy'],
-  ]), () => (require('./inspect_hpt') as typeof import('./inspect_hpt')).runInspectHpt);
+  const inspect = ctx.declare(prog, 'inspect');
+  ctx.declare(inspect, 'p2m', () => runInspectP2m);
+  ctx.declare(inspect, 'rma', () => runInspectRma);
+  ctx.declare(inspect, 'devtree', () => runInspectDevtree);
+  ctx.declare(inspect, 'machine', () => runInspectMachine);
+  ctx.declare(inspect, 'hpt', () => (require('./inspect_hpt') as typeof import('./inspect_hpt')).runInspectHpt);
 }

@@ -116,21 +116,5 @@ function remedyHint(size: number, l: Dom0Limits, minRma: number | undefined, ent
 
 /** Registers `limits` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  ctx.withJson(ctx.examples(prog.command('limits')
-    .description('the 32 GiB math: every constraint on dom0\'s size (p2m span, entry width, RMA, hash table block, RAM) and which one binds, on a machine')
-    .option('--rma <size>', 'RMA size', '64M')
-    .option('--p2m-at <addr>', 'table start (default: right after the OF area)')
-    .option('--of-at <addr>', 'where the OF area is', '32M')
-    .option('--entry-size <n>', '4 (u32 mfns) or 8', '4')
-    .option('--mem <size>', 'check a dom0 of this size: exit 1 if it does not fit')
-    .addOption(ctx.machineOpt())
-    .addOption(ctx.ramOpt())
-    .option('--firmware-dtb <file>', "the machine's firmware device tree (a tree without the IO hole keeps dom0's map flat)")
-    .option('--svg <file>', 'also write an SVG chart: the largest dom0 per RMA size, each constraint, the one that binds'), [
-    ['ppc-dombuild limits --p2m-at 32M --of-at 16M', 'the 32 GiB math; on js21 RAM binds'],
-    ['ppc-dombuild limits --ram 64G --p2m-at 32M --of-at 16M', 'the span binds'],
-    ['ppc-dombuild limits --ram 1T --rma 1G', "the hash table's 4 GiB block binds"],
-    ['ppc-dombuild limits --mem 40G', 'exit 1: what breaks, and what would help'],
-    ['ppc-dombuild limits --svg limits.svg', 'the largest dom0 per RMA size, as a picture'],
-  ]), () => runLimits);
+  ctx.declare(prog, 'limits', () => runLimits);
 }

@@ -45,10 +45,5 @@ export function runList(io: Io, f: ListFlags): number {
 
 /** Registers `list` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  ctx.withState(ctx.examples(prog.command('list')
-    .description('every domain, one line each (as xl list): memory in MiB, RMA, who keeps its p2m table and where, translation'), [
-    ['ppc-dombuild list', 'one line per domain'],
-    ['ppc-dombuild list --wide', 'every figure: entries, used, mode'],
-    ['ppc-dombuild list --json', 'for a script'],
-  ]), () => runList);
+  ctx.declare(prog, 'list', () => runList);
 }

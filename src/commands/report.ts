@@ -67,9 +67,5 @@ export function runReport(io: Io, f: ReportFlags): number {
 
 /** Registers `report` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  ctx.withState(ctx.examples(prog.command('report')
-    .description('one self-contained HTML page for a design review: construct summary, pictures, limits, validate, audit (the state is not changed)')
-    .requiredOption('--html <file>', 'the page to write'), [
-    ['ppc-dombuild report --html dom0.html', 'the page for the built state, to attach to a proposal'],
-  ]), () => runReport);
+  ctx.declare(prog, 'report', () => runReport);
 }

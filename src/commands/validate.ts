@@ -36,10 +36,5 @@ export function runValidate(io: Io, f: ValidateFlags): number {
 
 /** Registers `validate` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  ctx.withState(ctx.examples(prog.command('validate')
-    .description('check every invariant of the built state: exit 0 when all hold, 1 (after the report) when any is broken'), [
-    ['ppc-dombuild validate', 'the report; exit 1 if an invariant breaks'],
-    ['ppc-dombuild validate --json', 'for a script: ok, broken, invariants'],
-    ['ppc-dombuild validate -q', 'only the exit code (and the error line)'],
-  ]), () => runValidate);
+  ctx.declare(prog, 'validate', () => runValidate);
 }

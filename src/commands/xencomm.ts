@@ -35,12 +35,5 @@ export function runXencomm(io: Io, f: XencommFlags): number {
 
 /** Registers `xencomm` on the command line. */
 export function register(prog: Command, ctx: CliContext): void {
-  ctx.withState(ctx.examples(prog.command('xencomm')
-    .description("the xencomm descriptor dom0 hands Xen for a buffer: one machine address per page, from dom0's own p2m")
-    .requiredOption('--paddr <addr>', "the buffer's guest-physical address")
-    .requiredOption('--len <size>', "the buffer's length")
-    .option('--inline', 'an inline handle instead (one machine address, no descriptor): exit 1 when the buffer crosses a machine break, naming the page Xen would read from the wrong frame'), [
-    ['ppc-dombuild xencomm --paddr 0x3fff000 --len 12K', 'a buffer across the RMA end'],
-    ['ppc-dombuild xencomm --inline --paddr 0x3fff000 --len 8K', 'exit 1: one inline address cannot cross a machine break'],
-  ]), () => runXencomm);
+  ctx.declare(prog, 'xencomm', () => runXencomm);
 }
