@@ -5,18 +5,17 @@ import { type Columns, DEFAULT_COLUMNS, fitText, renderFacts } from './table';
 import { formatSize } from './units';
 import { doc, heapFree } from './contract';
 
+/** `<what>Pages` and `<what>Bytes` for a count of pages (docs/json.md's naming rule). */
+const sized = (what: string, pages: number): Record<string, number> => ({ [`${what}Pages`]: pages, [`${what}Bytes`]: pages * PAGE_SIZE });
+
 export function balloonJson(r: BalloonReport): object {
   return doc('balloon', {
     domid: r.domid,
     keeper: r.keeper,
-    fromPages: r.fromPages,
-    fromBytes: r.fromPages * PAGE_SIZE,
-    toPages: r.toPages,
-    toBytes: r.toPages * PAGE_SIZE,
-    releasedPages: r.released,
-    releasedBytes: r.released * PAGE_SIZE,
-    takenPages: r.taken,
-    takenBytes: r.taken * PAGE_SIZE,
+    ...sized('from', r.fromPages),
+    ...sized('to', r.toPages),
+    ...sized('released', r.released),
+    ...sized('taken', r.taken),
     hptesRemoved: r.hptesRemoved,
     hptesInserted: r.hptesInserted,
     capacityEntries: r.capacityEntries,

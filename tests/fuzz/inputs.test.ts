@@ -91,23 +91,23 @@ describe('fuzz: forged states', () => {
     );
   });
 
-  it.each(FORGERIES.filter(([name]) => ['dom0 removed', 'a domid field changed', 'an extent added', 'a foreign mapping added', 'tot_pages changed'].includes(name)))('%s: refused at load (exit 3, one line, the rule)', async (_name, forge) => {
+  /** The base state forged, saved in a fresh folder, and validated there. */
+  const validateForged = async (forge: (typeof FORGERIES)[number][1]): Promise<CliResult> => {
     const sys = decodeState(fs.readFileSync(path.join(base, 'state.bin')), 'base');
     forge(sys, 2);
-    const dir = tempDir('forged1');
+    const dir = tempDir('forged');
     fs.writeFileSync(path.join(dir, 'state.bin'), joinPieces(encodeState(sys)));
-    const r = await cli(['validate', '--state', dir], { cwd: dir });
+    return cli(['validate', '--state', dir], { cwd: dir });
+  };
+
+  it.each(FORGERIES.filter(([name]) => ['dom0 removed', 'a domid field changed', 'an extent added', 'a foreign mapping added', 'tot_pages changed'].includes(name)))('%s: refused at load (exit 3, one line, the rule)', async (_name, forge) => {
+    const r = await validateForged(forge);
     expect(r.code).toBe(3);
     expect(r.err).toMatch(/^ppc-dombuild: state .* is corrupt: .+\n$/);
   });
 
   it("a dom0 p2m entry changed: dom0's table is read on demand, so validate names it (exit 1)", async () => {
-    const forge = FORGERIES.find(([name]) => name === 'a p2m entry changed')![1];
-    const sys = decodeState(fs.readFileSync(path.join(base, 'state.bin')), 'base');
-    forge(sys, 2);
-    const dir = tempDir('forged2');
-    fs.writeFileSync(path.join(dir, 'state.bin'), joinPieces(encodeState(sys)));
-    const r = await cli(['validate', '--state', dir], { cwd: dir });
+    const r = await validateForged(FORGERIES.find(([name]) => name === 'a p2m entry changed')![1]);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/invariant\(s\) broken: .*p2m-entries/);
   });

@@ -1,14 +1,15 @@
 import * as path from 'path';
 import { run } from '../../src/cli';
 import type { Io } from '../../src/commands/io';
-import { cli, tempDir } from '../helpers/cli';
+import { cli, tempDir, constructedDir } from '../helpers/cli';
 
 describe('construct --mem 4G, then inspect hpt', () => {
+  const made = constructedDir('hpt', ['--mem', '4G']);
   let dir: string;
   let built: { code: number; out: string; err: string };
-  beforeAll(async () => {
-    dir = tempDir('hpt');
-    built = await cli(['construct', '--mem', '4G'], { cwd: dir });
+  beforeAll(() => {
+    dir = made.dir;
+    built = made.result;
   });
 
   it("boots dom0's kernel after Xen's part: the linear map in 256 16 MiB pages", () => {

@@ -30,4 +30,25 @@ export function tempDir(tag: string): string {
   return fs.mkdtempSync(path.join(root, `ppcdb-${tag}-`));
 }
 
+/**
+ * A scratch directory with `construct ARGS` run in it before the describe's
+ * tests: `built.dir` and `built.result` once beforeAll has run.
+ */
+export function constructedDir(tag: string, args: string[]): { dir: string; result: CliResult; ok(): string } {
+  const built = {
+    dir: '',
+    result: undefined as unknown as CliResult,
+    /** The directory, once the construct is known to have exited 0. */
+    ok(): string {
+      expect(built.result.code).toBe(0);
+      return built.dir;
+    },
+  };
+  beforeAll(async () => {
+    built.dir = tempDir(tag);
+    built.result = await cli(['construct', ...args], { cwd: built.dir });
+  });
+  return built;
+}
+
 export { have, itWith, underCi } from './tools';

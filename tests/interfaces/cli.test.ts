@@ -4,17 +4,15 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { cli, tempDir } from '../helpers/cli';
+import { cli, tempDir, constructedDir } from '../helpers/cli';
 import { fdtget } from '../devtree/helpers';
 import { itWith } from '../helpers/cli';
 import { contractErrors } from '../json/contract';
 
 describe('interfaces around the table: 4G, 4K dom0', () => {
+  const built = constructedDir('iface', ['--mem', '4G', '--linear-page', '4K']);
   let dir: string;
-  beforeAll(async () => {
-    dir = tempDir('iface');
-    expect((await cli(['construct', '--mem', '4G', '--linear-page', '4K'], { cwd: dir })).code).toBe(0);
-  });
+  beforeAll(() => (dir = built.ok()));
 
   it('bolts kernel text without HPTE_R_N and the page past it with N (hash_utils_64.c:164-166 @ el5-274)', async () => {
     const text = JSON.parse((await cli(['inspect', 'hpt', '--ea', '0xc000000000000000', '--json'], { cwd: dir })).out);

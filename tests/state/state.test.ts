@@ -14,6 +14,16 @@ import { cli, tempDir } from '../helpers/cli';
  * errno given instead (the code under test calls fs through this module).
  */
 let mockFault: ((call: string, p: string) => string | undefined) | undefined;
+
+/** Run the CLI with `fault` injected into the writer's fs calls, and take it away after. */
+async function underFault(fault: (call: string, p: string) => string | undefined, args: string[], cwd: string): Promise<Awaited<ReturnType<typeof cli>>> {
+  mockFault = fault;
+  try {
+    return await cli(args, { cwd });
+  } finally {
+    mockFault = undefined;
+  }
+}
 jest.mock('fs', () => {
   const real = jest.requireActual('fs');
   const wrap = (call: string, fn: (...a: any[]) => any) => (...args: any[]) => {
@@ -196,13 +206,7 @@ describe('saved state', () => {
     const sdir = path.join(d, 's');
     const read = () => Object.fromEntries(['state.bin', 'dom0.dtb', 'dom0-p2m.bin'].map((n) => [n, fs.readFileSync(path.join(sdir, n))]));
     const before = read();
-    mockFault = (c, p) => (c === call && match(p) ? code : undefined);
-    let r: Awaited<ReturnType<typeof cli>>;
-    try {
-      r = await cli(['construct', '--mem', '2G', '--state', 's'], { cwd: d });
-    } finally {
-      mockFault = undefined;
-    }
+    const r = await underFault((c, p) => (c === call && match(p) ? code : undefined), ['construct', '--mem', '2G', '--state', 's'], d);
     expect(r.code).toBe(74);
     expect(r.err.trim().split('\n')).toHaveLength(1);
     if (code === 'ENOSPC') expect(r.err).toMatch(/no space left.*free some space/);
@@ -287,13 +291,7 @@ describe('saved state', () => {
       expect((await cli(['construct', '--mem', '1G', '--state', 's'], { cwd: d })).code).toBe(0);
       const sdir = path.join(d, 's');
       const before = fs.readFileSync(path.join(sdir, 'state.bin'));
-      mockFault = (c, p) => (c === 'link' && path.basename(p) === 'state.bin' ? 'ENOSPC' : undefined);
-      let r: Awaited<ReturnType<typeof cli>>;
-      try {
-        r = await cli(['create-domu', '--mem', '256M', '--state', 's'], { cwd: d });
-      } finally {
-        mockFault = undefined;
-      }
+      const r = await underFault((c, p) => (c === 'link' && path.basename(p) === 'state.bin' ? 'ENOSPC' : undefined), ['create-domu', '--mem', '256M', '--state', 's'], d);
       expect(r.code).toBe(74);
       expect(r.err.trim().split('\n')).toHaveLength(1);
       expect(fs.readFileSync(path.join(sdir, 'state.bin')).equals(before)).toBe(true);

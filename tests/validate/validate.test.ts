@@ -11,16 +11,14 @@ import { decodeState, encodeState } from '../../src/state/snapshot';
 import { MiB } from '../../src/util/size';
 import type { System } from '../../src/xen/system';
 import { validateBuilt } from '../../src/builder/validate';
-import { cli, CliResult, tempDir } from '../helpers/cli';
+import { cli, CliResult, tempDir, constructedDir } from '../helpers/cli';
 
 const STATE = 'state.bin';
 
 describe('construct --mem 4G --linear-page 4K && validate', () => {
+  const built = constructedDir('val4g', ['--mem', '4G', '--linear-page', '4K']);
   let dir: string;
-  beforeAll(async () => {
-    dir = tempDir('val4g');
-    expect((await cli(['construct', '--mem', '4G', '--linear-page', '4K'], { cwd: dir })).code).toBe(0);
-  });
+  beforeAll(() => (dir = built.ok()));
 
   it('exits 0 with every invariant holding', async () => {
     const r = await cli(['validate', '--json'], { cwd: dir });

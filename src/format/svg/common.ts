@@ -117,3 +117,10 @@ export { hex };
 export function labelWidth(segs: Segment[]): number {
   return Math.max(0, ...segs.map((s) => Math.max(textWidth(s.name, 12), textWidth(s.detail ?? '', 11))));
 }
+
+/** A labelled bar laid out from `top`: its segments placed, where it ends, and where its labels start. */
+export function barLayout(segs: Segment[], barX: number, barW: number, minHeight: number, perSegment: number): { top: number; placed: Placed[]; bottom: number; labelX: number } {
+  const top = 76;
+  const placed = placeSegments(segs, top, Math.max(minHeight, segs.length * perSegment));
+  return { top, placed, bottom: placed[placed.length - 1].y1, labelX: barX + barW + 14 };
+}

@@ -8,7 +8,7 @@ import type { Machine } from '../../machine/machine';
 import { ownedRuns } from '../../p2m/inspect';
 import { p2mOf } from '../../xen/shadow_p2m';
 import type { System } from '../../xen/system';
-import { column, hex, labelWidth, placeSegments, rect, Segment, sizeText, svgDoc, text } from './common';
+import { column, hex, labelWidth, rect, Segment, sizeText, svgDoc, text, barLayout } from './common';
 
 const DOMAIN_FILL = ['#9fd18f', '#8fb3d9', '#f7c08a', '#d3b3cb', '#a9d6d2', '#f3e08c'];
 const XEN_FILL = '#f2a3a4';
@@ -130,12 +130,9 @@ export function machineSegments(sys: System): Segment[] {
 export function machineSvg(sys: System): string {
   const m = sys.machine;
   const segs = machineSegments(sys);
-  const top = 76;
   const barX = 170;
   const barW = 150;
-  const placed = placeSegments(segs, top, Math.max(640, segs.length * 38));
-  const bottom = placed[placed.length - 1].y1;
-  const labelX = barX + barW + 14;
+  const { top, placed, bottom, labelX } = barLayout(segs, barX, barW, 640, 38);
   const body = [
     text(20, 26, `${m.profile.name}: ${sizeText(m.profile.ram)} RAM, machine addresses 0..${hex(segs[segs.length - 1].end)}`, { size: 15, weight: 'bold' }),
     text(20, 44, 'boxes to scale with a floor; each domain box says which guest-physical range it backs', { size: 11, fill: '#555555' }),

@@ -1,6 +1,6 @@
 /** `inspect rma --svg`: a domain's RMA, low addresses at the top, guest and machine addresses at every edge. */
 import { regionsWithGaps, RmaMap } from '../../rma/regions';
-import { column, hex, labelWidth, placeSegments, Segment, sizeText, svgDoc, text } from './common';
+import { column, hex, labelWidth, Segment, sizeText, svgDoc, text, barLayout } from './common';
 
 export const RMA_COLOUR: Record<string, string> = {
   kernel: '#8fb3d9', initrd: '#a9d6d2', firmware: '#f2a3a4', 'device tree': '#f7c08a', 'p2m table': '#9fd18f',
@@ -15,12 +15,9 @@ export function rmaSvg(who: string, L: RmaMap, rmaMaddr: number): string {
     detail: `${sizeText(r.end - r.start)} · machine ${hex(rmaMaddr + r.start)}`,
     fill: RMA_COLOUR[r.name] ?? '#cccccc',
   }));
-  const top = 76;
   const barX = 300;
   const barW = 160;
-  const placed = placeSegments(segs, top, Math.max(560, segs.length * 40));
-  const bottom = placed[placed.length - 1].y1;
-  const labelX = barX + barW + 14;
+  const { top, placed, bottom, labelX } = barLayout(segs, barX, barW, 560, 40);
   const width = labelX + labelWidth(segs) + 24;
   const body = [
     text(20, 26, `${who} RMA: ${sizeText(L.rmaSize)} at machine ${hex(rmaMaddr)}`, { size: 15, weight: 'bold' }),
