@@ -6,7 +6,7 @@ const runs = (rs: { first: number; count: number }[]): string => {
   return `[${shown.join(', ')}${rs.length > 4 ? `, ... (${rs.length} runs)` : ''}]`;
 };
 
-/** One line per hypercall the balloon made (for --trace). */
+/** One line per hypercall the balloon made (for the trace option). */
 export function formatBalloonCalls(r: BalloonReport): string {
   return r.hypercalls.map((c) => formatCall(c) + '\n').join('');
 }

@@ -134,7 +134,7 @@ const rmaText = (bytes: number): string => formatSize(bytes).replace(/ ([KMGT])i
 /**
  * `list`: like `xl list`, one line per domain (memory in MiB; the table's
  * keeper, guest or xen, and its address: guest-physical in the guest's RMA,
- * machine in the Xen heap). Wide (`--wide`): every figure, one table.
+ * machine in the Xen heap). Wide (the wide option): every figure, one table.
  */
 export function formatList(p: Paint, v: ListView, cols: Columns = DEFAULT_COLUMNS): string {
   const heaps = `domain heap free: ${formatSize(v.heaps.domHeapFreeBytes)}; Xen heap free: ${formatSize(v.heaps.xenHeapFreeBytes)}\n`;

@@ -9,7 +9,7 @@ import { formatSize, hex } from './units';
 import { doc, span, word } from './contract';
 
 /** What construct says about the guest's early boot. */
-/** `bootMs`: how long the boot took, only when --timing asks. */
+/** `bootMs`: how long the boot took, only when the timing option asks. */
 export function formatGuestBoot(p: Paint, rec: GuestRecord, cols: Columns = DEFAULT_COLUMNS, bootMs?: number): string {
   const L = rec.linear;
   const how = [L.pages16M ? `${L.pages16M} x 16 MiB` : '', L.pages4K ? `${L.pages4K} x 4 KiB` : ''].filter(Boolean).join(' + ');

@@ -74,7 +74,7 @@ export interface PfnTranslation {
   entryMaddr: number;
 }
 
-/** `inspect p2m --pfn`: one translation. */
+/** inspect p2m with its pfn option: one translation. */
 export function p2mPfnJson(t: PfnTranslation): object {
   const valid = t.mfn !== INVALID_MFN;
   return doc('inspect-p2m', {

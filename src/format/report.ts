@@ -1,5 +1,5 @@
 /**
- * `report --html`: one self-contained page for a design review: the construct
+ * report with its html option: one self-contained page for a design review: the construct
  * summary, the pictures (inline SVG), the limits, the validate result and the
  * audit. No script, no external URL: it opens offline.
  */
@@ -116,7 +116,7 @@ export function reportHtml(v: ReportView): string {
     parts.join('\n') + '\n</body>\n</html>\n';
 }
 
-/** `report --json`: what the page holds, and the two verdicts. */
+/** report with its json option: what the page holds, and the two verdicts. */
 export function reportJson(v: ReportView, file: string, bytes: number): object {
   return doc('report', {
     html: { path: file, bytes },

@@ -3,7 +3,7 @@ import type { Paint } from './paint';
 
 /**
  * How wide text output may be, in columns: the terminal's width, 80 off a
- * terminal, or WIDE (no limit: `--wide`). Every table is sized to it and
+ * terminal, or WIDE (no limit: the wide option). Every table is sized to it and
  * never wider; prose lines wrap at it.
  */
 export type Columns = number;

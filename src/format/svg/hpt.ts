@@ -1,5 +1,5 @@
 /**
- * `inspect hpt --svg`: a heatmap of PTEG occupancy. Each cell stands for a
+ * inspect hpt's svg picture: a heatmap of PTEG occupancy. Each cell stands for a
  * fixed number of consecutive PTEGs (row-major from PTEG 0 at the top left)
  * and is coloured by the fullest PTEG in it (0 to 8 valid entries), so one
  * full group shows however sparse the table is. Beside it, the histogram.

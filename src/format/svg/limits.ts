@@ -1,5 +1,5 @@
 /**
- * `limits --svg`: the largest dom0 for each RMA size, on a log scale, with
+ * The limits picture: the largest dom0 for each RMA size, on a log scale, with
  * every constraint's figure as a marker and the binding one named.
  */
 import type { LimitsView } from '../limits';

@@ -1,5 +1,5 @@
 /**
- * `inspect machine --svg`: the machine's address space from 0 to the top of
+ * inspect machine's svg picture: the machine's address space from 0 to the top of
  * RAM: RAM, the IO hole, Xen, the Xen heap, each domain's RMA and extents
  * (with the guest-physical range each backs) and the free blocks.
  */

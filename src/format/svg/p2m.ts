@@ -1,5 +1,5 @@
 /**
- * `inspect p2m --svg`: a domain's pfn -> mfn map. Left, the guest's pfns in
+ * `inspect p2m the svg option`: a domain's pfn -> mfn map. Left, the guest's pfns in
  * groups (its RMA, runs of extents, the IO hole its map keeps, entries past
  * its memory); right, the machine frames each group lands in; a band joins
  * them. INVALID_MFN groups are hatched and have no band.

@@ -1,4 +1,4 @@
-/** `inspect rma --svg`: a domain's RMA, low addresses at the top, guest and machine addresses at every edge. */
+/** inspect rma's svg picture: a domain's RMA, low addresses at the top, guest and machine addresses at every edge. */
 import { regionsWithGaps, RmaMap } from '../../rma/regions';
 import { column, hex, labelWidth, Segment, sizeText, svgDoc, text, barLayout } from './common';
 
