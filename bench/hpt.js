@@ -49,7 +49,7 @@ function construct(caseArgs) {
       process.stdout.write(JSON.stringify({ code, maxRssKiB: process.resourceUsage().maxRSS, doc: code === 0 ? JSON.parse(out) : null }));
     });`;
   try {
-    const r = spawnSync(process.execPath, ['-e', runner, 'construct', '--json', '--state', state, ...caseArgs], { encoding: 'utf8', maxBuffer: 64 * MiB });
+    const r = spawnSync(process.execPath, ['-e', runner, 'construct', '--json', '--timing', '--state', state, ...caseArgs], { encoding: 'utf8', maxBuffer: 64 * MiB });
     if (r.status !== 0) throw new Error(`construct ${caseArgs.join(' ')} failed: ${r.stderr}`);
     const res = JSON.parse(r.stdout);
     if (res.code !== 0) throw new Error(`construct ${caseArgs.join(' ')} exited ${res.code}: ${r.stderr}`);

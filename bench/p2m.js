@@ -23,11 +23,13 @@ function dist(key) {
   throw new Error(`dist/${MODULES[key][0]}.js is missing: run \`npm run build\` first`);
 }
 const { Machine } = dist('machine');
+const { System } = require(path.join(ROOT, 'dist', 'xen', 'system.js'));
 const { constructDom0 } = dist('domainBuild');
 const { syntheticKernel } = dist('images');
 const { selectMachine } = dist('machineSelect');
 
-const MEM = '32752M';
+// The largest dom0 a table at 32 MiB allows now that dom0's map keeps the IO hole (docs/limits.md).
+const MEM = '30704M';
 const ARGS = ['--machine', 'big64', '--mem', MEM, '--p2m-placement', '32M', '--of-at', '16M'];
 
 /** Time the table-building steps (6-9: RMA entries, INVALID_MFN fill, allocate_extents) in-process. */
@@ -35,10 +37,10 @@ function tableBuildMs(runs = 7) {
   const sel = selectMachine(ROOT, 'big64', undefined);
   const samples = [];
   for (let i = 0; i < runs; i++) {
-    const machine = Machine.boot(sel.profile);
+    const sys = new System(Machine.boot(sel.profile), sel.firmwareTree, sel.firmwareBlob);
     const at = {};
-    constructDom0(machine, {
-      mem: 32752 * 2 ** 20, rmaSize: 64 * 2 ** 20, placement: { kind: 'at', address: 32 * 2 ** 20 }, ofAt: 16 * 2 ** 20,
+    constructDom0(sys, {
+      mem: 30704 * 2 ** 20, rmaSize: 64 * 2 ** 20, placement: { kind: 'at', address: 32 * 2 ** 20 }, ofAt: 16 * 2 ** 20,
       kernel: syntheticKernel(6 * 2 ** 20), bootargs: '', firmwareTree: sel.firmwareTree,
     }, (ev) => { at[ev.step] = performance.now(); });
     samples.push(at[9] - at[5]);
