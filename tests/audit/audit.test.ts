@@ -39,7 +39,7 @@ describe('audit: every number Xen can be handed, both ways', () => {
     // misread under legacy: dom0's gmfns max_page + i = 0x480000 + i (RAM ends at 18 GiB) have
     // bit 22 set, so the foreign test takes them first (mm.c:431 before :434 @ 1aa3c54a31^); each
     // domU's are Xen-heap mfns (0x1ef4..0x1efb here), below dom0's 64 MiB RMA's 0x4000 pages, so
-    // pfn2mfn's RMA step (before the raw-mfn hack, mm.c:448-450 before :466) reads them as dom0's own.
+    // the legacy RMA step (step 4 in src/xen/legacy/pfn2mfn.ts, before the raw-mfn hack of mm.c:466-482) reads them as dom0's own.
     expect(r.grantFrames).toBe(12);
     expect(r.schemes.legacy.misread).toBe((2 * 128 * MiB) / 4096 + 12);
     expect(r.schemes.legacy.kinds['mfn-foreign-bit'].count).toBe((2 * 128 * MiB) / 4096);
