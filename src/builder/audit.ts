@@ -83,6 +83,7 @@ export function runAudit(m: AuditMachine, o: AuditOptions): BuiltAudit {
     domus,
     domusSkipped: proposal.skipped,
     ioFrames: IO_HOLE_END_MFN - IO_HOLE_START_MFN,
+    grantFrames: [p0, ...proposal.domus].reduce((n, d) => n + d.grantFrames.length, 0),
     schemes: { legacy: auditLegacy(legacy, keep), proposal: auditProposal(proposal, keep) },
     // Inline xencomm handles under the proposal: one machine address, walked page by page by Xen.
     inline: inlineAudit(p0, p0.p2m(), INLINE_LENS, INLINE_OFFSETS),

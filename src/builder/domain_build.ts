@@ -1,3 +1,4 @@
+import { allocGrantFrames } from '../xen/grant_table';
 import { DeviceTree } from '../devtree/tree';
 import { fixupDom0Tree } from '../devtree/ofd_fixup';
 import { writeFdt } from '../devtree/fdt_wr';
@@ -198,6 +199,10 @@ export function constructDom0(sys: System, opt: Dom0Options, trace: Tracer = () 
   // 10. Hash table from the Xen heap.
   const hptBytes = allocateHpt(machine, dom0, opt.hptMiB);
   trace({ step: 10, title: 'hash table from the Xen heap', facts: [['size', formatSize(hptBytes)], ['PTEGs', String(hptBytes / 128)], ['machine', hex(dom0.arch.hpt!.mfn * PAGE_SIZE)], ['ibm,pft-size', `<0 ${Math.log2(hptBytes)}>`]] });
+  // grant_table_create's shared frames (xen/common/grant_table.c:1311-1319 @ a046da3892). Xen makes
+  // them in domain_create, before any of this; taken after the hash table here so the table lands
+  // where it always did (both come from the Xen heap).
+  allocGrantFrames(machine, dom0);
 
   // 11. The device tree, written into the RMA's device tree slot.
   const initrdRegion = layout.initrd;

@@ -1,3 +1,4 @@
+import { allocGrantFrames, freeGrantFrames } from '../xen/grant_table';
 import { writeFdt } from '../devtree/fdt_wr';
 import { bootCpuNode } from '../devtree/ofd_fixup';
 import { addChild, cloneNode, DeviceTree, emptyTree, enc, getProp, newNode } from '../devtree/tree';
@@ -102,6 +103,9 @@ export function createDomU(sys: System, opt: DomuOptions): { d: Domain; report: 
     const hptMfn = m.allocXenBlock(hptOrder, `hpt dom${domid}`, `dom${domid} hash table`);
     undo.push(() => m.freeXenBlock(hptMfn, hptOrder));
     d.arch.hpt = { mfn: hptMfn, order: hptOrder };
+    // The grant table's shared frames (grant_table.c:1311-1319 @ a046da3892), after the hash table.
+    allocGrantFrames(m, d);
+    undo.push(() => freeGrantFrames(m, d));
 
     const tree = domuTree(sys.firmwareTree, { domid, rmaSize, memSize: mem, pftSizeLog2: Math.log2(hptBytes), bootargs, layout });
     const blob = writeFdt(tree);
@@ -281,6 +285,7 @@ export function destroyDomU(sys: System, domid: number): DestroyReport {
   for (const run of [...m.frames.all()].filter((x) => x.owner === domid)) freeFrameRun(m, run.mfn, run.count);
   if (d.arch.hpt) m.freeXenBlock(d.arch.hpt.mfn, d.arch.hpt.order);
   freeXenP2m(m, d);
+  freeGrantFrames(m, d);
   d.dropHpt();
   sys.domains.delete(domid);
   return { domid, framesFreed: m.domHeap.freeCount - domBefore, xenFramesFreed: m.xenHeap.freeCount - xenBefore, domHeapFree: m.domHeap.freeCount, xenHeapFree: m.xenHeap.freeCount };

@@ -1,3 +1,4 @@
+import { allocGrantFrames } from '../xen/grant_table';
 import { fixupDom0Tree } from '../devtree/ofd_fixup';
 import { findNode, removeProp } from '../devtree/tree';
 import { EXTENT_SIZE, PAGE_SIZE } from '../machine/constants';
@@ -75,6 +76,8 @@ export function constructDom0Legacy(sys: System, opt: Dom0Options, trace: Tracer
 
   const hptBytes = allocateHpt(machine, dom0, opt.hptMiB);
   trace({ step: 10, title: 'hash table from the Xen heap', facts: [['size', formatSize(hptBytes)], ['ibm,pft-size', `<0 ${Math.log2(hptBytes)}>`]] });
+  // The grant table's shared frames (grant_table.c:1311-1319 @ a046da3892), after the hash table as in constructDom0.
+  allocGrantFrames(machine, dom0);
 
   const tree = fixupDom0Tree(opt.firmwareTree, {
     // ofd_memory_extent_nodes (ofd_fixup_memory.c:86-113 @ 1aa3c54a31^): past 2 GiB, a node up to

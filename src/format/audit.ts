@@ -6,7 +6,7 @@ import { type Columns, DEFAULT_COLUMNS, fitText, renderTable } from './table';
 import { formatSize, hex } from './units';
 import { doc, range, span } from './contract';
 
-const CLASS_TEXT: Record<NumberClass, string> = { 'dom0-pfn': 'dom0 pfns', 'domu-frame': 'domU frames', 'io-frame': 'IO frames' };
+const CLASS_TEXT: Record<NumberClass, string> = { 'dom0-pfn': 'dom0 pfns', 'domu-frame': 'domU frames', 'io-frame': 'IO frames', 'grant-frame': 'grant frames' };
 
 export function auditJson(r: AuditResult, ms?: number): object {
   return doc('audit', {
@@ -16,6 +16,7 @@ export function auditJson(r: AuditResult, ms?: number): object {
     domus: r.domus.map((d) => ({ domid: d.domid, memBytes: d.memBytes, memPages: d.frames, mfns: range(d.firstMfn, d.lastMfn + 1) })),
     domusSkipped: r.domusSkipped,
     ioPages: r.ioFrames,
+    grantPages: r.grantFrames,
     schemes: Object.fromEntries(SCHEMES.map((s) => {
       const a = r.schemes[s];
       return [s, {
@@ -40,13 +41,13 @@ const count = (p: Paint, n: number): string => (n === 0 ? p.green('0') : p.red(S
 
 export function formatAudit(p: Paint, r: AuditResult, cols: Columns = DEFAULT_COLUMNS, ms?: number): string {
   let out = `${p.bold('audit')} on ${r.machine} (${formatSize(r.ramBytes)} RAM): dom0 ${formatSize(r.dom0.memBytes)} (${r.dom0.pages} pfns, RMA at machine ${hex(r.dom0.rmaMaddr)}), ` +
-    `${r.domus.length} domU${r.domus.length === 1 ? '' : 's'}${r.domus.length ? ` (${r.domus.map((d) => `dom${d.domid} ${formatSize(d.memBytes)} at mfns ${hex(d.firstMfn)}..${hex(d.lastMfn)}`).join(', ')})` : ''}, ${r.ioFrames} IO frames${ms !== undefined ? ` (${Math.round(ms)} ms)` : ''}\n`;
+    `${r.domus.length} domU${r.domus.length === 1 ? '' : 's'}${r.domus.length ? ` (${r.domus.map((d) => `dom${d.domid} ${formatSize(d.memBytes)} at mfns ${hex(d.firstMfn)}..${hex(d.lastMfn)}`).join(', ')})` : ''}, ${r.ioFrames} IO frames, ${r.grantFrames} grant-table frames${ms !== undefined ? ` (${Math.round(ms)} ms)` : ''}\n`;
   if (r.domusSkipped) out += `${p.yellow('note:')} ${r.domusSkipped} domU${r.domusSkipped === 1 ? '' : 's'} did not fit beside this dom0\n`;
   out += 'every number Xen can be handed, read the legacy way (dom0 passes pfns, pfn2mfn guesses) and the proposal\'s (dom0 passes mfns from its own table):\n';
   out += renderTable(p, ['scheme', ...CLASSES.map((c) => `${CLASS_TEXT[c]} misread`), 'misread in all'], SCHEMES.map((s) => {
     const a = r.schemes[s];
     return [s, ...CLASSES.map((c) => `${count(p, a.classes[c].misread)} / ${a.classes[c].total}`), count(p, a.misread)];
-  }), ['left', 'right', 'right', 'right', 'right'], cols);
+  }), ['left', ...CLASSES.map((): 'right' => 'right'), 'right'], cols);
   for (const s of SCHEMES) {
     const a = r.schemes[s];
     const kinds = KINDS.filter((k) => a.kinds[k].count > 0);

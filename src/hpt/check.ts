@@ -1,6 +1,7 @@
 import { EXTENT_PAGES, INVALID_MFN, PAGE_SIZE } from '../machine/constants';
 import type { Machine } from '../machine/machine';
 import { hex } from '../util/size';
+import { grantDomainOfUse } from '../xen/grant_table';
 import {
   HPTE_R_G,
   HPTE_R_I,
@@ -33,6 +34,8 @@ export interface HptCheckInput {
   table: HashTable;
   domid: number;
   machine: Machine;
+  /** May it map other domains' grant-table frames (d->is_privileged)? dom0 when not said. */
+  privileged?: boolean;
   /** The domain's own table (the guest's view), for the RPN check of linear-map entries. */
   p2m: { get(pfn: number): number };
   /** The domain's RAM as pfn runs, ascending: its linear map covers these (an IO hole between them is not mapped). */
@@ -64,6 +67,13 @@ export interface HptCheckResult {
 }
 
 const TWO32 = 2 ** 32;
+
+/** Is Xen's frame `mfn` a grant-table frame domain `domid` may map: its own, or any for a privileged domain (as H_ENTER's classify)? */
+function grantMappable(m: Machine, mfn: number, domid: number, privileged: boolean): boolean {
+  const run = m.frames.lookup(mfn);
+  const of = run ? grantDomainOfUse(run.use) : undefined;
+  return of !== undefined && (of === domid || privileged);
+}
 
 /**
  * One pass over a table's valid HPTEs (no per-entry objects: 8 Mi entries
@@ -138,7 +148,10 @@ export function checkHpt(inp: HptCheckInput): HptCheckResult {
       const owner = m.frames.ownerOf(rpn);
       if (owner === domid) return;
       if (typeof owner === 'number') res.foreign.set(rpn, (res.foreign.get(rpn) ?? 0) + 1);
-      else if (owner === undefined && m.isIo(rpn)) {
+      else if (owner === 'xen' && !large && grantMappable(m, rpn, domid, inp.privileged ?? domid === 0)) {
+        // A grant-table frame: H_ENTER forced I=G=0 (papr/xlate.c:214-219 @ 1aa3c54a31^).
+        if ((rLo & (HPTE_R_I | HPTE_R_G)) !== 0) res.rpn.add(`${where()}: maps grant-table frame ${hex(rpn)} with I or G set`);
+      } else if (owner === undefined && m.isIo(rpn)) {
         if ((rLo & HPTE_R_I) === 0 || (rLo & HPTE_R_G) === 0) res.rpn.add(`${where()}: maps IO frame ${hex(rpn)} without I and G`);
       } else res.rpn.add(`${where()}: maps mfn ${hex(rpn)}, ${owner === 'xen' ? "Xen's" : m.isRam(rpn) ? 'a free frame' : 'beyond RAM'}`);
     }

@@ -196,6 +196,8 @@ interface DomainDoc {
   domu: Domain['domu'] | null;
   /** dom0's pseudo-physical IO hole (absent in a flat map). */
   ioHole?: { start: number; end: number } | null;
+  /** The grant table's shared frames (mfns; absent in older states). */
+  grantFrames?: number[];
   guest: GuestRecord | null;
   /** The hash table's counts, so a summary needs none of its bytes. */
   hptStats: HptStats | null;
@@ -222,6 +224,7 @@ function domainDoc(d: Domain, hptStats: HptStats | null): DomainDoc {
     xenP2m: d.xenP2m ? { mfn: d.xenP2m.mfn, order: d.xenP2m.order, entries: d.xenP2m.entries } : null,
     domu: d.domu ?? null,
     ioHole: d.ioHole ?? null,
+    grantFrames: d.grantFrames,
     guest: d.guest?.rec ?? null,
     hptStats,
   };
@@ -254,6 +257,7 @@ function domainOf(c: StateContainer, dd: DomainDoc, bad: (what: string) => never
   }
   if (dd.domu) d.domu = dd.domu;
   if (dd.ioHole) d.ioHole = { start: num(dd.ioHole.start), end: num(dd.ioHole.end) };
+  if (dd.grantFrames) d.grantFrames = dd.grantFrames.map(num);
   if (dd.guest) d.guest = new FileGuestState(dd.guest, c, c.find(SECTION.guestSlots, domid) ?? bad(`no guest slot section for dom${domid}`));
   const hpt = c.find(SECTION.hpt, domid);
   if (hpt) d.restoreHpt(new FileHpt(c, hpt, dd.hptStats ?? bad(`dom${domid}'s hash table has no counts`)));

@@ -15,8 +15,8 @@ export type Scheme = 'legacy' | 'proposal';
 export const SCHEMES: readonly Scheme[] = ['legacy', 'proposal'];
 
 /** What a number handed to Xen was meant to be. */
-export type NumberClass = 'dom0-pfn' | 'domu-frame' | 'io-frame';
-export const CLASSES: readonly NumberClass[] = ['dom0-pfn', 'domu-frame', 'io-frame'];
+export type NumberClass = 'dom0-pfn' | 'domu-frame' | 'io-frame' | 'grant-frame';
+export const CLASSES: readonly NumberClass[] = ['dom0-pfn', 'domu-frame', 'io-frame', 'grant-frame'];
 
 /** How a number was misread. */
 export type MisreadKind =
@@ -94,6 +94,8 @@ export interface AuditResult {
   /** domUs asked for but not built (the heap ran out). */
   domusSkipped: number;
   ioFrames: number;
+  /** Grant-table frames of dom0 and the domUs (INITIAL_NR_GRANT_FRAMES each). */
+  grantFrames: number;
   schemes: Record<Scheme, SchemeAudit>;
 }
 
@@ -193,6 +195,27 @@ export function auditLegacy(b: Built, keep: number): SchemeAudit {
     else t.bad('io-frame', 'io-as-other', r.count, { number: n, meant: `IO frame ${hex(n)}`, readAs: legacyReadText(r, n) });
     n += r.count;
   }
+
+  // Grant-table frames as dom0 names them: its own by gmfn max_page + i
+  // (gnttab_shared_gmfn, grant_table.h:51-52; mm.c:510-514 @ 1aa3c54a31^), read
+  // back by pfn2mfn's grant branch (mm.c:434-443); a domU's by machine frame,
+  // the raw-mfn hack (mm.c:466-482), the frame being the domU's
+  // (share_xen_page_with_guest, mm.c:104).
+  b.dom0.grantFrames.forEach((mfn, i) => {
+    const n = v.maxPage + i;
+    const r = legacyReadRun(v, n, 1);
+    const ex = { number: n, meant: `dom0's grant-table frame ${i} (gmfn ${hex(n)}, mfn ${hex(mfn)})`, readAs: legacyReadText(r, n) };
+    if (r.kind === 'grant' && r.mfn === mfn) t.ok('grant-frame', 1);
+    else t.bad('grant-frame', r.kind === 'foreign-slot' ? 'pfn-foreign-bit' : r.kind === 'io' ? 'pfn-as-io' : 'refused', 1, ex);
+  });
+  for (const d of b.domus) {
+    d.grantFrames.forEach((mfn, i) => {
+      const r = legacyReadRun(v, mfn, 1);
+      const ex = { number: mfn, meant: `dom${d.domid}'s grant-table frame ${i} (mfn ${hex(mfn)})`, readAs: legacyReadText(r, mfn) };
+      if (r.kind === 'raw-mfn' && !r.fatal) t.ok('grant-frame', 1);
+      else t.bad('grant-frame', r.kind === 'rma' || r.kind === 'extent' ? 'mfn-as-dom0-pfn' : r.kind === 'foreign-slot' ? 'mfn-foreign-bit' : r.kind === 'grant' ? 'grant' : 'refused', 1, ex);
+    });
+  }
   return t.result();
 }
 
@@ -206,7 +229,7 @@ export function auditProposal(b: Built, keep: number): SchemeAudit {
   const t = new Tally('proposal', keep);
   const m = b.sys.machine;
   const hc = new HptHcalls(m, (d) => d.hpt);
-  const kindText = (k: number): string => (k === FrameKind.Own ? 'its own frame' : k === FrameKind.Io ? 'an IO frame' : k === FrameKind.Foreign ? 'a foreign frame' : `refused (${k})`);
+  const kindText = (k: number): string => (k === FrameKind.Own ? 'its own frame' : k === FrameKind.Io ? 'an IO frame' : k === FrameKind.Foreign ? 'a foreign frame' : k === FrameKind.Grant ? 'a grant-table frame' : `refused (${k})`);
   /** Split [mfn, mfn+count) where ownership changes and call fn for each piece. */
   const pieces = (mfn: number, count: number, fn: (mfn: number, n: number) => void): void => {
     for (let at = mfn, end = mfn + count; at < end;) {
@@ -244,6 +267,15 @@ export function auditProposal(b: Built, keep: number): SchemeAudit {
     if (k === FrameKind.Io) t.ok('io-frame', n);
     else t.bad('io-frame', 'io-as-other', n, { number: mfn, meant: `IO frame ${hex(mfn)}`, readAs: kindText(k) });
   });
+  // Grant-table frames by machine frame: H_ENTER's classify knows a Xen-owned
+  // `grant domN` page (dom0 may map any domain's: xlate.c:197-202, 214-219 @ 1aa3c54a31^).
+  for (const d of [b.dom0, ...b.domus]) {
+    d.grantFrames.forEach((mfn, i) => {
+      const k = hc.classify(b.dom0, mfn, 1);
+      if (k === FrameKind.Grant) t.ok('grant-frame', 1);
+      else t.bad('grant-frame', k === FrameKind.Own ? 'mfn-as-dom0-pfn' : k === FrameKind.Io ? 'pfn-as-io' : 'refused', 1, { number: mfn, meant: `dom${d.domid}'s grant-table frame ${i} (mfn ${hex(mfn)})`, readAs: kindText(k) });
+    });
+  }
   return t.result();
 }
 

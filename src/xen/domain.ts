@@ -76,6 +76,8 @@ export class Domain {
   domu?: { layout: DomuLayout; evtchn: { console: number; store: number }; bootPages: number };
   /** dom0's pseudo-physical IO hole, when its map keeps one (src/xen/physmap.ts). */
   ioHole?: PfnHole;
+  /** The grant table's shared frames, Xen-heap mfns in index order (t->shared[i], xen/common/grant_table.c:1311-1319 @ a046da3892). */
+  grantFrames: number[] = [];
   /** What the guest kernel kept from its boot (none when it was not booted). */
   guest?: GuestKernelState;
   /** The hash table's contents: live once used, else as saved (decoded on first use). */

@@ -188,7 +188,7 @@ export function validateSystem(sys: System, guestSide: GuestSide): ValidationRep
   if (booted && hptBytes !== undefined) {
     const t = d.hpt;
     if (t.bytes !== hptBytes) rep.fail('hpt-size', `the saved table is ${formatSize(t.bytes)} but arch.hpt is ${formatSize(hptBytes)}`);
-    const res = checkHpt({ table: t, domid: d.domid, machine: m, p2m: table ?? d.p2m(), ram: ramRuns(d.ioHole, 0, d.totPages), guest: lin ? { hidxOf: slotOf, text: lin.text } : undefined });
+    const res = checkHpt({ table: t, domid: d.domid, privileged: d.privileged, machine: m, p2m: table ?? d.p2m(), ram: ramRuns(d.ioHole, 0, d.totPages), guest: lin ? { hidxOf: slotOf, text: lin.text } : undefined });
     rep.findings('hpte-avpn', res.avpn, res.checked);
     rep.findings('hpte-rpn', res.rpn, res.checked);
     foreign = res.foreign;

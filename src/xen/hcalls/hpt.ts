@@ -16,6 +16,7 @@ import {
 } from '../../hpt/constants';
 import type { HashTable } from '../../hpt/table';
 import type { Domain } from '../domain';
+import { grantDomainOfUse } from '../grant_table';
 import { pfn2mfn } from '../pfn2mfn';
 import { getPageRef, pageRefCount, putPageRef } from './page_refs';
 import {
@@ -47,7 +48,11 @@ export const FrameKind = {
   Io: 1,
   /** Another domain's frame: a foreign mapping holding a page reference. */
   Foreign: 2,
-  /** A grant-table frame (a Xen-heap page shared with the domain), named by its gmfn max_page + i. */
+  /**
+   * A grant-table frame (a Xen-heap page shared with a domain): under the
+   * proposal named by its machine frame (a Xen-owned `grant domN` run), for a
+   * shadow domain by its gmfn max_page + i (the grantFrameOf hook).
+   */
   Grant: 3,
 } as const;
 
@@ -291,8 +296,8 @@ export class HptHcalls {
   }
 
   /**
-   * What [mfn, mfn + pages) is to caller d: its own frames, IO, or another
-   * domain's; or the PAPR error for anything else (free, Xen's, beyond RAM,
+   * What [mfn, mfn + pages) is to caller d: its own frames, IO, another
+   * domain's, or a grant-table frame; or the PAPR error for anything else (free, Xen's other pages, beyond RAM,
    * or a page straddling owners).
    */
   classify(d: Domain, mfn: number, pages: number): number {
@@ -310,7 +315,17 @@ export class HptHcalls {
         if (this.own.stale(d.domid, mfn)) this.own.rebuild(d.domid);
         return FrameKind.Own;
       }
-      if (run.owner === 'xen') return H_PARAMETER;
+      if (run.owner === 'xen') {
+        // A grant-table frame, named by its machine frame under the proposal. The
+        // legacy pfn2mfn finds only the caller's own table's frames
+        // (mm.c:434-443 @ 1aa3c54a31^: gnttab_shared_mfn(d, d->grant_table, ..)),
+        // and only a privileged domain reaches another domain's pages at all
+        // (mm.c:466-482, xlate.c:197-202): so the caller's own, or anyone's for
+        // dom0. 4 KiB only; I=G=0 is forced by the caller (xlate.c:214-219).
+        const of = grantDomainOfUse(run.use);
+        if (of === undefined || pages !== 1) return H_PARAMETER;
+        return of === d.domid || d.privileged ? FrameKind.Grant : H_PRIVILEGE;
+      }
       if (!d.privileged) return H_PRIVILEGE;
       // Foreign mappings are 4 KiB pages: one reference per mapping.
       return pages === 1 ? FrameKind.Foreign : H_PARAMETER;

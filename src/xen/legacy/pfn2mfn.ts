@@ -2,6 +2,7 @@ import { EXTENT_PAGES, INVALID_MFN, IO_HOLE_END_MFN, IO_HOLE_START_MFN } from '.
 import type { Owner } from '../../machine/frames';
 import type { Machine } from '../../machine/machine';
 import type { Domain } from '../domain';
+import { grantDomainOfUse, NR_GRANT_FRAMES } from '../grant_table';
 
 /**
  * Xen/PowerPC's pfn2mfn before the proposal (xen/arch/powerpc/mm.c, early
@@ -26,8 +27,8 @@ export const FOREIGN_MAP_ORDER = 22;
 export const FOREIGN_MAP_PFN = 2 ** FOREIGN_MAP_ORDER;
 /** d->arch.foreign_mfn_count */
 export const FOREIGN_MFN_SLOTS = 1024;
-/** INITIAL_NR_GRANT_FRAMES on PowerPC */
-export const NR_GRANT_FRAMES = 4;
+/** INITIAL_NR_GRANT_FRAMES on PowerPC (src/xen/grant_table.ts) */
+export { NR_GRANT_FRAMES };
 
 export type LegacyKind =
   /** step 1: read through the foreign-map slot table */
@@ -55,8 +56,10 @@ export interface LegacyView {
   extents: readonly number[];
   /** max_page: the first frame number past RAM. */
   maxPage: number;
-  /** mfn of the domain's first grant-table frame (Xen heap), or undefined when it has none. */
+  /** mfn of the domain's first grant-table frame (Xen heap), the rest following it; or undefined when it has none. */
   grantMfn?: number;
+  /** Each grant-table frame's mfn, gnttab_shared_mfn(d, t, i) (t->shared[i]): wins over grantMfn. */
+  grantMfns?: readonly number[];
   /** The foreign-map slots (INVALID_MFN when unused); default all unused. */
   foreignSlots?: readonly number[];
   /** Who owns a machine frame (for the raw-mfn hack). */
@@ -76,6 +79,7 @@ export interface LegacyRead {
   fatal?: string;
 }
 
+/** The view of domain d; its grant frames are d.grantFrames unless `extras.grantMfn` says otherwise. */
 export function legacyView(m: Machine, d: Domain, extras: { grantMfn?: number } = {}): LegacyView {
   const last = m.ram[m.ram.length - 1];
   return {
@@ -85,8 +89,15 @@ export function legacyView(m: Machine, d: Domain, extras: { grantMfn?: number } 
     rmaPages: d.rmaPages,
     extents: d.extents,
     maxPage: last.mfn + last.count,
-    grantMfn: extras.grantMfn,
-    ownerOf: (mfn) => m.frames.ownerOf(mfn),
+    grantMfn: extras.grantMfn ?? d.grantFrames[0],
+    grantMfns: extras.grantMfn === undefined && d.grantFrames.length ? d.grantFrames : undefined,
+    // A grant-table frame is its domain's: share_xen_page_with_guest's page_set_owner(page, d)
+    // (xen/arch/powerpc/mm.c:87-118, :104 @ 1aa3c54a31^); the tool's frame table keeps it Xen's.
+    ownerOf: (mfn) => {
+      const r = m.frames.lookup(mfn);
+      const g = r && r.owner === 'xen' ? grantDomainOfUse(r.use) : undefined;
+      return g ?? m.frames.ownerOf(mfn);
+    },
     ownerRunEnd: (mfn) => {
       const r = m.frames.lookup(mfn);
       return r ? r.mfn + r.count : m.frames.nextOwnedStart(mfn);
@@ -125,8 +136,18 @@ export function legacyReadRun(v: LegacyView, n: number, limit = 1): LegacyRead {
   const gEnd = v.maxPage + NR_GRANT_FRAMES;
   if (n < v.maxPage) cut.push(v.maxPage);
   else if (n < gEnd) {
+    // mfn = gnttab_shared_mfn(d, d->grant_table, pfn - max_page) (mm.c:434-443 @ 1aa3c54a31^).
+    const i = n - v.maxPage;
+    const g = v.grantMfns;
+    if (g) {
+      // One alloc_xenheap_page per frame (grant_table.c:1313 @ a046da3892): a run only while they follow each other.
+      let e = i + 1;
+      while (e < NR_GRANT_FRAMES && g[e] !== undefined && g[e] === g[i] + (e - i)) e++;
+      cut.push(v.maxPage + e);
+      return read('grant', g[i] ?? INVALID_MFN);
+    }
     cut.push(gEnd);
-    return read('grant', v.grantMfn === undefined ? INVALID_MFN : v.grantMfn + (n - v.maxPage));
+    return read('grant', v.grantMfn === undefined ? INVALID_MFN : v.grantMfn + i);
   }
 
   // 3. The IO hole, for a privileged domain.
