@@ -1,7 +1,7 @@
 import { EXTENT_PAGES, INVALID_MFN, PAGE_SIZE } from '../machine/constants';
 import type { Machine } from '../machine/machine';
 import { hex } from '../util/size';
-import { grantDomainOfUse } from '../xen/grant_table';
+import { grantDomainOfUse } from '../machine/frames';
 import {
   HPTE_R_G,
   HPTE_R_I,

@@ -162,3 +162,13 @@ export class OwnerBlockCache {
     this.owner = owner;
   }
 }
+
+/**
+ * The domain whose grant-table frame a Xen-owned run with this use is, or
+ * undefined: Xen owns the frames, the use names the domain that shares them
+ * (src/xen/grant_table.ts allocates them as `grant domN`).
+ */
+export function grantDomainOfUse(use: string): number | undefined {
+  const m = /^grant dom(\d+)$/.exec(use);
+  return m ? Number(m[1]) : undefined;
+}

@@ -14,11 +14,7 @@ export function grantUse(domid: number): string {
   return `grant dom${domid}`;
 }
 
-/** The domain whose grant-table frame a Xen-owned run with this use is, or undefined. */
-export function grantDomainOfUse(use: string): number | undefined {
-  const m = /^grant dom(\d+)$/.exec(use);
-  return m ? Number(m[1]) : undefined;
-}
+export { grantDomainOfUse } from '../machine/frames';
 
 /**
  * grant_table_create's shared frames (xen/common/grant_table.c:1311-1319 @
