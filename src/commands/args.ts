@@ -81,3 +81,18 @@ export function parseWholeMiB(text: string, what: string): number {
   if (!/^[1-9]\d*$/.test(s) || !Number.isSafeInteger(Number(s))) throw new UsageError(`${what} '${text}' is not a whole number of MiB`, 'give a number such as 64');
   return Number(s);
 }
+
+/**
+ * A number as wide as a 64-bit register (an effective address, an HPTE word,
+ * a PTEG), in decimal or 0x hex, with _ allowed between digits; no sign,
+ * space or fraction. At most `max`.
+ */
+export function parseBigNumber(text: string, what: string, max: bigint = (1n << 64n) - 1n): bigint {
+  const s = /^(0x)?[0-9a-f]+(_[0-9a-f]+)*$/i.test(text) ? text.replace(/_/g, '') : '';
+  let v: bigint;
+  if (/^0x[0-9a-f]+$/i.test(s)) v = BigInt(s);
+  else if (/^\d+$/.test(s)) v = BigInt(s);
+  else throw new UsageError(`${what} ${quote(text)} is not a number`, 'give it in decimal or as 0x hex, e.g. 0xC000000000000000');
+  if (v > max) throw new UsageError(`${what} ${quote(text)} is too large (at most ${'0x' + max.toString(16)})`);
+  return v;
+}

@@ -7,7 +7,7 @@ import { xenHcalls } from '../xen/hcalls/xen';
 import {
   H_ANDCOND, H_AVPN, H_ENTER, H_EXACT, H_ICACHE_INVALIDATE, H_ICACHE_SYNCHRONIZE, H_READ, H_READ_4, H_REMOVE, H_SUCCESS, H_ZERO_PAGE, hcallReturnName,
 } from '../xen/hcalls/papr';
-import { domainOf } from './args';
+import { domainOf, parseBigNumber } from './args';
 import { paint, type Io } from './io';
 import { changeState, loadState, stateDir } from './state_store';
 import type { Domain } from '../xen/domain';
@@ -18,16 +18,7 @@ export interface HcallFlags { flags?: string; ptex?: string; v?: string; r?: str
 const OPCODES: Record<string, number> = { H_ENTER, H_REMOVE, H_READ };
 /** Flag names --flags takes besides numbers (PAPR's bit numbers from the MSB, as papr.ts spells them). */
 const FLAG_NAMES: Record<string, number> = { H_EXACT, H_READ_4, H_AVPN, H_ANDCOND, H_ZERO_PAGE, H_ICACHE_INVALIDATE, H_ICACHE_SYNCHRONIZE };
-const U64_MAX = (1n << 64n) - 1n;
 
-/** A 64-bit register value: decimal or 0x hex (underscores allowed). */
-function parseU64(text: string, what: string): bigint {
-  const s = text.trim().replace(/_/g, '');
-  if (!/^(0x[0-9a-f]+|\d+)$/i.test(s)) throw new UsageError(`${what} '${text}' is not a number`, 'give it in decimal or as 0x hex, e.g. 0x190');
-  const v = BigInt(s);
-  if (v > U64_MAX) throw new UsageError(`${what} '${text}' does not fit in 64 bits`);
-  return v;
-}
 
 /** --flags: a number, or flag names joined with | (H_EXACT|H_ZERO_PAGE). */
 function parseFlags(text: string | undefined): bigint {
@@ -35,7 +26,7 @@ function parseFlags(text: string | undefined): bigint {
   let v = 0n;
   for (const part of text.split('|').map((x) => x.trim())) {
     const named = FLAG_NAMES[part.toUpperCase()];
-    v |= named !== undefined ? BigInt(named) : parseU64(part, '--flags');
+    v |= named !== undefined ? BigInt(named) : parseBigNumber(part, '--flags');
   }
   return v;
 }
@@ -47,16 +38,16 @@ export function runHcall(io: Io, name: string, f: HcallFlags): number {
   if (opcode === undefined) throw new UsageError(`hcall '${name}' is not H_ENTER, H_REMOVE or H_READ`);
   const flags = parseFlags(f.flags);
   if (f.ptex === undefined) throw new UsageError(`${op} needs --ptex`);
-  const ptex = parseU64(f.ptex, '--ptex');
+  const ptex = parseBigNumber(f.ptex, '--ptex');
   const args: [string, bigint][] = [['flags', flags], ['ptex', ptex]];
   const given = (k: 'v' | 'r' | 'avpn'): boolean => f[k] !== undefined;
   if (op === 'H_ENTER') {
     if (!given('v') || !given('r')) throw new UsageError('H_ENTER needs --v and --r (the two HPTE words)');
     if (given('avpn')) throw new UsageError('H_ENTER takes no --avpn');
-    args.push(['v', parseU64(f.v!, '--v')], ['r', parseU64(f.r!, '--r')]);
+    args.push(['v', parseBigNumber(f.v!, '--v')], ['r', parseBigNumber(f.r!, '--r')]);
   } else {
     if (given('v') || given('r')) throw new UsageError(`${op} takes no --v or --r`);
-    if (op === 'H_REMOVE') args.push(['avpn', f.avpn === undefined ? 0n : parseU64(f.avpn, '--avpn')]);
+    if (op === 'H_REMOVE') args.push(['avpn', f.avpn === undefined ? 0n : parseBigNumber(f.avpn, '--avpn')]);
     else if (given('avpn')) throw new UsageError('H_READ takes no --avpn');
   }
   const dir = stateDir(io, f.state);

@@ -12,7 +12,7 @@ import type { System } from '../xen/system';
 import { eaKernelText, eaKernelTextJson, formatEaKernelText } from '../format/kernel_text';
 import { eaWalkJson, formatEaWalk, formatHptSummary, formatPteg, hptSummaryJson, ptegJson, EaWalkView, PtegRow, HptSummaryView } from '../format/hpt';
 import { json } from '../format/table';
-import { domainOf } from './args';
+import { domainOf, parseBigNumber } from './args';
 import { columns, paint, type Io } from './io';
 import { hptSvg, ptegCounts, type HeatmapView } from '../format/svg/hpt';
 import { writeOutput, wrote } from './outfile';
@@ -26,17 +26,6 @@ export function heatmapView(d: Domain, t: HashTable): HeatmapView {
   return { domid: d.domid, maddr: d.arch.hpt!.mfn * PAGE_SIZE, bytes: s.bytes, ptegs: t.ptegs, counts: ptegCounts(t), histogram: s.histogram };
 }
 
-/** A number in decimal or 0x hex, as a BigInt (effective addresses are 64-bit). */
-function parseBig(text: string, what: string, max: bigint): bigint {
-  // Digit separators (_) are allowed between digits; no sign, space or fraction.
-  const s = /^(0x)?[0-9a-f]+(_[0-9a-f]+)*$/i.test(text) ? text.replace(/_/g, '') : '';
-  let v: bigint;
-  if (/^0x[0-9a-f]+$/i.test(s)) v = BigInt(s);
-  else if (/^\d+$/.test(s)) v = BigInt(s);
-  else throw new UsageError(`${what} ${quote(text)} is not a number`, 'give it in decimal or as 0x hex, e.g. 0xC000000000000000');
-  if (v > max) throw new UsageError(`${what} ${quote(text)} is too large (at most ${'0x' + max.toString(16)})`);
-  return v;
-}
 
 function domainWithHpt(sys: System, f: HptFlags): Domain {
   const d = domainOf(sys, f.domid);
@@ -62,18 +51,18 @@ export function runInspectHpt(io: Io, f: HptFlags): number {
   }
   if (f.ea !== undefined) {
     // Below KERNELBASE a VSID is get_vsid(context, ea), a user context's (include/asm-powerpc/mmu.h:427-431 @ el5-274), not the kernel's.
-    const ea = parseBig(f.ea, '--ea', (1n << 64n) - 1n);
+    const ea = parseBigNumber(f.ea, '--ea', (1n << 64n) - 1n);
     if (ea < KERNEL_BASE) throw new UsageError(`--ea ${quote(f.ea)} is a user address (below 0xc000000000000000): its VSID is get_vsid(context, ea) of a process, and this dom0 runs none`, 'give a kernel address, 0xc000000000000000 and up');
   }
   const t = d.hpt;
   if (f.pteg !== undefined) {
-    const n = Number(parseBig(f.pteg, '--pteg', BigInt(Number.MAX_SAFE_INTEGER)));
+    const n = Number(parseBigNumber(f.pteg, '--pteg', BigInt(Number.MAX_SAFE_INTEGER)));
     if (n >= t.ptegs) throw new UsageError(`--pteg ${quote(f.pteg)} is outside the table: it has ${t.ptegs} PTEGs (0..0x${(t.ptegs - 1).toString(16)})`);
     const rows = ptegRows(sys, d, t, n);
     io.out(f.json ? json(ptegJson(d.domid, n, rows)) : formatPteg(p, d.domid, n, rows, columns(io)));
     return 0;
   }
-  const ea = parseBig(f.ea!, '--ea', (1n << 64n) - 1n);
+  const ea = parseBigNumber(f.ea!, '--ea', (1n << 64n) - 1n);
   const view = walk(sys, d, t, ea, guest?.rec, guest?.hidx);
   const text = guest ? eaKernelText(guest.rec, view.paddr) : undefined;
   io.out(f.json ? json({ ...eaWalkJson(view), kernelText: text ? eaKernelTextJson(text) : null }) : formatEaWalk(p, view, columns(io)) + (text ? formatEaKernelText(text) : ''));

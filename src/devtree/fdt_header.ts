@@ -4,6 +4,7 @@
  * aligned, structure and strings blocks apart).
  */
 import { readBe32 } from '../util/bytes';
+import { hex } from '../util/size';
 import {
   FDT_FIRST_SUPPORTED_VERSION,
   FDT_HDR,
@@ -38,7 +39,7 @@ export interface FdtHeader {
   sizeDtStruct?: number;
 }
 
-export const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
+export { hex };
 
 export function u32(b: Uint8Array, at: number): number {
   return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;

@@ -19,6 +19,7 @@ import {
   setProp,
 } from './model';
 import { RegEntry, encodeReg, readReg } from './reg';
+import { hex } from '../util/size';
 
 export interface Dom0TreeParams {
   /**
@@ -86,7 +87,6 @@ export function bootCpuNode(tree: DeviceTree): FdtNode | undefined {
   return cpus.find((c) => cpuId(c) === tree.bootCpuidPhys) ?? cpus[0];
 }
 
-const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
 
 function checkUint(value: number, what: string, max = Number.MAX_SAFE_INTEGER): void {
   if (!Number.isSafeInteger(value) || value < 0 || value > max) {

@@ -1,6 +1,6 @@
 import type { BalloonHypercall, BalloonReport } from '../guest/balloon';
+import { hex } from '../util/size';
 
-const hex = (n: number): string => '0x' + n.toString(16);
 const runs = (rs: { first: number; count: number }[]): string => {
   const shown = rs.slice(0, 4).map((r) => (r.count === 1 ? hex(r.first) : `${hex(r.first)}+${r.count}`));
   return `[${shown.join(', ')}${rs.length > 4 ? `, ... (${rs.length} runs)` : ''}]`;

@@ -1,5 +1,6 @@
 import { doc } from './contract';
 import type { Paint } from './paint';
+import { hex } from '../util/size';
 
 /** One hypercall as `ppc-dombuild hcall` made it. */
 export interface HcallView {
@@ -15,7 +16,6 @@ export interface HcallView {
   saved: boolean;
 }
 
-const hex = (v: bigint): string => '0x' + v.toString(16);
 
 export function formatHcall(p: Paint, v: HcallView): string {
   const args = v.args.map(([k, x]) => `${k} ${hex(x)}`).join(', ');

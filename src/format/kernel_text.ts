@@ -1,4 +1,6 @@
+import { inKernelText } from '../guest/kernel_image';
 import type { GuestRecord } from '../xen/guest_state';
+import { hex } from '../util/size';
 
 /** The same as JSON: the bounds as a guest-physical range (numbers), the r flags as a number. */
 export function eaKernelTextJson(v: EaKernelTextView): object {
@@ -17,13 +19,12 @@ export interface EaKernelTextView {
   rFlags: string | null;
 }
 
-const hex = (n: number): string => '0x' + n.toString(16);
 const SOURCE_TEXT = { symbols: "the kernel image's ELF symbols", image: 'the whole image (it has no symbol table)', unknown: 'not kept in this state' };
 
 export function eaKernelText(rec: GuestRecord, paddr: number | undefined): EaKernelTextView {
   const t = rec.linear.text;
   if (!t) return { start: '', end: '', source: 'unknown', inText: null, rFlags: null };
-  const inText = paddr === undefined ? null : paddr >= t.start && paddr < t.end;
+  const inText = paddr === undefined ? null : inKernelText(t, paddr);
   return { start: hex(t.start), end: hex(t.end), source: t.source, inText, rFlags: inText === null ? null : inText ? '0x190' : '0x194' };
 }
 

@@ -1,8 +1,8 @@
 import { doc } from './contract';
 import type { InlineAuditRow, XencommInline } from '../guest/xencomm';
 import type { Paint } from './paint';
+import { hex } from '../util/size';
 
-const hex = (n: number | bigint): string => '0x' + n.toString(16);
 
 /** An inline handle that works: the buffer is one machine run. */
 export function formatXencommInline(p: Paint, x: XencommInline): string {

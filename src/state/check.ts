@@ -35,13 +35,13 @@ import type { Machine } from '../machine/machine';
 import type { Domain } from '../xen/domain';
 import { p2mOf } from '../xen/shadow_p2m';
 import type { System } from '../xen/system';
+import { hex } from '../util/size';
 
 /** Domain ids below DOMID_FIRST_RESERVED (0x7FF0, xen/include/public/xen.h). */
 const DOMID_LIMIT = 0x7ff0;
 
 class Broken extends Error {}
 
-const hex = (n: number): string => `0x${n.toString(16)}`;
 
 function fail(text: string): never {
   throw new Broken(text);
