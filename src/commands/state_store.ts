@@ -1,15 +1,16 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
-import { PART_PATTERN, StateContainer, writeContainer } from '../state/container';
+import { PART_PATTERN, SECTION, SectionWrite, StateContainer, writeContainer } from '../state/container';
 import { decodeState, stateSections } from '../state/snapshot';
 import { CHUNK_SIZE } from '../machine/guest_memory';
 import { DombuildError, IoError, StateError, UsageError } from '../util/errors';
 import type { System } from '../xen/system';
 import type { Io } from './io';
 import { fdtTotalSize } from '../devtree/fdt_header';
-import { createExclusive, FileSink, FileSource, fileOp, fsyncDir, isFileError, TEMP_PATTERN, tempName, writeFileAtomic } from './store/file';
+import { createExclusive, FileSource, fileOp, fsyncDir, isFileError, TEMP_PATTERN, tempName, writeFileAtomic } from './store/file';
 import { acquireLock } from './store/lock';
+import { BackgroundWriter, DirectWriter, SaveWriter, WriterSink } from './store/writer';
 
 export const STATE_FILE = 'state.bin';
 export const DTB_EXPORT = 'dom0.dtb';
@@ -161,14 +162,26 @@ export function saveState(dir: string, sys: System): SavedFiles {
   const gen = path.join(dir, genName);
   fileOp(`create ${gen}`, () => fs.mkdirSync(gen, 0o755));
   const from = origin.get(sys);
-  writeStateFile(path.join(gen, STATE_FILE), sys, from?.container, from?.file);
+  const sections = stateSections(sys);
   const d = sys.dom0();
-  writeNew(path.join(gen, DTB_EXPORT), [dom0Blob(sys)]);
   const p2mFile = path.join(gen, P2M_EXPORT);
   const prevP2m = from?.gen ? path.join(from.gen, P2M_EXPORT) : undefined;
   // dom0's table not read in this run is what the previous export holds: link it rather than write it again.
-  if (prevP2m && tableUntouched(sys) && fs.existsSync(prevP2m)) fileOp(`write ${p2mFile}`, () => fs.linkSync(prevP2m, p2mFile));
-  else writeNew(p2mFile, d.memory.slices(d.p2mPaddr, d.p2mEntries * 4));
+  const linkP2m = prevP2m !== undefined && tableUntouched(sys) && fs.existsSync(prevP2m);
+  const newBytes = sections.reduce((n, s) => n + (s.carried || s.kind === SECTION.structure ? 0 : s.length), linkP2m ? 0 : d.p2mEntries * 4);
+  const writer = newBytes >= saveTuning.backgroundMinBytes ? new BackgroundWriter() : new DirectWriter();
+  const fds: number[] = [];
+  try {
+    writeStateFile(path.join(gen, STATE_FILE), sections, from?.container, from?.file, writer, fds);
+    writeNew(path.join(gen, DTB_EXPORT), [dom0Blob(sys)], writer, fds);
+    if (linkP2m) fileOp(`write ${p2mFile}`, () => fs.linkSync(prevP2m, p2mFile));
+    else writeNew(p2mFile, d.memory.slices(d.p2mPaddr, d.p2mEntries * 4), writer, fds);
+    // Every write and flush done before anything is renamed into place.
+    writer.drain();
+  } finally {
+    writer.close();
+    for (const fd of fds) fs.closeSync(fd);
+  }
   fsyncDir(gen);
   swapLink(dir, CURRENT, genName);
   for (const f of FILES) {
@@ -214,9 +227,11 @@ function tableUntouched(sys: System): boolean {
  * How a save carries unchanged sections: at least `linkMinBytes` of them
  * (a large state) stay in the files they are in, hard-linked into the new
  * generation as part files; fewer, and the previous file is copied and
- * appended to. (Tests lower it to take the link path on small states.)
+ * appended to. A save writing at least `backgroundMinBytes` anew writes on
+ * a second thread (store/writer.ts); a smaller one is not worth starting
+ * it. (Tests lower them to take those paths on small states.)
  */
-export const saveTuning = { linkMinBytes: 32 * 2 ** 20 };
+export const saveTuning = { linkMinBytes: 32 * 2 ** 20, backgroundMinBytes: 16 * 2 ** 20 };
 
 /**
  * The state file. When most of the bytes of the files the previous state's
@@ -228,8 +243,7 @@ export const saveTuning = { linkMinBytes: 32 * 2 ** 20 };
  * every section is written anew, which also drops what earlier appends and
  * links left unused.
  */
-function writeStateFile(file: string, sys: System, prev: StateContainer | undefined, prevFile: string | undefined): void {
-  const sections = stateSections(sys);
+function writeStateFile(file: string, sections: SectionWrite[], prev: StateContainer | undefined, prevFile: string | undefined, writer: SaveWriter, fds: number[]): void {
   const carriedBytes = sections.reduce((n, s) => n + (s.carried && s.from === prev ? s.carried.length : 0), 0);
   // The files carried sections are in, and their sizes (what linking them keeps on disk).
   const inFiles = new Map<string | undefined, number>();
@@ -257,29 +271,22 @@ function writeStateFile(file: string, sys: System, prev: StateContainer | undefi
   } else {
     fd = createExclusive(file, false, `write ${file}`);
   }
-  try {
-    const size = writeContainer(new FileSink(fd, file), sections, link ? { linkFrom: { from: prev!, ownPart } } : append ? { appendTo: prev } : {});
-    fileOp(`write ${file}`, () => fs.ftruncateSync(fd, size));
-    fileOp(`flush ${file}`, () => fs.fsyncSync(fd));
-  } finally {
-    fs.closeSync(fd);
-  }
+  fds.push(fd);
+  const size = writeContainer(new WriterSink(writer, fd, file), sections, link ? { linkFrom: { from: prev!, ownPart } } : append ? { appendTo: prev } : {});
+  writer.truncate(fd, size, `write ${file}`);
+  writer.fsync(fd, `flush ${file}`);
 }
 
-/** A new file in a fresh generation folder, written and flushed. */
-function writeNew(file: string, pieces: Uint8Array[]): void {
+/** A new file in a fresh generation folder, written and flushed (done once the writer drains). */
+function writeNew(file: string, pieces: Uint8Array[], writer: SaveWriter, fds: number[]): void {
   const fd = createExclusive(file, false, `write ${file}`);
-  try {
-    const sink = new FileSink(fd, file);
-    let at = 0;
-    for (const p of pieces) {
-      sink.write(at, p);
-      at += p.length;
-    }
-    fileOp(`flush ${file}`, () => fs.fsyncSync(fd));
-  } finally {
-    fs.closeSync(fd);
+  fds.push(fd);
+  let at = 0;
+  for (const p of pieces) {
+    writer.write(fd, at, p, `write ${file}`);
+    at += p.length;
   }
+  writer.fsync(fd, `flush ${file}`);
 }
 
 /** dom0's device tree blob as it sits in its RMA (totalsize from the header). */

@@ -1,3 +1,4 @@
+import { HOST_LE } from '../util/bytes';
 import { HashTable, REGION_SLOT_SHIFT, REGION_SLOTS, type HptStats } from './table';
 import { HPTE_BYTES, HPTES_PER_GROUP, HPTE_V_BOLTED, HPTE_V_LARGE, HPTE_V_SECONDARY, HPTE_V_VALID } from './constants';
 
@@ -5,93 +6,130 @@ import { HPTE_BYTES, HPTES_PER_GROUP, HPTE_V_BOLTED, HPTE_V_LARGE, HPTE_V_SECOND
  * The hash table as it is saved: only valid slots, so a 512 MiB table with
  * 8 Mi entries saves 160 MiB and one with 2048 saves 40 KiB.
  *
- *   0   "HPT1"
+ *   0   "HPT2"
  *   4   u32 log2(table bytes)
  *   8   u32 N, valid slots
  *   12  u32 0
- *   16  N x u32 slot index, ascending
- *   ..  N x 4 x u32: v hi, v lo, r hi, r lo
- * All big-endian.
+ *   16  N x { u32 slot index, u32 v hi, u32 v lo, u32 r hi, u32 r lo }, slots ascending
+ * All big-endian. One record per slot, so the section is written in one pass
+ * over the table, a buffer at a time, and its CRC taken as it goes.
  */
-const MAGIC = 0x48505431; // "HPT1"
+const MAGIC = 0x48505432; // "HPT2"
 const HEADER = 16;
+const RECORD = 20;
 
 export class HptFormatError extends Error {}
 
+/** The section's bytes for a table (tests and small tables: the save streams them, see hptSection). */
 export function encodeHpt(t: HashTable): Uint8Array {
-  return encodeHptWithStats(t).bytes;
+  const s = hptSection(t);
+  const out = new Uint8Array(s.length);
+  let at = 0;
+  for (const b of s.pieces()) {
+    out.set(b, at);
+    at += b.length;
+  }
+  return out;
 }
 
-/** A u32 as big-endian bytes in a native-order (little-endian) word: what the section's words are stored as. */
-const BIG_ENDIAN_HOST = new Uint8Array(new Uint32Array([1]).buffer)[0] === 0;
+/** The first `words` words of buf, stored in the host's order, as big-endian bytes (swapped in place). */
+function bigEndian(buf: Uint8Array, words: number): Uint8Array {
+  const piece = buf.subarray(0, words * 4);
+  if (HOST_LE) Buffer.from(piece.buffer, piece.byteOffset, piece.length).swap32();
+  return piece;
+}
+
+/** Bytes of one piece the save writes: records are copied into it and it is handed out again and again. */
+const PIECE_BYTES = 4 * 2 ** 20 - ((4 * 2 ** 20) % RECORD);
 
 /**
- * encodeHpt and hptSectionStats of its bytes in one pass over the table's
- * storage (the save path: a 4 KiB-bolted 32 GiB table has 8 Mi entries):
- * the same bytes, the same counts.
+ * The section for table `t`, produced as it is written: `length` is known
+ * at once (the table keeps its count of valid slots), `pieces()` walks the
+ * used regions once, filling one 4 MiB buffer with records and handing it
+ * out each time it is full (the writer must consume a piece before asking
+ * for the next), and `stats()` is hptSectionStats of the bytes, ready once
+ * the pieces are consumed. A 4 KiB-bolted 32 GiB table is 8 Mi records:
+ * never held whole.
  */
-export function encodeHptWithStats(t: HashTable): { bytes: Uint8Array; stats: HptStats } {
-  const n = t.countValid();
-  const out = new Uint8Array(HEADER + n * 20);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(0, MAGIC);
-  dv.setUint32(4, t.log2Bytes);
-  dv.setUint32(8, n);
-  // Words written through an Int32Array, byte-swapped by hand on a little-endian host.
-  const w = new Int32Array(out.buffer);
-  const swap = !BIG_ENDIAN_HOST;
-  let at = HEADER / 4;
-  let words = (HEADER + n * 4) / 4;
-  const histogram = new Array<number>(HPTES_PER_GROUP + 1).fill(0);
+export function hptSection(t: HashTable): { length: number; pieces: () => Generator<Uint8Array>; stats: () => HptStats } {
+  const n = t.valid;
+  let stats: HptStats | undefined;
+  function* pieces(): Generator<Uint8Array> {
+    // At least a region's worth of records (the loop's unit), at most a piece.
+    const buf = new Uint8Array(Math.min(PIECE_BYTES, HEADER + Math.max(n, REGION_SLOTS) * RECORD));
+    // Words stored in the host's order, then the piece turned big-endian at once before it goes.
+    const w = new Int32Array(buf.buffer);
+    const cap = buf.length / 4;
+    let at = HEADER / 4;
+    w[0] = MAGIC;
+    w[1] = t.log2Bytes;
+    w[2] = n;
+    w[3] = 0;
+    // counts[0..8]: the PTEG histogram; [9] bolted, [10] large, [11] secondary, [12] regions with an entry.
+    const counts = new Float64Array(HPTES_PER_GROUP + 4 + 1);
+    let written = 0;
+    for (let r = 0; r < t.regions; r++) {
+      const b = t.regionWords(r);
+      if (b === undefined) continue;
+      // Room for a whole region's records, else the piece goes first.
+      if (at + REGION_SLOTS * 5 > cap) {
+        yield bigEndian(buf, at);
+        at = 0;
+      }
+      const end = encodeRegion(b, t.regionBase(r), r << REGION_SLOT_SHIFT, w, at, counts);
+      written += (end - at) / 5;
+      at = end;
+    }
+    if (written !== n) throw new Error(`hash table changed while it was encoded (${written} of ${n} entries)`);
+    if (at > 0) yield bigEndian(buf, at);
+    const ptegs = t.ptegs;
+    const histogram = Array.from(counts.subarray(0, HPTES_PER_GROUP + 1));
+    histogram[0] = ptegs - histogram.slice(1).reduce((x, c) => x + c, 0);
+    stats = { bytes: t.bytes, ptegs, slots: t.slots, valid: n, bolted: counts[9], large: counts[10], secondary: counts[11], histogram, allocatedBytes: counts[12] * REGION_SLOTS * HPTE_BYTES };
+  }
+  return {
+    length: HEADER + n * RECORD,
+    pieces,
+    stats: () => {
+      if (stats === undefined) throw new Error('hash table section stats asked for before its pieces were written');
+      return stats;
+    },
+  };
+}
+
+/**
+ * One region's valid slots as records into w from word `at` (host order);
+ * returns the word after the last. Counts go into `counts` (see hptSection).
+ */
+function encodeRegion(b: Int32Array, base: number, firstSlot: number, w: Int32Array, at: number, counts: Float64Array): number {
+  const start = at;
   let bolted = 0;
   let large = 0;
   let secondary = 0;
-  let regions = 0;
-  // Literal constants in the loop: 1 = HPTE_V_VALID, 0x10 = BOLTED, 4 = LARGE, 2 = SECONDARY, 8 = HPTES_PER_GROUP.
-  for (let r = 0; r < t.regions; r++) {
-    const b = t.regionWords(r);
-    if (b === undefined) continue;
-    const base = t.regionBase(r);
-    const firstSlot = r << REGION_SLOT_SHIFT;
-    const atBefore = at;
-    for (let g = 0; g < REGION_SLOTS; g += 8) {
-      let inGroup = 0;
-      for (let s = g, i = base + (g << 2); s < g + 8; s++, i += 4) {
-        const vLo = b[i + 1];
-        if ((vLo & 1) === 0) continue;
-        inGroup++;
-        bolted += (vLo >>> 4) & 1;
-        large += (vLo >>> 2) & 1;
-        secondary += (vLo >>> 1) & 1;
-        const slot = firstSlot + s;
-        const vHi = b[i];
-        const rHi = b[i + 2];
-        const rLo = b[i + 3];
-        if (swap) {
-          w[at] = (slot << 24) | ((slot & 0xff00) << 8) | ((slot >>> 8) & 0xff00) | (slot >>> 24);
-          w[words] = (vHi << 24) | ((vHi & 0xff00) << 8) | ((vHi >>> 8) & 0xff00) | (vHi >>> 24);
-          w[words + 1] = (vLo << 24) | ((vLo & 0xff00) << 8) | ((vLo >>> 8) & 0xff00) | (vLo >>> 24);
-          w[words + 2] = (rHi << 24) | ((rHi & 0xff00) << 8) | ((rHi >>> 8) & 0xff00) | (rHi >>> 24);
-          w[words + 3] = (rLo << 24) | ((rLo & 0xff00) << 8) | ((rLo >>> 8) & 0xff00) | (rLo >>> 24);
-        } else {
-          w[at] = slot;
-          w[words] = vHi;
-          w[words + 1] = vLo;
-          w[words + 2] = rHi;
-          w[words + 3] = rLo;
-        }
-        at++;
-        words += 4;
-      }
-      histogram[inGroup]++;
+  // Literal constants: 1 = HPTE_V_VALID, 0x10 = BOLTED, 4 = LARGE, 2 = SECONDARY, 8 = HPTES_PER_GROUP, 5 = RECORD / 4.
+  for (let g = 0; g < REGION_SLOTS; g += 8) {
+    let inGroup = 0;
+    for (let s = g, i = base + (g << 2); s < g + 8; s++, i += 4) {
+      const vLo = b[i + 1];
+      if ((vLo & 1) === 0) continue;
+      inGroup++;
+      bolted += (vLo >>> 4) & 1;
+      large += (vLo >>> 2) & 1;
+      secondary += (vLo >>> 1) & 1;
+      w[at] = firstSlot + s;
+      w[at + 1] = b[i];
+      w[at + 2] = vLo;
+      w[at + 3] = b[i + 2];
+      w[at + 4] = b[i + 3];
+      at += 5;
     }
-    if (at !== atBefore) regions++;
+    counts[inGroup]++;
   }
-  if (at !== (HEADER + n * 4) / 4) throw new Error(`hash table changed while it was encoded (${at - HEADER / 4} of ${n} entries)`);
-  const ptegs = t.ptegs;
-  histogram[0] = ptegs - histogram.slice(1).reduce((a, c) => a + c, 0);
-  const stats: HptStats = { bytes: t.bytes, ptegs, slots: t.slots, valid: n, bolted, large, secondary, histogram, allocatedBytes: regions * REGION_SLOTS * HPTE_BYTES };
-  return { bytes: out, stats };
+  counts[9] += bolted;
+  counts[10] += large;
+  counts[11] += secondary;
+  if (at !== start) counts[12]++;
+  return at;
 }
 
 export function decodeHpt(bytes: Uint8Array): HashTable {
@@ -105,16 +143,15 @@ export function decodeHpt(bytes: Uint8Array): HashTable {
   if (log2 < 18 || log2 > 36) bad(`size 2^${log2} is not a hash table size`);
   const t = new HashTable(2 ** log2);
   const n = dv.getUint32(8);
-  if (bytes.length !== HEADER + n * 20) bad(`${bytes.length} bytes for ${n} entries`);
+  if (bytes.length !== HEADER + n * RECORD) bad(`${bytes.length} bytes for ${n} entries`);
   let prev = -1;
-  let words = HEADER + n * 4;
-  for (let k = 0; k < n; k++, words += 16) {
-    const slot = dv.getUint32(HEADER + k * 4);
+  for (let k = 0, at = HEADER; k < n; k++, at += RECORD) {
+    const slot = dv.getUint32(at);
     if (slot <= prev || slot >= t.slots) bad(`slot ${slot} is out of order or outside the table`);
     prev = slot;
-    const vLo = dv.getUint32(words + 4);
+    const vLo = dv.getUint32(at + 8);
     if ((vLo & HPTE_V_VALID) === 0) bad(`slot ${slot} is saved but not valid`);
-    t.write(slot, dv.getUint32(words), vLo, dv.getUint32(words + 8), dv.getUint32(words + 12));
+    t.write(slot, dv.getUint32(at + 4), vLo, dv.getUint32(at + 12), dv.getUint32(at + 16));
   }
   return t;
 }
@@ -139,9 +176,10 @@ export function hptSectionStats(bytes: Uint8Array): HptStats {
   let lastRegion = -1;
   let group = -1;
   let inGroup = 0;
+  if (bytes.length !== HEADER + n * RECORD) throw new HptFormatError(`hash table section: ${bytes.length} bytes for ${n} entries`);
   for (let k = 0; k < n; k++) {
-    const slot = dv.getUint32(HEADER + k * 4);
-    const vLo = dv.getUint32(HEADER + n * 4 + k * 16 + 4);
+    const slot = dv.getUint32(HEADER + k * RECORD);
+    const vLo = dv.getUint32(HEADER + k * RECORD + 8);
     if (vLo & HPTE_V_BOLTED) bolted++;
     if (vLo & HPTE_V_LARGE) large++;
     if (vLo & HPTE_V_SECONDARY) secondary++;

@@ -9,7 +9,7 @@ import { StateError } from '../util/errors';
  * one buffer, and offsets and lengths are 64-bit (files past 2 GiB).
  *
  *   0   "PPCDOMB\0"
- *   8   u32 format version (4)
+ *   8   u32 format version (5)
  *   12  u32 N, sections
  *   16  u64 offset of the section table
  *   24  u32 CRC-32 of the section table
@@ -26,7 +26,7 @@ import { StateError } from '../util/errors';
  * save need not copy what it did not change).
  */
 export const STATE_MAGIC = 'PPCDOMB\0';
-export const STATE_VERSION = 4;
+export const STATE_VERSION = 5;
 export const HEADER_BYTES = 32;
 const ENTRY_BYTES = 40;
 

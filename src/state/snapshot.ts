@@ -1,5 +1,5 @@
 import { readFdt } from '../devtree/fdt_ro';
-import { encodeHptWithStats } from '../hpt/codec';
+import { hptSection } from '../hpt/codec';
 import type { HptStats } from '../hpt/table';
 import { BuddyHeap } from '../machine/buddy';
 import { FrameTable, OwnedRun } from '../machine/frames';
@@ -45,15 +45,16 @@ class FileGuestState implements GuestKernelState, Carried {
 }
 
 /**
- * The sections of a System, in file order: structure, firmware, then per
- * domain its RMA chunks, hash table, Xen p2m and guest slots. Sections read
- * from `from` and not touched since are carried (the writer keeps or copies
- * them without decoding). The System is not changed.
+ * The sections of a System, in file order: firmware, then per domain its
+ * RMA chunks, hash table, Xen p2m and guest slots, then the structure
+ * (last: it holds the hash tables' counts, taken as their sections are
+ * written). Sections read from `from` and not touched since are carried
+ * (the writer keeps or copies them without decoding). The System is not
+ * changed.
  */
 export function stateSections(sys: System): SectionWrite[] {
-  const out: SectionWrite[] = [];
-  const domains: DomainDoc[] = [];
   const perDomain: SectionWrite[] = [];
+  const docs: (() => DomainDoc)[] = [];
   const bytes = (kind: SectionWrite['kind'], domid: number, index: number, list: Uint8Array[]): SectionWrite => ({ kind, domid, index, length: list.reduce((n, b) => n + b.length, 0), pieces: () => list });
   const carried = (kind: SectionWrite['kind'], domid: number, index: number, c: Carried): SectionWrite => ({ kind, domid, index, carried: c.entry, from: c.from } as SectionWrite);
   for (const d of sys.domains.values()) {
@@ -65,24 +66,39 @@ export function stateSections(sys: System): SectionWrite[] {
     }
     // A table never decoded in this process goes back as it was read.
     const h = d.hptForSave();
-    let hptStats: HptStats | null = null;
+    let hptStats: () => HptStats | null = () => null;
     if (h.live) {
-      const enc = encodeHptWithStats(h.live); // encodeHpt and hptSectionStats of it, in one pass
-      hptStats = enc.stats;
-      perDomain.push(bytes(SECTION.hpt, d.domid, 0, [enc.bytes]));
+      const section = hptSection(h.live); // streamed, its counts taken on the way
+      hptStats = section.stats;
+      perDomain.push({ kind: SECTION.hpt, domid: d.domid, index: 0, length: section.length, pieces: section.pieces });
     } else if (h.saved) {
-      hptStats = h.saved.stats;
-      perDomain.push(h.saved instanceof FileHpt ? carried(SECTION.hpt, d.domid, 0, h.saved) : bytes(SECTION.hpt, d.domid, 0, [h.saved.load()]));
+      const saved = h.saved;
+      hptStats = () => saved.stats;
+      perDomain.push(saved instanceof FileHpt ? carried(SECTION.hpt, d.domid, 0, saved) : bytes(SECTION.hpt, d.domid, 0, [saved.load()]));
     }
     if (d.xenP2m) perDomain.push(bytes(SECTION.xenP2m, d.domid, 0, [d.xenP2m.bytes]));
     if (d.guest) perDomain.push(d.guest instanceof FileGuestState && !d.guest.loaded ? carried(SECTION.guestSlots, d.domid, 0, d.guest) : bytes(SECTION.guestSlots, d.domid, 0, [d.guest.hidx]));
-    domains.push(domainDoc(d, hptStats));
+    docs.push(() => domainDoc(d, hptStats()));
   }
-  const doc: StateDoc = { format: FORMAT, build: sys.build, machine: machineDoc(sys.machine), domains, foreign: sys.foreign };
-  out.push(bytes(SECTION.structure, NO_DOMAIN, 0, [Buffer.from(JSON.stringify(doc), 'utf8')]));
-  out.push(bytes(SECTION.firmware, NO_DOMAIN, 0, [sys.firmwareBlob]));
-  out.push(...perDomain);
-  return out;
+  // Produced when the writer reaches it, after every hash table's section.
+  let structure: Uint8Array | undefined;
+  const structureBytes = (): Uint8Array => {
+    const doc: StateDoc = { format: FORMAT, build: sys.build, machine: machineDoc(sys.machine), domains: docs.map((f) => f()), foreign: sys.foreign };
+    return (structure ??= Buffer.from(JSON.stringify(doc), 'utf8'));
+  };
+  return [
+    bytes(SECTION.firmware, NO_DOMAIN, 0, [sys.firmwareBlob]),
+    ...perDomain,
+    {
+      kind: SECTION.structure,
+      domid: NO_DOMAIN,
+      index: 0,
+      get length() {
+        return structureBytes().length;
+      },
+      pieces: () => [structureBytes()],
+    },
+  ];
 }
 
 /** The whole state as one buffer (tests, small states): every section written anew. */

@@ -133,6 +133,26 @@ linux('killed writers leave the old state or the new one, whole', () => {
     }
   });
 
+  it('a 4K construct that saves on a second thread (more than saveTuning.backgroundMinBytes), over an existing state, at six moments', async () => {
+    const d = tempDir('kill-construct-large');
+    const sdir = path.join(d, 's');
+    const sizes = [3072, 4096]; // MiB, 4 KiB-bolted: 15 and 20 MB of hash table records alone
+    const args = (mib: number) => ['construct', '--mem', `${mib}M`, '--linear-page', '4K', '--state', 's'];
+    expect((await cli(args(sizes[0]), { cwd: d })).code).toBe(0);
+    const ms = await timed(args(sizes[1]), d);
+    for (const [i, f] of FRACTIONS.entries()) {
+      const mib = sizes[i % 2];
+      const other = sizes[(i + 1) % 2];
+      await killAt(args(mib), d, Math.round(ms * f));
+      const v = await cli(['validate', '--state', 's'], { cwd: d });
+      expect(v.err).toBe('');
+      expect(v.code).toBe(0);
+      const tot = decodeState(fs.readFileSync(path.join(sdir, 'state.bin')), 'x').dom0().totPages;
+      expect([mib, other].map((m) => (m * 2 ** 20) / 4096)).toContain(tot);
+      expect((await cli(args(other), { cwd: d })).code).toBe(0);
+    }
+  });
+
   it.each([
     ['create-domu', ['create-domu', '--mem', '256M'], (before: number[], after: number[]) => after.length === before.length || after.length === before.length + 1],
     ['balloon', ['balloon', '--target', '448M'], () => true],

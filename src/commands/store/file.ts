@@ -40,12 +40,15 @@ export function fileOp<T>(what: string, fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (isFileError(e)) {
-      const c = e.code;
-      throw new IoError(`cannot ${what}: ${reason(e)}`, c === 'ENOSPC' || c === 'EDQUOT' ? ['free-disk'] : undefined);
-    }
+    if (isFileError(e)) throw ioError(what, e);
     throw e;
   }
+}
+
+/** A file-system failure while doing `what`, as the one line the user sees. */
+export function ioError(what: string, e: NodeJS.ErrnoException): IoError {
+  const c = e.code;
+  return new IoError(`cannot ${what}: ${reason(e)}`, c === 'ENOSPC' || c === 'EDQUOT' ? ['free-disk'] : undefined);
 }
 
 /** Positional reads over an open fd (never the whole file in one buffer). */
