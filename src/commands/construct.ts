@@ -100,14 +100,17 @@ export function runConstruct(io: Io, f: ConstructFlags): number {
   };
   let guest: GuestRecord | undefined;
   let bootMs: number | undefined;
-  if (f.boot !== false && translation !== 'legacy') {
+  const boot = (): void => {
     const t0 = performance.now();
     guest = bootDom0Guest(sys, dom0, { linearPageShift, linearFallback: !!f.linearFallback, kernelVersion, progress: progressBar(io, 'bolting the linear map') });
     if (f.timing) bootMs = performance.now() - t0;
-  }
+  };
+  // The hash table records the boot adds (20 bytes a page bolted), for the save to size itself by.
+  const boots = f.boot !== false && translation !== 'legacy' ? Math.floor((dom0.totPages * 20) / 2 ** (linearPageShift - 12)) : 0;
   const dir = stateDir(io, f.state);
+  // The save starts before the boot: what the boot leaves alone is written while it runs (state_store.ts saveAround).
   // Paths as given, relative to where the command runs: the same command prints the same bytes wherever it runs.
-  const files = relativePaths(io, changeState(io, dir, f.lockTimeout, (_load, save) => save(sys)));
+  const files = relativePaths(io, changeState(io, dir, f.lockTimeout, (_load, save) => save(sys, boots > 0 ? { during: boot, boots } : undefined)));
   if (f.json) io.out(json(constructJson(sys, files, guest ? guestBootJson(guest, bootMs) : undefined)));
   else io.out(formatConstruct(paint(io), sys, files, columns(io)) + (guest ? formatGuestBoot(paint(io), guest, columns(io), bootMs) : ''));
   return 0;

@@ -219,72 +219,105 @@ export function describe(e: SectionKey): string {
  * its parts under their names. Any other carried section is read (and
  * checked) from its file and written anew. Returns the file's size.
  */
-export function writeContainer(sink: ByteSink, sections: readonly SectionWrite[], opts: { appendTo?: StateContainer; linkFrom?: { from: StateContainer; ownPart: string } } = {}): number {
-  let at = pad8(opts.appendTo?.size ?? HEADER_BYTES);
-  const entries: SectionEntry[] = [];
-  const partNames: string[] = [];
-  const link = opts.linkFrom;
-  for (const s of sections) {
+export function writeContainer(sink: ByteSink, sections: readonly SectionWrite[], opts: ContainerWriteOptions = {}): number {
+  const w = new ContainerWriter(sink, opts);
+  for (const s of sections) w.add(s);
+  return w.finish();
+}
+
+export interface ContainerWriteOptions { appendTo?: StateContainer; linkFrom?: { from: StateContainer; ownPart: string } }
+
+/**
+ * writeContainer a section at a time: a save can write the sections that
+ * are final early and the rest later. A section added again under the same
+ * key replaces the earlier one in the table (its bytes stay, unreferenced).
+ */
+export class ContainerWriter {
+  private at: number;
+  private readonly entries = new Map<string, SectionEntry>();
+  private readonly partNames: string[] = [];
+
+  constructor(private readonly sink: ByteSink, private readonly opts: ContainerWriteOptions = {}) {
+    this.at = pad8(opts.appendTo?.size ?? HEADER_BYTES);
+  }
+
+  /** The entry of a section added under this key, if any. */
+  written(k: SectionKey): SectionEntry | undefined {
+    return this.entries.get(key(k.kind, k.domid, k.index));
+  }
+
+  add(s: SectionWrite): SectionEntry {
     const k = { kind: s.kind, domid: s.domid, index: s.index };
-    if (s.carried && opts.appendTo !== undefined && s.from === opts.appendTo && s.carried.part === undefined) {
-      entries.push({ ...k, crc: s.carried.crc, offset: s.carried.offset, length: s.carried.length });
-      continue;
-    }
-    if (s.carried && link !== undefined && s.from === link.from) {
+    const link = this.opts.linkFrom;
+    let e: SectionEntry;
+    if (s.carried && this.opts.appendTo !== undefined && s.from === this.opts.appendTo && s.carried.part === undefined) {
+      e = { ...k, crc: s.carried.crc, offset: s.carried.offset, length: s.carried.length };
+    } else if (s.carried && link !== undefined && s.from === link.from) {
       const part = s.carried.part ?? link.ownPart;
-      if (!partNames.includes(part)) partNames.push(part);
-      entries.push({ ...k, crc: s.carried.crc, offset: s.carried.offset, length: s.carried.length, part });
-      continue;
-    }
-    const start = at;
-    let crc = 0;
-    const put = (b: Uint8Array): void => {
-      sink.write(at, b);
-      crc = crc32(b, crc);
-      at += b.length;
-    };
-    if (s.carried) {
-      put(s.from.read(s.carried));
+      if (!this.partNames.includes(part)) this.partNames.push(part);
+      e = { ...k, crc: s.carried.crc, offset: s.carried.offset, length: s.carried.length, part };
     } else {
-      for (const b of s.pieces()) put(b);
-      if (at - start !== s.length) throw new Error(`${describe(s)} was ${at - start} bytes, announced ${s.length}`);
+      const start = this.at;
+      let crc = 0;
+      const put = (b: Uint8Array): void => {
+        this.sink.write(this.at, b);
+        crc = crc32(b, crc);
+        this.at += b.length;
+      };
+      if (s.carried) {
+        put(s.from.read(s.carried));
+      } else {
+        for (const b of s.pieces()) put(b);
+        if (this.at - start !== s.length) throw new Error(`${describe(s)} was ${this.at - start} bytes, announced ${s.length}`);
+      }
+      e = { ...k, crc, offset: start, length: this.at - start };
+      this.pad();
     }
-    entries.push({ ...k, crc, offset: start, length: at - start });
-    if (pad8(at) > at) sink.write(at, new Uint8Array(pad8(at) - at));
-    at = pad8(at);
+    this.entries.set(key(k.kind, k.domid, k.index), e);
+    return e;
   }
-  if (partNames.length > 0) {
-    const list = Buffer.from(JSON.stringify(partNames), 'utf8');
-    sink.write(at, list);
-    entries.push({ kind: SECTION.parts, domid: NO_DOMAIN, index: 0, crc: crc32(list), offset: at, length: list.length });
-    at += list.length;
-    if (pad8(at) > at) sink.write(at, new Uint8Array(pad8(at) - at));
-    at = pad8(at);
+
+  /** The parts list, the table and the header; returns the file's size. */
+  finish(): number {
+    const entries = [...this.entries.values()];
+    const partNames = this.partNames;
+    if (partNames.length > 0) {
+      const list = Buffer.from(JSON.stringify(partNames), 'utf8');
+      this.sink.write(this.at, list);
+      entries.push({ kind: SECTION.parts, domid: NO_DOMAIN, index: 0, crc: crc32(list), offset: this.at, length: list.length });
+      this.at += list.length;
+      this.pad();
+    }
+    const table = new Uint8Array(entries.length * ENTRY_BYTES);
+    const tv = view(table);
+    entries.forEach((e, i) => {
+      const o = i * ENTRY_BYTES;
+      tv.setUint32(o, e.kind);
+      tv.setUint32(o + 4, e.domid);
+      tv.setUint32(o + 8, e.index);
+      tv.setUint32(o + 12, e.crc);
+      tv.setBigUint64(o + 16, BigInt(e.offset));
+      tv.setBigUint64(o + 24, BigInt(e.length));
+      tv.setUint32(o + 32, e.part === undefined ? 0 : partNames.indexOf(e.part) + 1);
+    });
+    const tableAt = this.at;
+    this.sink.write(tableAt, table);
+    const head = new Uint8Array(HEADER_BYTES);
+    const hv = view(head);
+    head.set(Buffer.from(STATE_MAGIC, 'latin1'));
+    hv.setUint32(8, STATE_VERSION);
+    hv.setUint32(12, entries.length);
+    hv.setBigUint64(16, BigInt(tableAt));
+    hv.setUint32(24, crc32(table));
+    hv.setUint32(28, crc32(head.subarray(0, 28)));
+    this.sink.write(0, head);
+    return tableAt + table.length;
   }
-  const table = new Uint8Array(entries.length * ENTRY_BYTES);
-  const tv = view(table);
-  entries.forEach((e, i) => {
-    const o = i * ENTRY_BYTES;
-    tv.setUint32(o, e.kind);
-    tv.setUint32(o + 4, e.domid);
-    tv.setUint32(o + 8, e.index);
-    tv.setUint32(o + 12, e.crc);
-    tv.setBigUint64(o + 16, BigInt(e.offset));
-    tv.setBigUint64(o + 24, BigInt(e.length));
-    tv.setUint32(o + 32, e.part === undefined ? 0 : partNames.indexOf(e.part) + 1);
-  });
-  const tableAt = at;
-  sink.write(tableAt, table);
-  const head = new Uint8Array(HEADER_BYTES);
-  const hv = view(head);
-  head.set(Buffer.from(STATE_MAGIC, 'latin1'));
-  hv.setUint32(8, STATE_VERSION);
-  hv.setUint32(12, entries.length);
-  hv.setBigUint64(16, BigInt(tableAt));
-  hv.setUint32(24, crc32(table));
-  hv.setUint32(28, crc32(head.subarray(0, 28)));
-  sink.write(0, head);
-  return tableAt + table.length;
+
+  private pad(): void {
+    if (pad8(this.at) > this.at) this.sink.write(this.at, new Uint8Array(pad8(this.at) - this.at));
+    this.at = pad8(this.at);
+  }
 }
 
 /** A file held in memory (tests, and a state encoded without a file). */

@@ -58,12 +58,7 @@ export function stateSections(sys: System): SectionWrite[] {
   const bytes = (kind: SectionWrite['kind'], domid: number, index: number, list: Uint8Array[]): SectionWrite => ({ kind, domid, index, length: list.reduce((n, b) => n + b.length, 0), pieces: () => list });
   const carried = (kind: SectionWrite['kind'], domid: number, index: number, c: Carried): SectionWrite => ({ kind, domid, index, carried: c.entry, from: c.from } as SectionWrite);
   for (const d of sys.domains.values()) {
-    const mem = d.memory;
-    const fromFile = fileChunks.get(mem);
-    for (const i of mem.usedChunks()) {
-      if (fromFile && mem.isPending(i)) perDomain.push(carried(SECTION.rmaChunk, d.domid, i, { entry: fromFile.entries.get(i)!, from: fromFile.from }));
-      else perDomain.push(bytes(SECTION.rmaChunk, d.domid, i, [mem.chunk(i, false)!]));
-    }
+    perDomain.push(...rmaSections(d));
     // A table never decoded in this process goes back as it was read.
     const h = d.hptForSave();
     let hptStats: () => HptStats | null = () => null;
@@ -87,7 +82,7 @@ export function stateSections(sys: System): SectionWrite[] {
     return (structure ??= Buffer.from(JSON.stringify(doc), 'utf8'));
   };
   return [
-    bytes(SECTION.firmware, NO_DOMAIN, 0, [sys.firmwareBlob]),
+    firmwareSection(sys),
     ...perDomain,
     {
       kind: SECTION.structure,
@@ -99,6 +94,22 @@ export function stateSections(sys: System): SectionWrite[] {
       pieces: () => [structureBytes()],
     },
   ];
+}
+
+/** The firmware blob's section. */
+export function firmwareSection(sys: System): SectionWrite {
+  return { kind: SECTION.firmware, domid: NO_DOMAIN, index: 0, length: sys.firmwareBlob.length, pieces: () => [sys.firmwareBlob] };
+}
+
+/** A domain's RMA chunk sections: carried when read from a state and not touched since. */
+export function rmaSections(d: Domain): SectionWrite[] {
+  const mem = d.memory;
+  const fromFile = fileChunks.get(mem);
+  return mem.usedChunks().map((i): SectionWrite => {
+    if (fromFile && mem.isPending(i)) return { kind: SECTION.rmaChunk, domid: d.domid, index: i, carried: fromFile.entries.get(i)!, from: fromFile.from };
+    const c = mem.chunk(i, false)!;
+    return { kind: SECTION.rmaChunk, domid: d.domid, index: i, length: c.length, pieces: () => [c] };
+  });
 }
 
 /** The whole state as one buffer (tests, small states): every section written anew. */
