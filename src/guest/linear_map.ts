@@ -11,7 +11,7 @@ import {
 import { avpnWords, hpteHash, primaryGroup } from '../hpt/hash';
 import { linearEa, vsidOf } from '../hpt/vsid';
 import { hex } from '../util/size';
-import { hcallReturnName } from '../xen/hcalls/papr';
+import { H_SUCCESS, hcallReturnName } from '../xen/hcalls/papr';
 import { GuestBootError } from './errors';
 import { GuestMmu, HIDX_HASHED, HPTE_INSERT_FULL, HPTE_INSERT_NO_FRAME } from './mmu';
 
@@ -161,37 +161,132 @@ function boltLarge(mmu: GuestMmu, pfn: number, hidx: Uint8Array, perPfn: boolean
 }
 
 /**
- * The 4 KiB pages of [from, to): one VSID per 256 MiB segment, then the
- * segment's pages in a tight loop of their own.
+ * The order the 4 KiB pages go in. Linux bolts them in pfn order; the table
+ * comes out the same in any order that keeps, for every PTEG, the order of
+ * the entries that land in it: each takes its group's first free slot, and
+ * whether H_ENTER takes it depends on nothing else. A segment's pages hash
+ * to groups hash ^ idx (masked), so an aligned chunk of 512 pages fills one
+ * aligned run of 512 groups, 64 KiB of table, its region. The pages go in
+ * region by region, a region's chunks in pfn order: each region is written
+ * while it is in the cache, where pfn order comes back to it only a window's
+ * worth of segments later, long after it left. A PTEG mask that is not
+ * 2^m - 1 with 2^9 <= 2^m <= 2^28 (a device tree naming an odd size) gets
+ * pfn order: one region.
+ */
+const CHUNK_PAGES = 512;
+const CHUNK_SHIFT = 9;
+/** Progress is reported every so many regions. */
+const PROGRESS_REGIONS = 16;
+
+/** The regions one segment's groups fall in for PTEG mask `mask` (1: pfn order). */
+function regionsFor(mask: number): number {
+  const plain = Number.isInteger(mask) && mask >= CHUNK_PAGES - 1 && mask <= 2 ** 28 - 1 && (mask & (mask + 1)) === 0;
+  return plain ? (Math.min(mask, SEGMENT_PAGES - 1) + 1) >>> CHUNK_SHIFT : 1;
+}
+
+/** A segment's part of the pages being bolted, with its VSID's words. */
+interface Segment { seg: number; from: number; to: number; vHi: number; vLoSeg: number; hash: number }
+
+/** The first insert, in pfn order, known to fail: inserts stop short of it. */
+interface Stop { pfn: number; ret: number; hcall: number; group: number }
+
+/**
+ * The 4 KiB pages of [from, to): one VSID per 256 MiB segment; segments
+ * whose groups meet (those hashing to the same 65536 groups, a window of
+ * the table) go in together, region by region. A failed insert stops the
+ * boot at the first pfn that fails in pfn order, as Linux's loop does (pages
+ * after it may have gone in too, into a table the failed boot leaves to no one).
  */
 function bolt4K(mmu: GuestMmu, from: number, to: number, hidx: Uint8Array, text: { start: number; end: number }, progress: ProgressFn | undefined, done0: number, total: number): void {
-  // Text pfns [t0, t1): a page is text when its first byte is (text bounds are page aligned in a linked kernel).
-  const t0 = Math.ceil(text.start / PAGE_SIZE);
-  const t1 = Math.ceil(text.end / PAGE_SIZE);
+  // Text pfns [textFrom, textTo) of [from, to): a page is text when its first byte is (text bounds are page aligned in a linked kernel).
+  let textFrom = Math.max(from, Math.ceil(text.start / PAGE_SIZE));
+  let textTo = Math.min(to, Math.ceil(text.end / PAGE_SIZE));
+  if (!(textFrom < textTo)) textFrom = textTo = from;
+  const regions = regionsFor(mmu.mask);
+  // Segments by window, windows in the order of their first segment (pfn order: a window each).
+  const windows = new Map<number, Segment[]>();
   for (let pfn = from; pfn < to; ) {
     const seg = Math.floor(pfn / SEGMENT_PAGES);
     const end = Math.min(to, (seg + 1) * SEGMENT_PAGES);
     const vsid = vsidOf(KERNEL_ESID + seg);
-    mmu.p2m.prefetch(pfn, end);
-    boltSegment4K(mmu, pfn, end, Math.floor(vsid / TWO20), (vsid % TWO20) * 4096, (vsid % TWO32) | 0, hidx, t0, t1);
+    const s: Segment = { seg, from: pfn, to: end, vHi: Math.floor(vsid / TWO20), vLoSeg: ((vsid % TWO20) * 4096) | 0, hash: (vsid % TWO32) | 0 };
+    const key = regions > 1 ? (s.hash & mmu.mask) >>> 16 : -1 - seg;
+    const w = windows.get(key);
+    if (w) w.push(s);
+    else windows.set(key, [s]);
     pfn = end;
-    if (progress && pfn < to) progress(done0 + (pfn - from), total);
+  }
+  const hcallBefore = mmu.lastHcall;
+  const stop: Stop = { pfn: to, ret: 0, hcall: H_SUCCESS, group: 0 };
+  let win = new Int32Array(0);
+  let done = 0;
+  for (const segs of windows.values()) {
+    if (segs[0].from >= stop.pfn) break;
+    // The window's p2m entries read ahead: segment k's at k * SEGMENT_PAGES + its page index.
+    if (win.length < segs.length * SEGMENT_PAGES) win = new Int32Array(segs.length * SEGMENT_PAGES);
+    segs.forEach((s, k) => mmu.p2m.readInto(s.from, s.to, win, k * SEGMENT_PAGES + (s.from - s.seg * SEGMENT_PAGES)));
+    for (let r = 0; r < regions; r++) {
+      for (let k = 0; k < segs.length; k++) {
+        const s = segs[k];
+        const base = s.seg * SEGMENT_PAGES;
+        // The segment's chunks in region r: chunk j's region is (j ^ the hash's region bits) modulo the regions.
+        for (let j = (r ^ (s.hash >>> CHUNK_SHIFT)) & (regions - 1); j < SEGMENT_PAGES / CHUNK_PAGES; j += regions) {
+          const cFrom = Math.max(s.from, base + j * CHUNK_PAGES);
+          const cTo = Math.min(s.to, stop.pfn, base + (j + 1) * CHUNK_PAGES);
+          if (cFrom >= cTo) continue;
+          boltChunk4K(mmu, cFrom, cTo, s.vHi, s.vLoSeg, s.hash, hidx, textFrom, textTo, win, base - k * SEGMENT_PAGES, stop);
+          done += cTo - cFrom;
+        }
+      }
+      if (progress && ((r + 1) % PROGRESS_REGIONS === 0 || r === regions - 1) && done < to - from) progress(done0 + done, total);
+    }
+  }
+  if (stop.pfn < to) {
+    mmu.lastHcall = stop.ret === HPTE_INSERT_NO_FRAME ? hcallBefore : stop.hcall;
+    throw insertFailed(mmu, stop.pfn, stop.ret, false, stop.group);
   }
 }
 
 /**
- * The hot path: per page the hash, the AVPN and one hpte_insert, all on
- * 32-bit halves (words travel as int32: the same bits).
+ * The hot path, one chunk of one segment: per page the hash, the AVPN and
+ * hpte_insert spelled out (pfn -> mfn from the read-ahead entries, win[pfn -
+ * winBase], then H_ENTER), all on 32-bit halves (words travel as int32: the
+ * same bits). A failure is left in `stop`.
  */
-function boltSegment4K(mmu: GuestMmu, from: number, to: number, vHi: number, vLoSeg: number, vsidLo: number, hidx: Uint8Array, t0: number, t1: number): void {
-  const mask = mmu.mask;
-  // Literal constants: 0xffff = SEGMENT_PAGES - 1, 0x11 = BOLTED | VALID, 0x190 / 0x194 = LINEAR_R_FLAGS (text) / with HPTE_R_N, 0x80 = HIDX_HASHED.
-  for (let pfn = from; pfn < to; pfn++) {
+function boltChunk4K(mmu: GuestMmu, from: number, to: number, vHi: number, vLoSeg: number, hash: number, hidx: Uint8Array, textFrom: number, textTo: number, win: Int32Array, winBase: number, stop: Stop): void {
+  const hc = mmu.hc;
+  const d = mmu.d;
+  // Everything the loop reads made int32 here, once: the JIT then keeps the
+  // loop in machine words instead of checking a tagged number at every use
+  // (pfns are below 2^31; `& mask` takes the mask as int32 anyway).
+  const first = from | 0;
+  const end = to | 0;
+  const w0 = winBase | 0;
+  const mask = mmu.mask | 0;
+  const tFrom = textFrom | 0;
+  const tTo = textTo | 0;
+  const vh = vHi | 0;
+  const vSeg = vLoSeg | 0;
+  const h = hash | 0;
+  // Literal constants: 0xffff = SEGMENT_PAGES - 1, 0x11 = BOLTED | VALID, 0x190 / 0x194 = LINEAR_R_FLAGS (text) / with HPTE_R_N,
+  // 0x80 = HIDX_HASHED, 0xffffffff = INVALID_MFN.
+  for (let pfn = first; pfn < end; pfn++) {
     const idx = pfn & 0xffff;
-    const group = (vsidLo ^ idx) & mask;
-    const vLo = (vLoSeg + ((idx >>> 11) << 7)) | 0x11;
-    const ret = mmu.hpteInsert(group * 8, vHi, vLo, pfn, pfn >= t0 && pfn < t1 ? 0x190 : 0x194);
-    if (ret < 0) throw insertFailed(mmu, pfn, ret, false, group);
-    hidx[pfn] = 0x80 | ret;
+    const group = (h ^ idx) & mask;
+    const vLo = vSeg | ((idx >>> 11) << 7) | 0x11;
+    const mfn = win[pfn - w0] >>> 0;
+    if (mfn === 0xffffffff) return stopAt(stop, pfn, HPTE_INSERT_NO_FRAME, H_SUCCESS, group);
+    // 64-bit words go as int32 halves: mfns are u32, so r's high half is mfn >>> 20.
+    const rc = hc.enter(d, 0, group * 8, vh, vLo, mfn >>> 20, (mfn << 12) | (pfn >= tFrom && pfn < tTo ? 0x190 : 0x194));
+    if (rc !== H_SUCCESS) return stopAt(stop, pfn, mmu.hcallFailed(rc), rc, group);
+    // The primary group: the slot is Linux's whole encoding.
+    hidx[pfn] = 0x80 | (hc.ptex & 7);
   }
+}
+
+function stopAt(stop: Stop, pfn: number, ret: number, hcall: number, group: number): void {
+  stop.pfn = pfn;
+  stop.ret = ret;
+  stop.hcall = hcall;
+  stop.group = group;
 }

@@ -51,12 +51,15 @@ export class GuestMmu {
     if (mfn === INVALID_MFN) return HPTE_INSERT_NO_FRAME;
     // 64-bit words go as int32 halves: mfns are u32, so r's high half is mfn >>> 20.
     const rc = this.hc.enter(this.d, 0, hpteGroup, vHi, vLo | 1 /* VALID */, mfn >>> 20, (mfn << 12) | rflags);
-    if (rc !== H_SUCCESS) {
-      this.lastHcall = rc;
-      return rc === H_PTEG_FULL ? HPTE_INSERT_FULL : HPTE_INSERT_ERROR;
-    }
+    if (rc !== H_SUCCESS) return this.hcallFailed(rc);
     // (slot & 7) | (secondary ? 8 : 0), as HIDX_SLOT / HIDX_SECONDARY.
     return (this.hc.ptex & 7) | ((vLo & 2) << 2);
+  }
+
+  /** An H_ENTER that failed: its code kept (lastHcall), hpte_insert's answer returned. */
+  hcallFailed(rc: number): number {
+    this.lastHcall = rc;
+    return rc === H_PTEG_FULL ? HPTE_INSERT_FULL : HPTE_INSERT_ERROR;
   }
 
   /**

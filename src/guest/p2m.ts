@@ -38,18 +38,32 @@ export class GuestP2m {
 
   /**
    * Read [from, to) of the table ahead into the window (the linear map does a
-   * 256 MiB segment at a time): the RMA's bytes copied as they are, then
-   * turned from big-endian to the host's order in one pass.
+   * 256 MiB segment at a time).
    */
   prefetch(from: number, to: number): void {
     from = Math.max(0, from);
     to = Math.max(from, Math.min(this.entries, to));
-    const n = to - from;
-    if (this.win.length < n) this.win = new Int32Array(n);
-    const bytes = new Uint8Array(this.win.buffer, 0, n * 4);
+    if (this.win.length < to - from) this.win = new Int32Array(to - from);
+    this.readInto(from, to, this.win, 0);
+    this.winStart = from;
+    this.winEnd = to;
+  }
+
+  /**
+   * Entries [from, to) into out[at..], host order (read them with >>> 0),
+   * what get() answers: the RMA's bytes copied as they are and turned from
+   * big-endian in one pass, INVALID_MFN for pfns outside the table.
+   */
+  readInto(from: number, to: number, out: Int32Array, at: number): void {
+    const lo = Math.min(Math.max(0, from), to);
+    const hi = Math.max(lo, Math.min(this.entries, to));
+    out.fill(-1, at, at + (lo - from)); // INVALID_MFN as int32
+    out.fill(-1, at + (hi - from), at + (to - from));
+    const n = hi - lo;
+    const bytes = new Uint8Array(out.buffer, out.byteOffset + (at + (lo - from)) * 4, n * 4);
     let done = 0;
     while (done < n * 4) {
-      const off = this.base + from * 4 + done;
+      const off = this.base + lo * 4 + done;
       const index = Math.floor(off / CHUNK_SIZE);
       const within = off - index * CHUNK_SIZE;
       const len = Math.min(n * 4 - done, CHUNK_SIZE - within);
@@ -58,9 +72,7 @@ export class GuestP2m {
       else bytes.fill(0, done, done + len);
       done += len;
     }
-    if (HOST_LE) Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).swap32();
-    this.winStart = from;
-    this.winEnd = to;
+    if (HOST_LE && n > 0) Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).swap32();
   }
 
   /** One entry straight from the RMA's bytes. */

@@ -9,8 +9,16 @@ export type Owner = number | 'xen';
 
 export interface OwnedRun { mfn: number; count: number; owner: Owner; use: string }
 
+/** No extent is known to be wholly one domain's: the map before it is built, and after any change. */
+const NO_EXTENTS = new Int32Array(0);
+const MAX_MAP_EXTENTS = 2 ** 32 / EXTENT_PAGES;
+
 export class FrameTable {
   private runs: OwnedRun[] = [];
+  // Derived from the runs, for H_ENTER's "does the caller own this frame?" asked
+  // millions of times a boot: per 16 MiB extent of machine memory, the domid owning
+  // all of its frames, else -1. Dropped on every change of ownership, rebuilt on use.
+  private extentOwnerMap: Int32Array = NO_EXTENTS;
 
   static fromRuns(runs: OwnedRun[]): FrameTable {
     const t = new FrameTable();
@@ -22,8 +30,26 @@ export class FrameTable {
     return this.runs;
   }
 
+  /**
+   * Per 16 MiB extent (mfn >>> 12), the domid owning all 4096 of its frames,
+   * or -1 (free frames in it, Xen's, or several owners); extents past the
+   * last owned frame are not in it. Empty whenever ownership has changed
+   * since extentOwners() last built it: a caller finding no entry takes the
+   * full lookup, never an old answer.
+   */
+  get extentOwnersIfCurrent(): Int32Array {
+    return this.extentOwnerMap;
+  }
+
+  /** The per-extent owner map, built first if ownership changed since it was last built. */
+  extentOwners(): Int32Array {
+    if (this.extentOwnerMap === NO_EXTENTS && this.runs.length > 0) this.extentOwnerMap = this.buildExtentOwners();
+    return this.extentOwnerMap;
+  }
+
   /** Record that [mfn, mfn+count) now belongs to owner, for use. It must be unowned. */
   assign(mfn: number, count: number, owner: Owner, use: string): void {
+    this.extentOwnerMap = NO_EXTENTS;
     const at = this.indexAfter(mfn);
     const prev = this.runs[at - 1];
     const next = this.runs[at];
@@ -51,6 +77,7 @@ export class FrameTable {
 
   /** Forget the owner of [mfn, mfn+count); every frame of it must be owned. */
   release(mfn: number, count: number): void {
+    this.extentOwnerMap = NO_EXTENTS;
     const end = mfn + count;
     let i = this.indexAfter(mfn) - 1;
     if (i < 0) throw new Error(`frame ${mfn.toString(16)} released but not owned`);
@@ -91,6 +118,26 @@ export class FrameTable {
     return n;
   }
 
+  private buildExtentOwners(): Int32Array {
+    const last = this.runs[this.runs.length - 1];
+    // Up to the last owned frame, and no further than u32 mfns reach (what a p2m entry holds): a frame past the map takes the lookup.
+    const extents = Math.min(Math.ceil((last.mfn + last.count) / EXTENT_PAGES), MAX_MAP_EXTENTS);
+    // Per extent: the one domid seen in it so far (-2 none yet, -1 Xen's or mixed), and how many of its frames are owned.
+    const owner = new Int32Array(extents).fill(-2);
+    const covered = new Int32Array(extents);
+    for (const r of this.runs) {
+      // Only a domid an Int32Array holds as itself can be matched against a caller's.
+      const id = typeof r.owner === 'number' && r.owner >= 0 && r.owner <= 0x7fffffff && Number.isInteger(r.owner) ? r.owner : -1;
+      const end = r.mfn + r.count;
+      for (let x = Math.floor(r.mfn / EXTENT_PAGES); x * EXTENT_PAGES < end && x < extents; x++) {
+        covered[x] += Math.min(end, (x + 1) * EXTENT_PAGES) - Math.max(r.mfn, x * EXTENT_PAGES);
+        owner[x] = owner[x] === -2 || owner[x] === id ? id : -1;
+      }
+    }
+    for (let x = 0; x < extents; x++) if (covered[x] !== EXTENT_PAGES) owner[x] = -1;
+    return owner;
+  }
+
   /** Index of the first run starting after mfn. */
   private indexAfter(mfn: number): number {
     let lo = 0;
@@ -101,65 +148,6 @@ export class FrameTable {
       else hi = mid;
     }
     return lo;
-  }
-}
-
-/**
- * For one owner, the frame-table run covering each 16 MiB block of machine
- * memory (and its index there): a booting kernel asks "does the caller own
- * this frame?" a million times, and this answers without the binary search.
- * Each use re-checks that the run object is still in the table at that
- * index: a run stays there until released (release replaces it, merging only
- * grows it), so its bounds and owner hold while it is there.
- */
-export class OwnerBlockCache {
-  owner: Owner | undefined;
-  blockRun: (OwnedRun | undefined)[] = [];
-  blockIndex = new Int32Array(0);
-
-  constructor(private readonly frames: FrameTable) {}
-
-  /** Is [mfn, end) inside one run of owner's frames, as the block map has it (and the table still does)? */
-  owns(owner: Owner, mfn: number, end: number): boolean {
-    if (owner !== this.owner) return false;
-    const b = Math.floor(mfn / EXTENT_PAGES);
-    const run = this.blockRun[b];
-    return run !== undefined && this.frames.all()[this.blockIndex[b]] === run && mfn >= run.mfn && end <= run.mfn + run.count;
-  }
-
-  /**
-   * Rebuild before use? For another owner, or when the block's entry is
-   * missing or no longer in the table. A block whose entry is another live
-   * run of the owner's (two runs sharing a block) is left alone: the smaller
-   * run's frames just take the lookup.
-   */
-  stale(owner: Owner, mfn: number): boolean {
-    if (owner !== this.owner) return true;
-    const b = Math.floor(mfn / EXTENT_PAGES);
-    const run = this.blockRun[b];
-    return run === undefined || this.frames.all()[this.blockIndex[b]] !== run;
-  }
-
-  /** Map every 16 MiB block that owner's runs touch to its run. */
-  rebuild(owner: Owner): void {
-    const runs = this.frames.all();
-    let top = 0;
-    for (const r of runs) top = Math.max(top, r.mfn + r.count);
-    const blocks = Math.ceil(top / EXTENT_PAGES) + 1;
-    this.blockRun = new Array<OwnedRun | undefined>(blocks).fill(undefined);
-    this.blockIndex = new Int32Array(blocks);
-    runs.forEach((r, index) => {
-      if (r.owner !== owner) return;
-      for (let b = Math.floor(r.mfn / EXTENT_PAGES); b * EXTENT_PAGES < r.mfn + r.count; b++) {
-        // A block shared by two runs keeps the larger one; the other goes the slow way.
-        const prev = this.blockRun[b];
-        if (prev === undefined || prev.count < r.count) {
-          this.blockRun[b] = r;
-          this.blockIndex[b] = index;
-        }
-      }
-    });
-    this.owner = owner;
   }
 }
 

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { EXTENT_PAGES, INVALID_MFN, IO_HOLE_START_MFN, PAGE_SIZE } from '../../src/machine/constants';
 import { GuestMemory } from '../../src/machine/guest_memory';
 import { Machine } from '../../src/machine/machine';
@@ -191,5 +192,88 @@ describe('H_REMOVE and H_READ', () => {
     expect(four.out).toEqual([v, r, 0n, 0n, 0n, 0n, 0n, 0n]);
     expect(hc.call(dom0, H_REMOVE, [BigInt(H_AVPN), 24n, v & ~0x7fn])).toEqual({ ret: H_SUCCESS, out: [v, r] });
     expect(hc.call(dom0, H_REMOVE, [0n, 24n, 0n])).toEqual({ ret: H_SUCCESS, out: [0n, 0n] }); // already gone: Xen says H_SUCCESS
+  });
+});
+
+describe('H_ENTER\'s per-extent ownership map: exactly as strict as the full checks', () => {
+  it('a frame freed, or given to another domain, after the map was built is checked again', () => {
+    const { m, dom0, dom1, hc } = setup();
+    const mfn = dom1.rma.mfn + 100;
+    // dom1 (not privileged) maps its own frame twice: the map is built, the second call takes the fast path.
+    expect(hc.enter(dom1, 0, 0, 1, V, rhi(mfn), rlo(mfn))).toBe(H_SUCCESS);
+    expect(m.frames.extentOwnersIfCurrent[Math.floor(mfn / EXTENT_PAGES)]).toBe(1);
+    expect(hc.enter(dom1, 0, 8, 1, V, rhi(mfn), rlo(mfn))).toBe(H_SUCCESS);
+    // Freed: no longer dom1's.
+    m.freeDomainBlock(dom1.rma.mfn, dom1.rma.order);
+    expect(hc.enter(dom1, 0, 16, 1, V, rhi(mfn), rlo(mfn))).toBe(H_PARAMETER);
+    // Given to dom0: another domain's frame, which dom1 may not map; dom0 now maps it as its own, without a reference.
+    m.frames.assign(dom1.rma.mfn, 2 ** dom1.rma.order, 0, 'test');
+    expect(hc.enter(dom1, 0, 24, 1, V, rhi(mfn), rlo(mfn))).toBe(H_PRIVILEGE);
+    expect(hc.enter(dom0, 0, 32, 1, V, rhi(mfn), rlo(mfn))).toBe(H_SUCCESS);
+    expect(hc.enter(dom0, 0, 40, 1, V, rhi(mfn), rlo(mfn))).toBe(H_SUCCESS);
+    expect(m.pageRefs.size).toBe(0);
+    // Back to dom1 (a transfer): for dom0 a foreign frame again, each mapping holding a reference.
+    m.frames.release(dom1.rma.mfn, 2 ** dom1.rma.order);
+    m.frames.assign(dom1.rma.mfn, 2 ** dom1.rma.order, 1, 'test');
+    expect(hc.enter(dom0, 0, 48, 1, V, rhi(mfn), rlo(mfn))).toBe(H_SUCCESS);
+    expect(m.pageRefs.get(mfn)).toBe(1);
+    expect(hc.enter(dom1, 0, 56, 1, V, rhi(mfn), rlo(mfn))).toBe(H_SUCCESS);
+  });
+
+  it('an RPN past 2^32 frames is not read as the frame 2^32 below it', () => {
+    const { dom0, hc } = setup();
+    for (const high of [2 ** 32, 2 ** 40, 2 ** 41]) {
+      const mfn = dom0.rma.mfn + 3 + high; // its low 32 bits name one of dom0's frames
+      expect(hc.enter(dom0, 0, 0, 1, V, rhi(mfn), rlo(mfn))).toBe(H_PARAMETER);
+    }
+  });
+
+  it('random changes of ownership between inserts: every answer is what the frame table says now', () => {
+    const X = EXTENT_PAGES;
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.record({ op: fc.constant('own' as const), block: fc.nat({ max: 3 }), size: fc.constantFrom(1, X / 2, X, X), owner: fc.constantFrom<0 | 1 | 'xen'>(0, 1, 'xen') }),
+            fc.record({ op: fc.constant('free' as const), block: fc.nat({ max: 3 }) }),
+            // Inserts twice as likely as changes, near the start of a block as often as anywhere in it.
+            fc.record({ op: fc.constant('enter' as const), caller: fc.constantFrom(0, 1), block: fc.nat({ max: 3 }), frame: fc.oneof(fc.nat({ max: 3 }), fc.nat({ max: X - 1 })) }),
+            fc.record({ op: fc.constant('enter' as const), caller: fc.constantFrom(0, 1), block: fc.nat({ max: 3 }), frame: fc.oneof(fc.nat({ max: 3 }), fc.nat({ max: X - 1 })) }),
+          ),
+          { minLength: 1, maxLength: 80 },
+        ),
+        (ops) => {
+          const { m, dom0, dom1, hc } = setup();
+          const doms = [dom0, dom1];
+          // Four extents of the domain heap, kept from the heap and handed out here by the frame table alone.
+          const base = m.allocDomainBlock(14, 0, 'test', 'test');
+          m.frames.release(base, 4 * X);
+          const given: (number | undefined)[] = new Array(4).fill(undefined);
+          let ptex = 0;
+          for (const o of ops) {
+            if (o.op === 'own') {
+              if (given[o.block] !== undefined) continue;
+              m.frames.assign(base + o.block * X, o.size, o.owner, o.owner === 'xen' ? 'test xen' : 'test');
+              given[o.block] = o.size;
+            } else if (o.op === 'free') {
+              if (given[o.block] === undefined) continue;
+              m.frames.release(base + o.block * X, given[o.block]!);
+              given[o.block] = undefined;
+            } else {
+              const d = doms[o.caller];
+              const mfn = base + o.block * X + o.frame;
+              const run = m.frames.lookup(mfn);
+              const expected = run === undefined || run.owner === 'xen' ? H_PARAMETER : run.owner === d.domid || d.privileged ? H_SUCCESS : H_PRIVILEGE;
+              const refs = m.pageRefs.get(mfn) ?? 0;
+              ptex = (ptex + 8) % 2048;
+              expect([o, hc.enter(d, 0, ptex, 1, V, rhi(mfn), rlo(mfn))]).toEqual([o, expected]);
+              // A foreign frame holds a reference per mapping, one's own none.
+              expect(m.pageRefs.get(mfn) ?? 0).toBe(refs + (expected === H_SUCCESS && run!.owner !== d.domid ? 1 : 0));
+            }
+          }
+        },
+      ),
+      { seed: 7, numRuns: 300 },
+    );
   });
 });

@@ -3,6 +3,7 @@ import { Machine } from '../../src/machine/machine';
 import { ramRanges } from '../../src/machine/memmap';
 import { parseProfile } from '../../src/machine/profile';
 import { FrameTable } from '../../src/machine/frames';
+import { EXTENT_PAGES } from '../../src/machine/constants';
 import { GiB, MiB } from '../../src/util/size';
 import { UsageError } from '../../src/util/errors';
 
@@ -69,4 +70,40 @@ describe('FrameTable', () => {
     t.assign(100, 10, 0, 'rma');
     expect(t.all()).toEqual([{ mfn: 100, count: 10, owner: 0, use: 'rma' }, { mfn: 110, count: 20, owner: 0, use: 'extent' }]);
   });
+
+  it('knows which 16 MiB extents one domain owns whole, and forgets it on every change', () => {
+    const X = EXTENT_PAGES;
+    const t = new FrameTable();
+    t.assign(0, X, 'xen', 'xen');
+    t.assign(X, X / 2, 0, 'rma'); // extent 1: two runs of dom0 with different uses
+    t.assign(X + X / 2, X / 2, 0, 'extent');
+    t.assign(2 * X, X - 1, 0, 'extent'); // extent 2: one frame short
+    t.assign(3 * X, X / 2, 0, 'extent'); // extent 3: dom0 and dom1
+    t.assign(3 * X + X / 2, X / 2, 1, 'extent');
+    t.assign(4 * X, 2 * X, 1, 'extent'); // extents 4, 5: dom1's
+    expect(t.extentOwnersIfCurrent).toHaveLength(0); // not built before it is asked for
+    expect([...t.extentOwners()]).toEqual([-1, 0, -1, -1, 1, 1]);
+    expect([...t.extentOwnersIfCurrent]).toEqual([-1, 0, -1, -1, 1, 1]);
+    // Any change drops the map; the next build sees it.
+    t.release(5 * X + 7, 1);
+    expect(t.extentOwnersIfCurrent).toHaveLength(0);
+    expect([...t.extentOwners()]).toEqual([-1, 0, -1, -1, 1, -1]);
+    t.assign(2 * X + X - 1, 1, 0, 'extent');
+    expect(t.extentOwnersIfCurrent).toHaveLength(0);
+    expect([...t.extentOwners()]).toEqual([-1, 0, 0, -1, 1, -1]);
+    t.release(X, X / 2);
+    t.assign(X, X / 2, 1, 'balloon');
+    expect([...t.extentOwners()]).toEqual([-1, -1, 0, -1, 1, -1]);
+  });
+
+  it('leaves an owner an Int32Array cannot hold as itself out of the extent map', () => {
+    const t = FrameTable.fromRuns([
+      { mfn: 0, count: EXTENT_PAGES, owner: 2 ** 32, use: 'x' }, // would read back as 0
+      { mfn: EXTENT_PAGES, count: EXTENT_PAGES, owner: -1, use: 'x' },
+      { mfn: 2 * EXTENT_PAGES, count: EXTENT_PAGES, owner: 0.5, use: 'x' },
+      { mfn: 3 * EXTENT_PAGES, count: EXTENT_PAGES, owner: 3, use: 'x' },
+    ]);
+    expect([...t.extentOwners()]).toEqual([-1, -1, -1, 3]);
+  });
 });
+

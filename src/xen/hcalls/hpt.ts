@@ -1,5 +1,5 @@
 import { EXTENT_PAGES, INVALID_MFN, PAGE_SIZE } from '../../machine/constants';
-import { OwnerBlockCache, type OwnedRun } from '../../machine/frames';
+import type { FrameTable, OwnedRun } from '../../machine/frames';
 import type { Machine } from '../../machine/machine';
 import {
   HPTE_R_G,
@@ -84,8 +84,12 @@ export class HptHcalls {
   // The last domain's table (tables are looked up once per domain, see tableFor).
   private lastDom: Domain | undefined;
   private lastTable: HashTable | undefined;
-  // Where the caller's frames are, per 16 MiB block (machine/frames.ts).
-  private readonly own: OwnerBlockCache;
+  // The last domain again when it is not a shadow domain (enter's fast path), its domid and table size.
+  private fastDom: Domain | undefined;
+  private fastDomid = -1;
+  private fastSlots = 0;
+  // Who owns each frame (the machine's table, for the life of the machine).
+  private readonly frames: FrameTable;
 
   constructor(
     readonly machine: Machine,
@@ -96,7 +100,7 @@ export class HptHcalls {
     /** Can a reference be taken on this frame: its owner exists and is not dying (get_domain, get_page)? */
     private readonly referenceable: (mfn: number) => boolean = () => true,
   ) {
-    this.own = new OwnerBlockCache(machine.frames);
+    this.frames = machine.frames;
   }
 
   /**
@@ -105,28 +109,26 @@ export class HptHcalls {
    * left in `this.ptex`.
    */
   enter(d: Domain, flags: number, ptex: number, vHi: number, vLo: number, rHi: number, rLo: number): number {
-    const t = d === this.lastDom ? this.lastTable! : this.tableFor(d);
-    // The fast path, what a booting kernel does a million times: no flags, a
-    // valid 4 KiB entry of a non-shadow domain, in range, naming a frame the
-    // block map says (and the frame table confirms) is the caller's.
-    // Everything else takes the full checks below.
+    // The fast path, what a booting kernel does a million times: the last
+    // caller again (non-shadow, its table and domid at hand), no flags, a
+    // valid 4 KiB entry in range, naming a frame in a 16 MiB extent the frame
+    // table says is wholly the caller's (its map is empty after any change of
+    // ownership: then, and for everything else, the full checks below).
     // Literal constants on this path: 5 = VALID | LARGE, 1 = VALID, 0x3fffff = the RPN's
     // high bits (pp0 and ts cleared), 0x60 = the v word's lock and res, 0xc00 = the r word's res2
     // (what Xen clears, papr/xlate.c:223-230 @ 1aa3c54a31^).
-    if (flags === 0 && (vLo & 5) === 1 && (ptex >>> 0) === ptex && ptex < t.slots && !d.shadow) {
-      const mfn = rpnOf(rHi, rLo);
-      // ownsCached(d, mfn, mfn + 1), spelled out (mfn >>> 12: its 16 MiB block; a
-      // frame past 2^32 lands on a wrong block and fails the bounds check below).
-      const c = this.own;
-      const b = mfn >>> 12;
-      const run = c.blockRun[b];
-      if (d.domid === c.owner && run !== undefined && this.machine.frames.all()[c.blockIndex[b]] === run && mfn >= run.mfn && mfn < run.mfn + run.count) {
-        const slot = t.insertInGroup(ptex - (ptex & 7), vHi, vLo & ~0x60, rHi & 0x3fffff, rLo & ~0xc00);
+    if (d === this.fastDom && flags === 0 && (vLo & 5) === 1 && (ptex >>> 0) === ptex && ptex < this.fastSlots) {
+      // The RPN's extent, rpnOf(rHi, rLo) >>> 12 in int32 (exact for all 42 bits).
+      const extent = ((rHi & 0x3fffff) << 8) | (rLo >>> 24);
+      const owners = this.frames.extentOwnersIfCurrent;
+      if (extent < owners.length && owners[extent] === this.fastDomid) {
+        const slot = this.lastTable!.insertInGroup(ptex - (ptex & 7), vHi, vLo & ~0x60, rHi & 0x3fffff, rLo & ~0xc00);
         if (slot < 0) return H_PTEG_FULL;
         this.ptex = slot;
         return H_SUCCESS;
       }
     }
+    const t = d === this.lastDom ? this.lastTable! : this.tableFor(d);
     return this.enterChecked(t, d, flags, ptex, vHi, vLo, rHi, rLo);
   }
 
@@ -231,7 +233,7 @@ export class HptHcalls {
     }
     t.clear(ptex);
     const mfn = rpnOf(this.rHi, this.rLo);
-    const owner = this.machine.frames.ownerOf(mfn);
+    const owner = this.frames.ownerOf(mfn);
     if (typeof owner === 'number' && owner !== d.domid && pageRefCount(this.machine, mfn) > 0) putPageRef(this.machine, mfn);
     return H_SUCCESS;
   }
@@ -292,6 +294,10 @@ export class HptHcalls {
     const t = this.tableOf(d);
     this.lastDom = d;
     this.lastTable = t;
+    // A domain's domid and shadow flag never change (readonly): read once.
+    this.fastDom = d.shadow ? undefined : d;
+    this.fastDomid = d.domid;
+    this.fastSlots = t.slots;
     return t;
   }
 
@@ -302,19 +308,18 @@ export class HptHcalls {
    */
   classify(d: Domain, mfn: number, pages: number): number {
     const end = mfn + pages;
-    if (this.own.owns(d.domid, mfn, end)) return FrameKind.Own;
+    // Inside one 16 MiB extent wholly the caller's: its own, without the lookup.
+    const extent = Math.floor(mfn / EXTENT_PAGES);
+    if (end <= (extent + 1) * EXTENT_PAGES && this.frames.extentOwners()[extent] === d.domid) return FrameKind.Own;
     return this.classifyRun(d, mfn, end, pages);
   }
 
-  /** classify() past its cache: kept apart so the hot path stays small. */
+  /** classify() past the extent map: kept apart so the hot path stays small. */
   private classifyRun(d: Domain, mfn: number, end: number, pages: number): number {
-    const run = this.machine.frames.lookup(mfn);
+    const run = this.frames.lookup(mfn);
     if (run !== undefined) {
       if (end > run.mfn + run.count && !this.sameOwnerThrough(run, end)) return H_PARAMETER;
-      if (run.owner === d.domid) {
-        if (this.own.stale(d.domid, mfn)) this.own.rebuild(d.domid);
-        return FrameKind.Own;
-      }
+      if (run.owner === d.domid) return FrameKind.Own;
       if (run.owner === 'xen') {
         // A grant-table frame, named by its machine frame under the proposal. The
         // legacy pfn2mfn finds only the caller's own table's frames
@@ -345,7 +350,7 @@ export class HptHcalls {
   private sameOwnerThrough(run: OwnedRun, end: number): boolean {
     let at = run.mfn + run.count;
     while (at < end) {
-      const next = this.machine.frames.lookup(at);
+      const next = this.frames.lookup(at);
       if (!next || next.owner !== run.owner) return false;
       at = next.mfn + next.count;
     }
