@@ -23,7 +23,8 @@ import { progressBar } from './progress';
 import { json } from '../format/table';
 import { columns, paint, relativePaths, type Io } from './io';
 import { selectMachine } from './machine_select';
-import { changeState, stateDir } from './state_store';
+import { changeState, saveTuning, stateDir } from './state_store';
+import { startBackgroundWriter } from './store/writer';
 
 export interface ConstructFlags {
   mem?: string;
@@ -79,6 +80,8 @@ export function runConstruct(io: Io, f: ConstructFlags): number {
   // The simulated kernel boots the proposal's way (it reads /xen/p2m): a legacy dom0 is Xen's part only.
   if (translation === 'legacy' && (f.linearPage !== undefined || f.linearFallback)) throw new UsageError('--linear-page / --linear-fallback with --translation legacy', "the simulated kernel boots through the proposal's /xen/p2m: a legacy dom0 is built without booting it");
 
+  // A save this large writes on a second thread: start it now, so it boots while dom0 is built.
+  if (mem !== undefined && f.boot !== false && translation !== 'legacy' && (mem / 4096) * (4 + (linearPageShift === 12 ? 3 : 0)) >= saveTuning.backgroundMinBytes) startBackgroundWriter();
   const sel = selectMachine(io.cwd, f.machine, ram, f.firmwareDtb);
   // The System exists before dom0 is built, as Xen's construct_dom0 is handed a domain that exists.
   const sys = new System(Machine.boot(sel.profile), sel.firmwareTree, sel.firmwareBlob);
@@ -105,8 +108,8 @@ export function runConstruct(io: Io, f: ConstructFlags): number {
     guest = bootDom0Guest(sys, dom0, { linearPageShift, linearFallback: !!f.linearFallback, kernelVersion, progress: progressBar(io, 'bolting the linear map') });
     if (f.timing) bootMs = performance.now() - t0;
   };
-  // The hash table records the boot adds (20 bytes a page bolted), for the save to size itself by.
-  const boots = f.boot !== false && translation !== 'legacy' ? Math.floor((dom0.totPages * 20) / 2 ** (linearPageShift - 12)) : 0;
+  // The hash table records the boot adds (about 3 bytes a page bolted, src/hpt/codec.ts), for the save to size itself by.
+  const boots = f.boot !== false && translation !== 'legacy' ? Math.floor((dom0.totPages * 3) / 2 ** (linearPageShift - 12)) : 0;
   const dir = stateDir(io, f.state);
   // The save starts before the boot: what the boot leaves alone is written while it runs (state_store.ts saveAround).
   // Paths as given, relative to where the command runs: the same command prints the same bytes wherever it runs.

@@ -11,7 +11,7 @@ import type { Io } from './io';
 import { fdtTotalSize } from '../devtree/fdt_header';
 import { createExclusive, FileSource, fileOp, fsyncDir, isFileError, TEMP_PATTERN, tempName, writeFileAtomic } from './store/file';
 import { acquireLock } from './store/lock';
-import { BackgroundWriter, DirectWriter, SaveWriter, WriterSink } from './store/writer';
+import { DirectWriter, dropBackgroundWriter, SaveWriter, takeBackgroundWriter, WriterSink } from './store/writer';
 
 export const STATE_FILE = 'state.bin';
 export const DTB_EXPORT = 'dom0.dtb';
@@ -41,6 +41,7 @@ const open = new Set<number>();
 const origin = new WeakMap<System, { container: StateContainer; file: string; gen?: string }>();
 
 export function closeOpenStates(): void {
+  dropBackgroundWriter();
   for (const fd of open) {
     try { fs.closeSync(fd); } catch { /* gone */ }
   }
@@ -178,8 +179,8 @@ export function saveState(dir: string, sys: System, around?: SaveAround): SavedF
   const prevP2m = from?.gen ? path.join(from.gen, P2M_EXPORT) : undefined;
   // dom0's table not read in this run is what the previous export holds: link it rather than write it again.
   const linkP2m = prevP2m !== undefined && tableUntouched(sys) && fs.existsSync(prevP2m);
-  const newBytes = sections.reduce((n, s) => n + (s.carried || s.kind === SECTION.structure ? 0 : s.length), linkP2m ? 0 : d.p2mEntries * 4);
-  const writer = newBytes >= saveTuning.backgroundMinBytes ? new BackgroundWriter() : new DirectWriter();
+  const newBytes = sections.reduce((n, s) => n + (s.carried || s.kind === SECTION.structure ? 0 : (s.length ?? s.estimate ?? 0)), linkP2m ? 0 : d.p2mEntries * 4);
+  const writer = newBytes >= saveTuning.backgroundMinBytes ? takeBackgroundWriter() : new DirectWriter();
   const fds: number[] = [];
   let written = false;
   try {
@@ -216,8 +217,8 @@ function saveAround(dir: string, sys: System, { during, boots }: SaveAround): Sa
   fileOp(`create ${gen}`, () => fs.mkdirSync(gen, 0o755));
   const d = sys.dom0();
   const early = [firmwareSection(sys), ...[...sys.domains.values()].flatMap((x) => rmaSections(x))];
-  const earlyBytes = early.reduce((n, x) => n + (x.carried ? 0 : x.length), d.p2mEntries * 4);
-  const writer = earlyBytes + boots >= saveTuning.backgroundMinBytes ? new BackgroundWriter() : new DirectWriter();
+  const earlyBytes = early.reduce((n, x) => n + (x.carried ? 0 : (x.length ?? 0)), d.p2mEntries * 4);
+  const writer = earlyBytes + boots >= saveTuning.backgroundMinBytes ? takeBackgroundWriter() : new DirectWriter();
   const fds: number[] = [];
   let written = false;
   try {

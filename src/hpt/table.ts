@@ -61,9 +61,10 @@ export class HashTable {
     }
     this.slots = bytes / HPTE_BYTES;
     this.ptegs = this.slots / HPTES_PER_GROUP;
-    this.mask = this.ptegs - 1;
+    this.mask = Math.trunc(this.ptegs) - 1;
     this.blockShift = Math.min(BLOCK_SLOT_SHIFT, Math.round(Math.log2(this.slots)));
-    this.blockMask = 2 ** this.blockShift - 1;
+    // Integer expressions, so the fields stay small integers (the insert path loads them every call).
+    this.blockMask = (1 << this.blockShift) - 1;
     this.blocks = new Array(this.slots / 2 ** this.blockShift).fill(undefined);
     this.used = new Uint8Array(this.slots / REGION_SLOTS);
   }

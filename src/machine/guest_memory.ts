@@ -48,7 +48,8 @@ export class GuestMemory {
       this.chunks[index] = c;
     }
     if (!c && allocate) {
-      c = new Uint8Array(CHUNK_SIZE);
+      // Shared memory: another thread can read a chunk where it is (a save writes it without a copy).
+      c = new Uint8Array(new SharedArrayBuffer(CHUNK_SIZE));
       this.chunks[index] = c;
     }
     return c;

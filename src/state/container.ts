@@ -73,10 +73,11 @@ export interface ByteSink {
 
 /**
  * A section to write: new bytes (its length, and the pieces, produced when
- * written so a large section is never held twice), or one carried from the
- * previous file unchanged.
+ * written so a large section is never held twice; a length known only once
+ * written is undefined, with an estimate for sizing decisions), or one
+ * carried from the previous file unchanged.
  */
-export type SectionWrite = SectionKey & ({ length: number; pieces: () => Iterable<Uint8Array>; carried?: undefined } | { carried: SectionEntry; from: StateContainer });
+export type SectionWrite = SectionKey & ({ length: number | undefined; estimate?: number; pieces: () => Iterable<Uint8Array>; carried?: undefined } | { carried: SectionEntry; from: StateContainer });
 
 export function pad8(n: number): number {
   return Math.ceil(n / 8) * 8;
@@ -268,7 +269,7 @@ export class ContainerWriter {
         put(s.from.read(s.carried));
       } else {
         for (const b of s.pieces()) put(b);
-        if (this.at - start !== s.length) throw new Error(`${describe(s)} was ${this.at - start} bytes, announced ${s.length}`);
+        if (s.length !== undefined && this.at - start !== s.length) throw new Error(`${describe(s)} was ${this.at - start} bytes, announced ${s.length}`);
       }
       e = { ...k, crc, offset: start, length: this.at - start };
       this.pad();

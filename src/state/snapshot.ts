@@ -65,7 +65,7 @@ export function stateSections(sys: System): SectionWrite[] {
     if (h.live) {
       const section = hptSection(h.live); // streamed, its counts taken on the way
       hptStats = section.stats;
-      perDomain.push({ kind: SECTION.hpt, domid: d.domid, index: 0, length: section.length, pieces: section.pieces });
+      perDomain.push({ kind: SECTION.hpt, domid: d.domid, index: 0, length: undefined, estimate: section.estimate, pieces: section.pieces });
     } else if (h.saved) {
       const saved = h.saved;
       hptStats = () => saved.stats;

@@ -59,9 +59,10 @@ parentPort.on('message', (op) => {
   if (!failed) {
     try {
       if (op.op === 'write') {
-        const at = op.slot * slotBytes;
+        const from = op.buffer ? new Uint8Array(op.buffer) : bytes;
+        const at = op.buffer ? op.offset : op.slot * slotBytes;
         let done = 0;
-        while (done < op.length) done += fs.writeSync(op.fd, bytes, at + done, op.length - done, op.position + done);
+        while (done < op.length) done += fs.writeSync(op.fd, from, at + done, op.length - done, op.position + done);
         const n = (sinceFlush.get(op.fd) || 0) + op.length;
         if (n >= flushEvery) {
           sinceFlush.set(op.fd, 0);
@@ -83,7 +84,9 @@ parentPort.on('message', (op) => {
  * Writes on a second thread. Each piece is copied into a slot of a shared
  * ring (the caller's buffer is free again at once: the hash table's encoder
  * reuses its own) and the thread told which slot, file and position; the
- * main thread waits only when all slots are in flight.
+ * main thread waits only when all slots are in flight. A piece that is
+ * shared memory already (an RMA chunk) is not copied: the thread writes it
+ * from where it is, and the caller must not change it before drain().
  */
 export class BackgroundWriter implements SaveWriter {
   private readonly ring = new SharedArrayBuffer(SLOT_BYTES * SLOTS);
@@ -107,6 +110,11 @@ export class BackgroundWriter implements SaveWriter {
   }
 
   write(fd: number, position: number, bytes: Uint8Array, what: string): void {
+    if (bytes.buffer instanceof SharedArrayBuffer) {
+      // Shared memory (an RMA chunk) is written where it is: the caller leaves it alone until drain().
+      this.post({ op: 'write', fd, position, buffer: bytes.buffer, offset: bytes.byteOffset, length: bytes.length, what });
+      return;
+    }
     for (let done = 0; done < bytes.length; ) {
       const length = Math.min(SLOT_BYTES, bytes.length - done);
       const slot = this.nextSlot;
@@ -146,6 +154,27 @@ export class BackgroundWriter implements SaveWriter {
   private waitFor(n: number): void {
     for (let done = Atomics.load(this.ctl, 0); done < n; done = Atomics.load(this.ctl, 0)) Atomics.wait(this.ctl, 0, done);
   }
+}
+
+/** A writer started ahead of its save (its thread boots while the domain is built), not yet taken. */
+let ahead: BackgroundWriter | undefined;
+
+/** Start a background writer now, for the save that will take it (takeBackgroundWriter). */
+export function startBackgroundWriter(): void {
+  ahead ??= new BackgroundWriter();
+}
+
+/** The writer started ahead, or a new one. */
+export function takeBackgroundWriter(): BackgroundWriter {
+  const w = ahead ?? new BackgroundWriter();
+  ahead = undefined;
+  return w;
+}
+
+/** Stop a writer started ahead that no save took (the command failed, or its save was small). */
+export function dropBackgroundWriter(): void {
+  ahead?.close();
+  ahead = undefined;
 }
 
 /** A section sink writing through a SaveWriter into one open file. */
