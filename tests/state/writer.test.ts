@@ -44,6 +44,26 @@ describe.each([
     }
   });
 
+  it('shared memory (an RMA chunk) is written from where it is, beside pieces copied through the ring', () => {
+    const dir = tempDir('writer-shared');
+    const file = path.join(dir, 'f');
+    const fd = fs.openSync(file, 'w');
+    const w = make();
+    try {
+      const shared = new Uint8Array(new SharedArrayBuffer(3 * 2 ** 20));
+      shared.set(pattern(shared.length, 5));
+      const copied = pattern(2 ** 20, 6);
+      w.write(fd, 0, copied, `write ${file}`);
+      w.write(fd, copied.length, shared.subarray(100, 2 ** 20 + 100), `write ${file}`); // a view inside it
+      w.fsync(fd, `flush ${file}`);
+      w.drain();
+      expect(fs.readFileSync(file).equals(Buffer.concat([copied, shared.subarray(100, 2 ** 20 + 100)]))).toBe(true);
+    } finally {
+      w.close();
+      fs.closeSync(fd);
+    }
+  });
+
   it('a failed write is one IoError naming the file (exit 74), after the writes before it', () => {
     const dir = tempDir('writer-fail');
     const file = path.join(dir, 'ro');
