@@ -33,7 +33,8 @@ const MiB = 1024 * 1024;
 const BIG = ['--machine', 'big64', '--mem', '30704M', '--p2m-placement', '32M', '--of-at', '16M'];
 const CASES = [
   { name: '4 GiB, 4 KiB pages', inserts: 1048576, args: ['--mem', '4G', '--linear-page', '4K'], ref: ['4G', '4K'], ratio: 2 },
-  { name: '30 GiB - 16 MiB, 4 KiB pages', inserts: 7860224, args: [...BIG, '--linear-page', '4K'], ref: ['30704M', '4K'], ratio: 2, rssMiB: 1.2 * 1024 },
+  // Issue 9 tightened this one: the inserts within 1.5x the yardstick's.
+  { name: '30 GiB - 16 MiB, 4 KiB pages', inserts: 7860224, args: [...BIG, '--linear-page', '4K'], ref: ['30704M', '4K'], ratio: 1.5, rssMiB: 1.2 * 1024 },
   { name: '30 GiB - 16 MiB, 16 MiB pages', inserts: 1919, args: [...BIG, '--linear-page', '16M'], ref: ['30704M', '16M'], rssMiB: 300 },
 ];
 
