@@ -23,8 +23,7 @@ import { progressBar } from './progress';
 import { json } from '../format/table';
 import { columns, paint, relativePaths, type Io } from './io';
 import { selectMachine } from './machine_select';
-import { changeState, saveTuning, stateDir } from './state_store';
-import { startBackgroundWriter } from './store/writer';
+import { changeState, expectSave, stateDir } from './state_store';
 
 export interface ConstructFlags {
   mem?: string;
@@ -80,8 +79,9 @@ export function runConstruct(io: Io, f: ConstructFlags): number {
   // The simulated kernel boots the proposal's way (it reads /xen/p2m): a legacy dom0 is Xen's part only.
   if (translation === 'legacy' && (f.linearPage !== undefined || f.linearFallback)) throw new UsageError('--linear-page / --linear-fallback with --translation legacy', "the simulated kernel boots through the proposal's /xen/p2m: a legacy dom0 is built without booting it");
 
-  // A save this large writes on a second thread: start it now, so it boots while dom0 is built.
-  if (mem !== undefined && f.boot !== false && translation !== 'legacy' && (mem / 4096) * (4 + (linearPageShift === 12 ? 3 : 0)) >= saveTuning.backgroundMinBytes) startBackgroundWriter();
+  // What the save will write: dom0's table twice (its RMA chunks, dom0-p2m.bin) and, bolted with
+  // 4 KiB pages, about 3 bytes of hash table a page (src/hpt/codec.ts). A large one's thread starts now.
+  if (mem !== undefined && f.boot !== false && translation !== 'legacy') expectSave((mem / 4096) * (8 + (linearPageShift === 12 ? 3 : 0)));
   const sel = selectMachine(io.cwd, f.machine, ram, f.firmwareDtb);
   // The System exists before dom0 is built, as Xen's construct_dom0 is handed a domain that exists.
   const sys = new System(Machine.boot(sel.profile), sel.firmwareTree, sel.firmwareBlob);
@@ -103,17 +103,14 @@ export function runConstruct(io: Io, f: ConstructFlags): number {
   };
   let guest: GuestRecord | undefined;
   let bootMs: number | undefined;
-  const boot = (): void => {
+  if (f.boot !== false && translation !== 'legacy') {
     const t0 = performance.now();
     guest = bootDom0Guest(sys, dom0, { linearPageShift, linearFallback: !!f.linearFallback, kernelVersion, progress: progressBar(io, 'bolting the linear map') });
     if (f.timing) bootMs = performance.now() - t0;
-  };
-  // The hash table records the boot adds (about 3 bytes a page bolted, src/hpt/codec.ts), for the save to size itself by.
-  const boots = f.boot !== false && translation !== 'legacy' ? Math.floor((dom0.totPages * 3) / 2 ** (linearPageShift - 12)) : 0;
+  }
   const dir = stateDir(io, f.state);
-  // The save starts before the boot: what the boot leaves alone is written while it runs (state_store.ts saveAround).
   // Paths as given, relative to where the command runs: the same command prints the same bytes wherever it runs.
-  const files = relativePaths(io, changeState(io, dir, f.lockTimeout, (_load, save) => save(sys, boots > 0 ? { during: boot, boots } : undefined)));
+  const files = relativePaths(io, changeState(io, dir, f.lockTimeout, (_load, save) => save(sys)));
   if (f.json) io.out(json(constructJson(sys, files, guest ? guestBootJson(guest, bootMs) : undefined)));
   else io.out(formatConstruct(paint(io), sys, files, columns(io)) + (guest ? formatGuestBoot(paint(io), guest, columns(io), bootMs) : ''));
   return 0;

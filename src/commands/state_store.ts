@@ -1,9 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
-import { ContainerWriter, PART_PATTERN, SECTION, SectionWrite, StateContainer, writeContainer } from '../state/container';
-import { decodeState, firmwareSection, rmaSections, stateSections } from '../state/snapshot';
-import { crc32 } from '../util/crc32';
+import { PART_PATTERN, SectionWrite, StateContainer, writeContainer } from '../state/container';
+import { decodeState, stateSections } from '../state/snapshot';
 import { CHUNK_SIZE } from '../machine/guest_memory';
 import { DombuildError, IoError, StateError, UsageError } from '../util/errors';
 import type { System } from '../xen/system';
@@ -11,7 +10,7 @@ import type { Io } from './io';
 import { fdtTotalSize } from '../devtree/fdt_header';
 import { createExclusive, FileSource, fileOp, fsyncDir, isFileError, TEMP_PATTERN, tempName, writeFileAtomic } from './store/file';
 import { acquireLock } from './store/lock';
-import { DirectWriter, dropBackgroundWriter, SaveWriter, takeBackgroundWriter, WriterSink } from './store/writer';
+import { BackgroundWriter, DirectWriter, SaveWriter, WriterSink } from './store/writer';
 
 export const STATE_FILE = 'state.bin';
 export const DTB_EXPORT = 'dom0.dtb';
@@ -23,12 +22,6 @@ const FILES = [STATE_FILE, DTB_EXPORT, P2M_EXPORT];
 
 export interface SavedFiles { state: string; dtb: string; p2m: string }
 
-/**
- * Work to do while a new System's save is under way (construct's guest
- * boot), and about how many bytes it will add to the state (what decides
- * whether the save writes on a second thread).
- */
-export interface SaveAround { during: () => void; boots: number }
 
 /** --state DIR, else $PPC_DOMBUILD_STATE, else ./.ppc-dombuild */
 export function stateDir(io: Io, opt?: string): string {
@@ -41,7 +34,8 @@ const open = new Set<number>();
 const origin = new WeakMap<System, { container: StateContainer; file: string; gen?: string }>();
 
 export function closeOpenStates(): void {
-  dropBackgroundWriter();
+  ahead?.close();
+  ahead = undefined;
   for (const fd of open) {
     try { fs.closeSync(fd); } catch { /* gone */ }
   }
@@ -126,7 +120,7 @@ export function lockTimeoutMs(text: string | undefined): number {
  * state (the second waits). `fn` gets the loader (construct builds from
  * nothing and never calls it) and the saver.
  */
-export function changeState<R>(io: Io, dir: string, lockTimeout: string | undefined, fn: (load: () => System, save: (sys: System, around?: SaveAround) => SavedFiles) => R): R {
+export function changeState<R>(io: Io, dir: string, lockTimeout: string | undefined, fn: (load: () => System, save: (sys: System) => SavedFiles) => R): R {
   const timeout = lockTimeoutMs(lockTimeout);
   if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new IoError(`state folder ${dir} is a file, not a folder`);
   fileOp(`create state folder ${dir}`, () => fs.mkdirSync(dir, { recursive: true }));
@@ -135,7 +129,7 @@ export function changeState<R>(io: Io, dir: string, lockTimeout: string | undefi
   });
   try {
     removeLeftovers(dir);
-    return fn(() => loadState(dir), (sys, around) => saveState(dir, sys, around));
+    return fn(() => loadState(dir), (sys) => saveState(dir, sys));
   } finally {
     lock.release();
   }
@@ -166,10 +160,8 @@ function removeLeftovers(dir: string): void {
  * dom0-p2m.bin in the state folder are links through `current`.
  * Call with the lock held (changeState).
  */
-export function saveState(dir: string, sys: System, around?: SaveAround): SavedFiles {
+export function saveState(dir: string, sys: System): SavedFiles {
   const from = origin.get(sys);
-  if (around !== undefined && from === undefined) return saveAround(dir, sys, around);
-  around?.during();
   const genName = `gen-${randomBytes(8).toString('hex')}`;
   const gen = path.join(dir, genName);
   fileOp(`create ${gen}`, () => fs.mkdirSync(gen, 0o755));
@@ -179,8 +171,8 @@ export function saveState(dir: string, sys: System, around?: SaveAround): SavedF
   const prevP2m = from?.gen ? path.join(from.gen, P2M_EXPORT) : undefined;
   // dom0's table not read in this run is what the previous export holds: link it rather than write it again.
   const linkP2m = prevP2m !== undefined && tableUntouched(sys) && fs.existsSync(prevP2m);
-  const newBytes = sections.reduce((n, s) => n + (s.carried || s.kind === SECTION.structure ? 0 : (s.length ?? s.estimate ?? 0)), linkP2m ? 0 : d.p2mEntries * 4);
-  const writer = newBytes >= saveTuning.backgroundMinBytes ? takeBackgroundWriter() : new DirectWriter();
+  const newBytes = sections.reduce((n, s) => n + (s.carried ? 0 : (s.length ?? s.estimate ?? 0)), linkP2m ? 0 : d.p2mEntries * 4);
+  const writer = writerFor(newBytes);
   const fds: number[] = [];
   let written = false;
   try {
@@ -198,72 +190,6 @@ export function saveState(dir: string, sys: System, around?: SaveAround): SavedF
     if (!written) fs.rmSync(gen, { recursive: true, force: true });
   }
   return publish(dir, genName);
-}
-
-/**
- * A new System's save (construct's: nothing to carry over), begun before
- * `during` (the guest's boot) and finished after it. What the boot leaves
- * as it is goes first: the firmware, dom0's RMA chunks and the two
- * exports, written (on the second thread, for a large state) while the
- * boot runs. Then the rest: any chunk the boot changed or made is written
- * again (its new entry replaces the early one; the exports are rewritten
- * too), then the hash tables, the guest's slots and the structure. Nothing
- * is renamed into place before the end, so a kill or a failed boot leaves
- * the previous generation in force; a failed boot's folder is removed.
- */
-function saveAround(dir: string, sys: System, { during, boots }: SaveAround): SavedFiles {
-  const genName = `gen-${randomBytes(8).toString('hex')}`;
-  const gen = path.join(dir, genName);
-  fileOp(`create ${gen}`, () => fs.mkdirSync(gen, 0o755));
-  const d = sys.dom0();
-  const early = [firmwareSection(sys), ...[...sys.domains.values()].flatMap((x) => rmaSections(x))];
-  const earlyBytes = early.reduce((n, x) => n + (x.carried ? 0 : (x.length ?? 0)), d.p2mEntries * 4);
-  const writer = earlyBytes + boots >= saveTuning.backgroundMinBytes ? takeBackgroundWriter() : new DirectWriter();
-  const fds: number[] = [];
-  let written = false;
-  try {
-    const file = path.join(gen, STATE_FILE);
-    const fd = createExclusive(file, false, `write ${file}`);
-    fds.push(fd);
-    const out = new ContainerWriter(new WriterSink(writer, fd, file));
-    for (const x of early) out.add(x);
-    const exported = (): [string, Uint8Array[]][] => [
-      [path.join(gen, DTB_EXPORT), [dom0Blob(sys)]],
-      [path.join(gen, P2M_EXPORT), d.memory.slices(d.p2mPaddr, d.p2mEntries * 4)],
-    ];
-    const exportFds = exported().map(([f, pieces]) => writeNew(f, pieces, writer, fds));
-    during();
-    let changed = false;
-    for (const x of stateSections(sys)) {
-      const had = out.written(x);
-      if (had !== undefined && x.kind !== SECTION.structure && !x.carried && had.length === x.length && crcOf(x.pieces()) === had.crc) continue;
-      if (x.kind === SECTION.rmaChunk) changed = true;
-      out.add(x);
-    }
-    if (changed) {
-      exported().forEach(([f, pieces], i) => {
-        writer.truncate(exportFds[i], 0, `write ${f}`);
-        writePieces(f, exportFds[i], pieces, writer);
-      });
-    }
-    const size = out.finish();
-    writer.truncate(fd, size, `write ${file}`);
-    writer.fsync(fd, `flush ${file}`);
-    writer.drain();
-    written = true;
-  } finally {
-    writer.close();
-    for (const fd of fds) fs.closeSync(fd);
-    if (!written) fs.rmSync(gen, { recursive: true, force: true });
-  }
-  return publish(dir, genName);
-}
-
-/** CRC-32 of a section's pieces. */
-function crcOf(pieces: Iterable<Uint8Array>): number {
-  let crc = 0;
-  for (const p of pieces) crc = crc32(p, crc);
-  return crc;
 }
 
 /**
@@ -323,6 +249,27 @@ function tableUntouched(sys: System): boolean {
  */
 export const saveTuning = { linkMinBytes: 32 * 2 ** 20, backgroundMinBytes: 16 * 2 ** 20 };
 
+/** A writing thread started ahead of its save (expectSave), not yet taken. */
+let ahead: BackgroundWriter | undefined;
+
+/**
+ * A save of about `bytes` is coming (construct knows before it builds
+ * dom0): when it will write on a second thread, start the thread now, so it
+ * is up by the time the save begins.
+ */
+export function expectSave(bytes: number): void {
+  if (bytes >= saveTuning.backgroundMinBytes) ahead ??= new BackgroundWriter();
+}
+
+/** The writer for a save of `bytes` new bytes: the thread started ahead, a new one, or this thread. */
+function writerFor(bytes: number): SaveWriter {
+  const started = ahead;
+  ahead = undefined;
+  if (bytes >= saveTuning.backgroundMinBytes) return started ?? new BackgroundWriter();
+  started?.close();
+  return new DirectWriter();
+}
+
 /**
  * The state file. When most of the bytes of the files the previous state's
  * sections are in are carried over unchanged: on a large state those files
@@ -367,15 +314,10 @@ function writeStateFile(file: string, sections: SectionWrite[], prev: StateConta
   writer.fsync(fd, `flush ${file}`);
 }
 
-/** A new file in a fresh generation folder, written and flushed (done once the writer drains); returns its fd. */
-function writeNew(file: string, pieces: Uint8Array[], writer: SaveWriter, fds: number[]): number {
+/** A new file in a fresh generation folder, written and flushed (done once the writer drains). */
+function writeNew(file: string, pieces: Uint8Array[], writer: SaveWriter, fds: number[]): void {
   const fd = createExclusive(file, false, `write ${file}`);
   fds.push(fd);
-  writePieces(file, fd, pieces, writer);
-  return fd;
-}
-
-function writePieces(file: string, fd: number, pieces: Uint8Array[], writer: SaveWriter): void {
   let at = 0;
   for (const p of pieces) {
     writer.write(fd, at, p, `write ${file}`);

@@ -229,22 +229,17 @@ export function writeContainer(sink: ByteSink, sections: readonly SectionWrite[]
 export interface ContainerWriteOptions { appendTo?: StateContainer; linkFrom?: { from: StateContainer; ownPart: string } }
 
 /**
- * writeContainer a section at a time: a save can write the sections that
- * are final early and the rest later. A section added again under the same
- * key replaces the earlier one in the table (its bytes stay, unreferenced).
+ * writeContainer's steps: each section written as it is added, then the
+ * table and the header. A key added twice keeps its last entry, so the
+ * table never names a section twice.
  */
-export class ContainerWriter {
+class ContainerWriter {
   private at: number;
   private readonly entries = new Map<string, SectionEntry>();
   private readonly partNames: string[] = [];
 
   constructor(private readonly sink: ByteSink, private readonly opts: ContainerWriteOptions = {}) {
     this.at = pad8(opts.appendTo?.size ?? HEADER_BYTES);
-  }
-
-  /** The entry of a section added under this key, if any. */
-  written(k: SectionKey): SectionEntry | undefined {
-    return this.entries.get(key(k.kind, k.domid, k.index));
   }
 
   add(s: SectionWrite): SectionEntry {

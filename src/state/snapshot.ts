@@ -75,34 +75,25 @@ export function stateSections(sys: System): SectionWrite[] {
     if (d.guest) perDomain.push(d.guest instanceof FileGuestState && !d.guest.loaded ? carried(SECTION.guestSlots, d.domid, 0, d.guest) : bytes(SECTION.guestSlots, d.domid, 0, [d.guest.hidx]));
     docs.push(() => domainDoc(d, hptStats()));
   }
-  // Produced when the writer reaches it, after every hash table's section.
-  let structure: Uint8Array | undefined;
+  // Produced when the writer reaches it, after every hash table's section (its length is known only then).
   const structureBytes = (): Uint8Array => {
     const doc: StateDoc = { format: FORMAT, build: sys.build, machine: machineDoc(sys.machine), domains: docs.map((f) => f()), foreign: sys.foreign };
-    return (structure ??= Buffer.from(JSON.stringify(doc), 'utf8'));
+    return Buffer.from(JSON.stringify(doc), 'utf8');
   };
   return [
     firmwareSection(sys),
     ...perDomain,
-    {
-      kind: SECTION.structure,
-      domid: NO_DOMAIN,
-      index: 0,
-      get length() {
-        return structureBytes().length;
-      },
-      pieces: () => [structureBytes()],
-    },
+    { kind: SECTION.structure, domid: NO_DOMAIN, index: 0, length: undefined, pieces: () => [structureBytes()] },
   ];
 }
 
 /** The firmware blob's section. */
-export function firmwareSection(sys: System): SectionWrite {
+function firmwareSection(sys: System): SectionWrite {
   return { kind: SECTION.firmware, domid: NO_DOMAIN, index: 0, length: sys.firmwareBlob.length, pieces: () => [sys.firmwareBlob] };
 }
 
 /** A domain's RMA chunk sections: carried when read from a state and not touched since. */
-export function rmaSections(d: Domain): SectionWrite[] {
+function rmaSections(d: Domain): SectionWrite[] {
   const mem = d.memory;
   const fromFile = fileChunks.get(mem);
   return mem.usedChunks().map((i): SectionWrite => {

@@ -6,7 +6,7 @@ import { crc32, crc32Table } from '../../src/util/crc32';
 import { decodeHpt, encodeHpt, hptSectionStats } from '../../src/hpt/codec';
 import { StateError } from '../../src/util/errors';
 import { MiB } from '../../src/util/size';
-import { closeOpenStates, loadState, saveState, saveTuning } from '../../src/commands/state_store';
+import { closeOpenStates, loadState, saveTuning } from '../../src/commands/state_store';
 import { cli, tempDir } from '../helpers/cli';
 
 /**
@@ -349,48 +349,5 @@ describe('errors around files: one line, a documented code, never 70', () => {
     expect(r.err.trim().split('\n')).toHaveLength(1);
     expect(r.err).toMatch(msg as RegExp);
     expect(fs.readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
-  });
-});
-
-describe('a new state saved around the work that finishes it (construct: the guest boots while the save is under way)', () => {
-  it('a chunk the work changes and one it makes are saved as they are after it; validate agrees with the exports', async () => {
-    const d = tempDir('around');
-    expect((await cli(['construct', '--mem', '1G', '--state', 's'], { cwd: d })).code).toBe(0);
-    const sdir = path.join(d, 's');
-    // decodeState, not loadState: a System the store did not load, as construct's is.
-    const sys = decodeState(fs.readFileSync(path.join(sdir, 'state.bin')), 'x');
-    const dom0 = sys.dom0();
-    const slotEnd = dom0.layout!.devtree.end; // past the blob's totalsize: not in dom0.dtb
-    const used = dom0.memory.usedChunks();
-    const free = Array.from({ length: 63 }, (_, i) => i).find((i) => !used.includes(i));
-    expect(free).toBeDefined();
-    const fresh = free! * MiB; // a chunk nothing has written
-    const saved = saveState(sdir, sys, {
-      boots: 0,
-      during: () => {
-        dom0.memory.write(slotEnd - 4, Uint8Array.of(1, 2, 3, 4));
-        dom0.memory.write(fresh, Uint8Array.of(9, 8, 7, 6));
-      },
-    });
-    const back = decodeState(fs.readFileSync(saved.state), 'x').dom0().memory;
-    expect([...back.read(slotEnd - 4, 4)]).toEqual([1, 2, 3, 4]);
-    expect([...back.read(fresh, 4)]).toEqual([9, 8, 7, 6]);
-    const c = StateContainer.open(new MemoryFile(fs.readFileSync(saved.state)), 'x');
-    const keys = c.entries.map((e) => `${e.kind}/${e.domid}/${e.index}`);
-    expect(new Set(keys).size).toBe(keys.length); // the early entry of the changed chunk was replaced, not kept beside
-    const v = await cli(['validate', '--state', 's'], { cwd: d });
-    expect(v.err).toBe('');
-    expect(v.code).toBe(0);
-  });
-
-  it('work that fails: its folder goes, the previous state stays in force, and the error is the work\'s', async () => {
-    const d = tempDir('around-fail');
-    expect((await cli(['construct', '--mem', '1G', '--state', 's'], { cwd: d })).code).toBe(0);
-    const sdir = path.join(d, 's');
-    const before = fs.readFileSync(path.join(sdir, 'state.bin'));
-    const sys = decodeState(before, 'x');
-    expect(() => saveState(sdir, sys, { boots: 64 * MiB, during: () => { throw new Error('the boot failed'); } })).toThrow('the boot failed');
-    expect(fs.readdirSync(sdir).filter((n) => n.startsWith('gen-'))).toHaveLength(1);
-    expect(fs.readFileSync(path.join(sdir, 'state.bin')).equals(before)).toBe(true);
   });
 });

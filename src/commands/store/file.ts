@@ -69,15 +69,18 @@ export class FileSource implements ByteSource {
   }
 }
 
+/** Write all of `bytes` at `position` of an open fd (in pieces the syscall takes); a failure is one IoError. */
+export function writeAt(fd: number, position: number, bytes: Uint8Array, what: string): void {
+  let done = 0;
+  while (done < bytes.length) done += fileOp(what, () => fs.writeSync(fd, bytes, done, Math.min(bytes.length - done, MAX_IO), position + done));
+}
+
 /** Positional writes into an open fd. */
 export class FileSink implements ByteSink {
   constructor(private readonly fd: number, private readonly file: string) {}
 
   write(position: number, bytes: Uint8Array): void {
-    let done = 0;
-    while (done < bytes.length) {
-      done += fileOp(`write ${this.file}`, () => fs.writeSync(this.fd, bytes, done, Math.min(bytes.length - done, MAX_IO), position + done));
-    }
+    writeAt(this.fd, position, bytes, `write ${this.file}`);
   }
 }
 

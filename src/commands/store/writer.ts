@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import { MessageChannel, receiveMessageOnPort, Worker } from 'worker_threads';
 import type { ByteSink } from '../../state/container';
-import { fileOp, ioError } from './file';
+import { fileOp, ioError, writeAt } from './file';
 
 /**
  * Where a save's writes and flushes go: straight to the file (small saves),
@@ -24,8 +24,7 @@ export interface SaveWriter {
 /** Writes done as they are asked for, on this thread. */
 export class DirectWriter implements SaveWriter {
   write(fd: number, position: number, bytes: Uint8Array, what: string): void {
-    let done = 0;
-    while (done < bytes.length) done += fileOp(what, () => fs.writeSync(fd, bytes, done, Math.min(bytes.length - done, MAX_IO), position + done));
+    writeAt(fd, position, bytes, what);
   }
   truncate(fd: number, size: number, what: string): void {
     fileOp(what, () => fs.ftruncateSync(fd, size));
@@ -37,8 +36,6 @@ export class DirectWriter implements SaveWriter {
   close(): void {}
 }
 
-/** Largest piece one write call moves (the syscall takes 2 GiB at most). */
-const MAX_IO = 1 << 30;
 /** The ring the main thread copies pieces into: SLOTS pieces of SLOT_BYTES in flight at most. */
 const SLOT_BYTES = 4 * 2 ** 20;
 const SLOTS = 8;
@@ -154,27 +151,6 @@ export class BackgroundWriter implements SaveWriter {
   private waitFor(n: number): void {
     for (let done = Atomics.load(this.ctl, 0); done < n; done = Atomics.load(this.ctl, 0)) Atomics.wait(this.ctl, 0, done);
   }
-}
-
-/** A writer started ahead of its save (its thread boots while the domain is built), not yet taken. */
-let ahead: BackgroundWriter | undefined;
-
-/** Start a background writer now, for the save that will take it (takeBackgroundWriter). */
-export function startBackgroundWriter(): void {
-  ahead ??= new BackgroundWriter();
-}
-
-/** The writer started ahead, or a new one. */
-export function takeBackgroundWriter(): BackgroundWriter {
-  const w = ahead ?? new BackgroundWriter();
-  ahead = undefined;
-  return w;
-}
-
-/** Stop a writer started ahead that no save took (the command failed, or its save was small). */
-export function dropBackgroundWriter(): void {
-  ahead?.close();
-  ahead = undefined;
 }
 
 /** A section sink writing through a SaveWriter into one open file. */
