@@ -1,5 +1,5 @@
 'use strict';
-// Issue 2's targets: building the p2m table for a 32 GiB - 16 MiB dom0 (<= 2x bench/yardstick.c's p2m_fill_ms),
+// Issue 2's targets: building the p2m table for a 30 GiB - 16 MiB dom0 (big64's largest now that its map keeps the IO hole) (<= 2x bench/yardstick.c's p2m_fill_ms),
 // the whole construct process (< 1 s, < 300 MiB peak RSS), `inspect p2m --json` after it (< 500 ms).
 const fs = require('fs');
 const os = require('os');

@@ -1,9 +1,8 @@
 import { Command, CommanderError, Help, Option } from 'commander';
-import { cliContext, examplesText, type CliContext } from './commands/cli_context';
+import { cliContext, endCommand, examplesText, type CliContext } from './commands/cli_context';
 import { DombuildError, EXIT_IO, EXIT_USAGE, UsageError } from './util/errors';
 import { COLOR_MODES, processIo, paint, type ColorMode, type Io } from './commands/io';
 import { hintText } from './commands/hints';
-import { closeOpenStates } from './commands/state_store';
 import { oneLine, quote } from './util/quote';
 import { errorCode, errorJson } from './format/error';
 import { json } from './format/table';
@@ -144,7 +143,7 @@ export async function run(argv: string[], io0: Io = processIo()): Promise<number
     io.err(`${p.red('ppc-dombuild: internal error:')} ${(e as Error).stack ?? String(e)}\n`);
     return fail('internal', 70, (e as Error).message ?? String(e), 'a bug: please report it with the command line');
   } finally {
-    closeOpenStates();
+    endCommand();
   }
 }
 

@@ -2,7 +2,7 @@ import type { P2mPlacement } from '../rma/layout';
 import { UsageError } from '../util/errors';
 import { quote } from '../util/quote';
 import { parseSize } from '../util/size';
-import type { Domain } from '../xen/domain';
+import { DOMID_FIRST_RESERVED, type Domain } from '../xen/domain';
 import type { System } from '../xen/system';
 
 /**
@@ -33,14 +33,12 @@ export function parsePfn(text: string | undefined, what = '--pfn'): number {
   return v;
 }
 
-/** Domain ids below DOMID_FIRST_RESERVED (0x7FF0, xen/include/public/xen.h). */
-export const DOMID_LIMIT = 0x7ff0;
 
 /** A domain id on the command line: decimal, below DOMID_FIRST_RESERVED. */
 export function parseDomid(text: string | undefined, what = '--domid'): number {
   if (text === undefined) throw new UsageError(`${what} is required`);
   const v = strictInteger(text);
-  if (v === undefined || v >= DOMID_LIMIT) throw new UsageError(`${what} ${quote(text)} is not a domain id`, 'give a number, e.g. 1 (see `ppc-dombuild list`)');
+  if (v === undefined || v >= DOMID_FIRST_RESERVED) throw new UsageError(`${what} ${quote(text)} is not a domain id`, 'give a number, e.g. 1 (see `ppc-dombuild list`)');
   return v;
 }
 

@@ -2,6 +2,19 @@ import { Command, Option } from 'commander';
 import SPEC from './cli.json';
 import type { ColorMode, Io } from './io';
 
+/** Clean-ups a command's modules ask for when the command ends (the state store closes its files). */
+const endings = new Set<() => void>();
+
+/** Call fn when the running command ends, however it ends (a module that is never loaded asks for nothing). */
+export function atCommandEnd(fn: () => void): void {
+  endings.add(fn);
+}
+
+/** Run the clean-ups (the CLI, as a command ends). */
+export function endCommand(): void {
+  for (const fn of endings) fn();
+}
+
 /** A command's runner: parse its flags, call the core, format; returns the exit code. */
 export type Runner<T> = (io: Io, flags: T) => number;
 
@@ -35,8 +48,6 @@ export interface CliContext {
    * declare those under.
    */
   declare<T>(parent: Command, name: string, get?: () => Runner<T>): Command;
-  machineOpt(): Option;
-  ramOpt(): Option;
 }
 
 /** A command as src/commands/cli.json declares it: the one source of the help, the man page and completion. */
@@ -145,7 +156,5 @@ export function cliContext(io: Io, setCode: (c: number) => void): CliContext {
       else this.withJson(cmd, get, kind);
       return cmd;
     },
-    machineOpt: () => new Option('--machine <name|file>', 'machine profile: js21 (default), maple, big64, or a JSON file'),
-    ramOpt: () => new Option('--ram <size>', "override the machine's RAM"),
   };
 }

@@ -1,9 +1,7 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import { Argument, type Command, type Option } from 'commander';
 import type { CliContext } from './cli_context';
 import { UsageError } from '../util/errors';
-import { FIXTURES_DIR } from './machine_select';
+import { machineNames } from './machine_select';
 
 export const SHELLS = ['bash', 'zsh'] as const;
 export type Shell = (typeof SHELLS)[number];
@@ -162,15 +160,6 @@ else
   compdef ${fn} ${name}
 fi
 `;
-}
-
-/** Machine profile names shipped in fixtures/machines (what --machine completes to). */
-function machineNames(): string[] {
-  try {
-    return fs.readdirSync(path.join(FIXTURES_DIR, 'machines')).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
-  } catch {
-    return [];
-  }
 }
 
 /** Registers `completion` on the command line. */

@@ -73,12 +73,14 @@ export function runConstruct(io: Io, f: ConstructFlags): number {
   const linearPageShift = parseLinearPage(f.linearPage);
   const kernelVersion = f.kernelVersion ?? '2.6.18';
   if (kernelVersion !== '2.6.18' && kernelVersion !== '2.6.22') throw new UsageError(`--kernel-version '${f.kernelVersion}' is not 2.6.18 or 2.6.22`, '2.6.18 keeps no slot record for its bolted linear map; 2.6.22 keeps linear_map_hash_slots');
-  if (f.kernelVersion !== undefined && (f.boot === false || parseTranslation(f.translation) === 'legacy')) throw new UsageError('--kernel-version without booting dom0', 'the kernel version says how the guest bolts its linear map: drop --no-boot / --translation legacy');
-  if (f.boot === false && (f.linearPage !== undefined || f.linearFallback)) throw new UsageError('--linear-page / --linear-fallback with --no-boot', 'the linear map is the guest\'s: drop --no-boot, or the linear map options');
   const translation = parseTranslation(f.translation);
+  if (f.kernelVersion !== undefined && (f.boot === false || translation === 'legacy')) throw new UsageError('--kernel-version without booting dom0', 'the kernel version says how the guest bolts its linear map: drop --no-boot / --translation legacy');
+  if (f.boot === false && (f.linearPage !== undefined || f.linearFallback)) throw new UsageError('--linear-page / --linear-fallback with --no-boot', 'the linear map is the guest\'s: drop --no-boot, or the linear map options');
   // The simulated kernel boots the proposal's way (it reads /xen/p2m): a legacy dom0 is Xen's part only.
   if (translation === 'legacy' && (f.linearPage !== undefined || f.linearFallback)) throw new UsageError('--linear-page / --linear-fallback with --translation legacy', "the simulated kernel boots through the proposal's /xen/p2m: a legacy dom0 is built without booting it");
 
+  if (f.legacyCap && translation !== 'legacy') throw new UsageError('--legacy-cap without --translation legacy', "the cap is upstream's pre-proposal domain_build.c: the proposal's dom0 is not capped at the IO hole");
+  const hptMiB = f.htabMb !== undefined ? parseWholeMiB(f.htabMb, '--htab-mb') : undefined;
   // What the save will write: dom0's table twice (its RMA chunks, dom0-p2m.bin) and, bolted with
   // 4 KiB pages, about 3 bytes of hash table a page (src/hpt/codec.ts). A large one's thread starts now.
   if (mem !== undefined && f.boot !== false && translation !== 'legacy') expectSave((mem / 4096) * (8 + (linearPageShift === 12 ? 3 : 0)));
@@ -86,13 +88,9 @@ export function runConstruct(io: Io, f: ConstructFlags): number {
   // The System exists before dom0 is built, as Xen's construct_dom0 is handed a domain that exists.
   const sys = new System(Machine.boot(sel.profile), sel.firmwareTree, sel.firmwareBlob);
   const p = paint(io, io.stderrTTY);
-  const events: TraceEvent[] = [];
   const tracer = (ev: TraceEvent): void => {
-    events.push(ev);
     if (f.trace) io.err(formatTraceEvent(p, ev, columns(io, io.stderrTTY)));
   };
-  if (f.legacyCap && translation !== 'legacy') throw new UsageError('--legacy-cap without --translation legacy', "the cap is upstream's pre-proposal domain_build.c: the proposal's dom0 is not capped at the IO hole");
-  const hptMiB = f.htabMb !== undefined ? parseWholeMiB(f.htabMb, '--htab-mb') : undefined;
   const dom0Opts = { mem, maxMem, rmaSize, placement, ofAt, kernel, initrd, bootargs, firmwareTree: sel.firmwareTree, hptMiB, legacyCap: !!f.legacyCap };
   const built = withTreeErrors(sel.source, () => (translation === 'legacy' ? constructDom0Legacy(sys, dom0Opts, tracer) : constructDom0(sys, dom0Opts, tracer)));
   const { dom0, report } = built;

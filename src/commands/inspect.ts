@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import type { CliContext } from './cli_context';
-import * as path from 'path';
 import { readFdt } from '../devtree/fdt_ro';
 import { toDts } from '../devtree/dts';
 import { findNode } from '../devtree/tree';
@@ -26,7 +25,7 @@ import { json } from '../format/table';
 import { hex } from '../format/units';
 import { domainOf, parsePfn } from './args';
 import { columns, paint, type Io } from './io';
-import { dom0Blob, loadState, stateDir, writeUserFile } from './state_store';
+import { dom0Blob, loadState, stateDir } from './state_store';
 
 export interface InspectFlags { state?: string; json?: boolean; domid?: string }
 
@@ -110,7 +109,7 @@ export function runInspectDevtree(io: Io, f: DevtreeFlags): number {
   const blob = d.domid === 0 ? dom0Blob(sys) : domuBlob(sys, d);
   const tree = readFdt(blob);
   if (f.path && !findNode(tree.root, f.path)) throw new UsageError(`no node ${quote(f.path)} in dom${d.domid}'s device tree`);
-  if (f.dtb) writeUserFile(path.resolve(io.cwd, f.dtb), blob);
+  if (f.dtb) writeOutput(io, f.dtb, blob);
   if (f.json) io.out(json(devtreeJson(d.domid, tree, f.path)));
   else io.out(toDts(tree, f.path ? { path: f.path } : undefined));
   if (f.dtb && !f.json) io.err(`wrote ${f.dtb} (${blob.length} bytes)\n`);

@@ -7,8 +7,9 @@ import { CHUNK_SIZE } from '../machine/guest_memory';
 import { DombuildError, IoError, StateError, UsageError } from '../util/errors';
 import type { System } from '../xen/system';
 import type { Io } from './io';
+import { atCommandEnd } from './cli_context';
 import { fdtTotalSize } from '../devtree/fdt_header';
-import { createExclusive, FileSource, fileOp, fsyncDir, isFileError, TEMP_PATTERN, tempName, writeFileAtomic } from './store/file';
+import { createExclusive, FileSource, fileOp, fsyncDir, isFileError, TEMP_PATTERN, tempName } from './store/file';
 import { acquireLock } from './store/lock';
 import { BackgroundWriter, DirectWriter, SaveWriter, WriterSink } from './store/writer';
 
@@ -41,6 +42,7 @@ export function closeOpenStates(): void {
   }
   open.clear();
 }
+atCommandEnd(closeOpenStates);
 
 /**
  * Open the state and read its structure; everything else is read when used.
@@ -334,11 +336,6 @@ export function dom0Blob(sys: System): Uint8Array {
   const total = fdtTotalSize(head);
   const slot = d.layout!.devtree.end - at;
   return d.memory.read(at, Math.min(Math.max(total, 8), slot));
-}
-
-/** A file the user asked for (an SVG, a blob): whole or not at all; a failure is one IoError line. */
-export function writeUserFile(file: string, data: Uint8Array | Uint8Array[]): void {
-  writeFileAtomic(file, data);
 }
 
 /**

@@ -1,4 +1,4 @@
-import Table from 'cli-table3';
+import type TableType from 'cli-table3';
 import type { Paint } from './paint';
 
 /**
@@ -7,6 +7,13 @@ import type { Paint } from './paint';
  * never wider; prose lines wrap at it.
  */
 export type Columns = number;
+
+/** cli-table3, loaded by the first table drawn: a command that prints none (or --version, or JSON) never loads it. */
+let tableClass: typeof TableType | undefined;
+function Table(options: ConstructorParameters<typeof TableType>[0]): InstanceType<typeof TableType> {
+  tableClass ??= require('cli-table3') as typeof TableType;
+  return new tableClass(options);
+}
 export const DEFAULT_COLUMNS: Columns = 80;
 export const WIDE: Columns = Infinity;
 
@@ -167,7 +174,7 @@ export function renderTable(p: Paint, head: string[], rows: (string | number)[][
   const body = rows.map((r) => r.map(String));
   const widths = fitWidths([head, ...body], cols, 1);
   const [h, ...b] = fitted([head, ...body], widths);
-  const t = new Table({
+  const t = Table({
     head: h.map((x) => p.bold(x)),
     style: { head: [], border: [], compact: true },
     colWidths: widths,
@@ -182,7 +189,7 @@ export function renderTable(p: Paint, head: string[], rows: (string | number)[][
 export function renderFacts(p: Paint, rows: [string, string | number][], cols: Columns = DEFAULT_COLUMNS): string {
   const cells = rows.map(([k, v]) => [k, String(v)]);
   const widths = fitWidths(cells, cols);
-  const t = new Table({ style: { head: [], border: [], compact: true }, colWidths: widths, wordWrap: true });
+  const t = Table({ style: { head: [], border: [], compact: true }, colWidths: widths, wordWrap: true });
   for (const [k, v] of fitted(cells, widths)) t.push([p.bold(k), v]);
   return t.toString() + '\n';
 }

@@ -32,13 +32,11 @@ import { fdtProblem } from '../devtree/fdt_check';
 import { EXTENT_PAGES, INVALID_MFN, MAX_ORDER, PAGE_SIZE } from '../machine/constants';
 import { RMA_SIZES } from '../machine/cpu';
 import type { Machine } from '../machine/machine';
-import type { Domain } from '../xen/domain';
+import { DOMID_FIRST_RESERVED, type Domain } from '../xen/domain';
 import { p2mOf } from '../xen/shadow_p2m';
 import type { System } from '../xen/system';
 import { hex } from '../util/size';
 
-/** Domain ids below DOMID_FIRST_RESERVED (0x7FF0, xen/include/public/xen.h). */
-const DOMID_LIMIT = 0x7ff0;
 
 class Broken extends Error {}
 
@@ -100,7 +98,7 @@ function checkFrames(sys: System, ram: Ram): Map<number | 'xen', number> {
     const mfn = int(r.mfn, `owned run ${i}'s mfn`, 0, endMfn - 1);
     const count = int(r.count, `owned run ${hex(mfn)}'s count`, 1, endMfn - mfn);
     const owner = r.owner;
-    if (owner !== 'xen') int(owner, `owned run ${hex(mfn)}'s owner`, 0, DOMID_LIMIT - 1);
+    if (owner !== 'xen') int(owner, `owned run ${hex(mfn)}'s owner`, 0, DOMID_FIRST_RESERVED - 1);
     str(r.use, `owned run ${hex(mfn)}'s use`);
     const who = owner as number | 'xen';
     if (who !== 'xen' && !sys.domains.has(who)) fail(`frames ${hex(mfn)}+${count} are owned by dom${who}, which does not exist`);
@@ -157,7 +155,7 @@ function ownsAll(m: Machine, mfn: number, count: number, owner: number | 'xen'):
 
 function checkShape(d: Domain, key: number): void {
   const who = `dom${key}`;
-  int(d.domid, `${who}'s domid`, 0, DOMID_LIMIT - 1);
+  int(d.domid, `${who}'s domid`, 0, DOMID_FIRST_RESERVED - 1);
   if (d.domid !== key) fail(`the domain listed as dom${key} says it is dom${d.domid}`);
   if (typeof d.privileged !== 'boolean' || typeof d.shadow !== 'boolean') fail(`${who}'s privileged/shadow flags are not booleans`);
   obj(d.rma, `${who}'s RMA`);
@@ -312,8 +310,8 @@ function checkRefs(sys: System, ram: Ram): void {
   }
   arr(sys.foreign, 'the foreign mapping list').forEach((f0, i) => {
     const f = obj(f0, `foreign mapping ${i}`);
-    const caller = int(f.caller, `foreign mapping ${i}'s caller`, 0, DOMID_LIMIT - 1);
-    const domid = int(f.domid, `foreign mapping ${i}'s domid`, 0, DOMID_LIMIT - 1);
+    const caller = int(f.caller, `foreign mapping ${i}'s caller`, 0, DOMID_FIRST_RESERVED - 1);
+    const domid = int(f.domid, `foreign mapping ${i}'s domid`, 0, DOMID_FIRST_RESERVED - 1);
     int(f.pfn, `foreign mapping ${i}'s pfn`);
     const mfn = int(f.mfn, `foreign mapping ${i}'s mfn`, 0, endMfn - 1);
     int(f.slot, `foreign mapping ${i}'s slot`);

@@ -8,6 +8,10 @@ import { StateError } from '../util/errors';
 import type { GuestKernelState } from './guest_state';
 import type { PfnHole } from './physmap';
 
+
+/** Domain ids are below DOMID_FIRST_RESERVED (xen/include/public/xen.h): the rest name Xen itself, DOMID_IO and the like. */
+export const DOMID_FIRST_RESERVED = 0x7ff0;
+
 /** vcpu0's entry state, as construct_dom0 leaves it. */
 export interface VcpuContext {
   pc: bigint;

@@ -11,7 +11,7 @@ export function rmaSvg(who: string, L: RmaMap, rmaMaddr: number): string {
   const segs: Segment[] = regionsWithGaps(L).map((r) => ({
     start: r.start,
     end: r.end,
-    name: r.name === 'free' ? 'free' : r.name,
+    name: r.name,
     detail: `${sizeText(r.end - r.start)} · machine ${hex(rmaMaddr + r.start)}`,
     fill: RMA_COLOUR[r.name] ?? '#cccccc',
   }));
