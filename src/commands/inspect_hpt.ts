@@ -22,8 +22,12 @@ export interface HptFlags { state?: string; json?: boolean; domid?: string; pteg
 
 /** What the heatmap draws: every PTEG's valid entries. */
 export function heatmapView(d: Domain, t: HashTable): HeatmapView {
-  const s = t.stats();
-  return { domid: d.domid, maddr: d.arch.hpt!.mfn * PAGE_SIZE, bytes: s.bytes, ptegs: t.ptegs, counts: ptegCounts(t), histogram: s.histogram };
+  // One pass: the histogram is the counts', PTEGs that hold none are the rest.
+  const counts = ptegCounts(t);
+  const histogram = new Array<number>(HPTES_PER_GROUP + 1).fill(0);
+  for (const n of counts.values()) histogram[n]++;
+  histogram[0] = t.ptegs - counts.size;
+  return { domid: d.domid, maddr: d.arch.hpt!.mfn * PAGE_SIZE, bytes: t.bytes, ptegs: t.ptegs, counts, histogram };
 }
 
 
