@@ -1,6 +1,7 @@
 import { inlineAudit, type InlineAuditRow } from '../guest/xencomm';
 import { EXTENT_SIZE, IO_HOLE_END_MFN, IO_HOLE_START_MFN, PAGE_SIZE } from '../machine/constants';
 import { Machine } from '../machine/machine';
+import type { Dom0Limits } from '../p2m/limits';
 import { DEFAULT_OF_AT } from '../rma/layout';
 import { FitError } from '../util/errors';
 import { exactSize, formatSize, MiB } from '../util/size';
@@ -54,13 +55,15 @@ function build(m: AuditMachine, o: AuditOptions, scheme: Scheme): Built {
 export const INLINE_LENS = [64, 4096, 8192, 16384, 65536];
 export const INLINE_OFFSETS = [0, 2048, 4032];
 
-/** Build the machine both ways and classify every number. */
 /** The audit, with the proposal's inline xencomm handles counted. */
 export type BuiltAudit = AuditResult & { inline: InlineAuditRow[] };
 
-export function runAudit(m: AuditMachine, o: AuditOptions): BuiltAudit {
-  const { limits } = auditLimits(m, o);
-  const largest = Math.max(o.rmaSize, limits.maxDom0Bytes ?? 0);
+/**
+ * Build the machine both ways and classify every number. `limits` depend on
+ * the machine and the RMA only, not dom0's size: a sweep computes them once.
+ */
+export function runAudit(m: AuditMachine, o: AuditOptions, limits: Dom0Limits = auditLimits(m, o)): BuiltAudit {
+  const largest = largestDom0(m, o, limits);
   if (Math.ceil(o.dom0Mem / EXTENT_SIZE) * EXTENT_SIZE > largest) {
     const binding = limits.constraints.find((c) => c.binds)!;
     throw new FitError(`a dom0 of ${formatSize(o.dom0Mem)} cannot be built both ways on ${m.profile.name} (${formatSize(m.profile.ram)} RAM): the largest is ${exactSize(largest)}, where ${binding.name} binds (${binding.detail})`, remediesFor(binding));
@@ -91,14 +94,14 @@ export function runAudit(m: AuditMachine, o: AuditOptions): BuiltAudit {
 }
 
 /** The largest dom0 both schemes can build on this machine (whole extents; the proposal's table must fit). */
-export function largestDom0(m: AuditMachine, o: Pick<AuditOptions, 'rmaSize'>): number {
-  return Math.max(o.rmaSize, auditLimits(m, o).limits.maxDom0Bytes ?? 0);
+export function largestDom0(m: AuditMachine, o: Pick<AuditOptions, 'rmaSize'>, limits: Dom0Limits = auditLimits(m, o)): number {
+  return Math.max(o.rmaSize, limits.maxDom0Bytes ?? 0);
 }
 
 /**
  * The proposal's dom0 binds: every limit construct checks (the span less the IO
  * hole, the hash table's block, the domain heap), for the layout the audit builds.
  */
-function auditLimits(m: AuditMachine, o: Pick<AuditOptions, 'rmaSize'>): ReturnType<typeof dom0LimitsFor> {
-  return dom0LimitsFor(Machine.boot({ ...m.profile }), dom0Options(m, { dom0Mem: o.rmaSize, domus: 0, domuMem: 0, rmaSize: o.rmaSize }));
+export function auditLimits(m: AuditMachine, o: Pick<AuditOptions, 'rmaSize'>): Dom0Limits {
+  return dom0LimitsFor(Machine.boot({ ...m.profile }), dom0Options(m, { dom0Mem: o.rmaSize, domus: 0, domuMem: 0, rmaSize: o.rmaSize })).limits;
 }

@@ -2,7 +2,7 @@ import { EXTENT_SIZE } from '../machine/constants';
 import { FitError } from '../util/errors';
 import { alignDown, GiB } from '../util/size';
 import { AuditMachine, AuditOptions, AuditResult, KINDS, MisreadKind, Scheme, SCHEMES } from '../xen/audit';
-import { largestDom0, runAudit } from './audit';
+import { auditLimits, largestDom0, runAudit } from './audit';
 
 /** Where one kind of misread first appears as dom0 grows, per scheme. */
 export interface SweepStart {
@@ -30,7 +30,9 @@ export interface SweepResult {
  * bisection between the last clean grid size and the first dirty one.
  */
 export function runSweep(m: AuditMachine, o: Omit<AuditOptions, 'dom0Mem'>, sizes?: number[]): SweepResult {
-  const largest = largestDom0(m, o);
+  // The same for every size tried: once, not per build.
+  const limits = auditLimits(m, o);
+  const largest = largestDom0(m, o, limits);
   const grid = sizes ?? gridSizes(largest, o.rmaSize);
   let builds = 0;
   const cache = new Map<number, SweepPoint | null>();
@@ -40,7 +42,7 @@ export function runSweep(m: AuditMachine, o: Omit<AuditOptions, 'dom0Mem'>, size
     if (p === undefined) {
       let r: AuditResult;
       try {
-        r = runAudit(m, { ...o, dom0Mem: mem, examples: 0 });
+        r = runAudit(m, { ...o, dom0Mem: mem, examples: 0 }, limits);
       } catch (e) {
         if (!(e instanceof FitError)) throw e;
         cache.set(mem, null);

@@ -1,3 +1,6 @@
+import { ELFCLASS64, ELFDATA2MSB, isElf64Be } from '../guest/kernel_image';
+import { KERNEL_BASE } from '../hpt/constants';
+
 /**
  * Boot images. A real vmlinux is an ELF64 big-endian PPC64 executable whose
  * entry is a kernel virtual address; Xen masks it to 42 bits in real mode
@@ -5,8 +8,6 @@
  * size carries just such a header, so the RMA holds a recognisable kernel.
  */
 const EM_PPC64 = 21;
-const ELFCLASS64 = 2;
-const ELFDATA2MSB = 2;
 const ELF64_EHDR_SIZE = 64;
 const ET_EXEC = 2;
 const RM_MASK = (1n << 42n) - 1n;
@@ -24,7 +25,6 @@ export function syntheticInitEnd(size: number): number {
   return Math.max(4096, Math.floor((size * 2) / 3 / 4096) * 4096);
 }
 
-const KERNELBASE = 0xc000000000000000n;
 // Where the synthetic image's section headers, symbols and their names sit.
 const SH_OFF = 0x200;
 const SYM_OFF = 0x300;
@@ -33,11 +33,11 @@ const STR_OFF = 0x380;
 export function syntheticKernel(size: number): BootImage {
   const bytes = new Uint8Array(Math.min(size, 4096));
   const dv = new DataView(bytes.buffer);
-  bytes.set([0x7f, 0x45, 0x4c, 0x46, 2 /* ELFCLASS64 */, 2 /* big-endian */, 1], 0);
+  bytes.set([0x7f, 0x45, 0x4c, 0x46, ELFCLASS64, ELFDATA2MSB, 1 /* EV_CURRENT */], 0);
   dv.setUint16(16, ET_EXEC);
   dv.setUint16(18, EM_PPC64);
   dv.setUint32(20, 1);
-  dv.setBigUint64(24, KERNELBASE); // e_entry: the start of the linear map
+  dv.setBigUint64(24, KERNEL_BASE); // e_entry: the start of the linear map
   const note = new TextEncoder().encode('ppc-dombuild synthetic vmlinux');
   if (bytes.length >= 64 + note.length) bytes.set(note, 64);
   if (bytes.length >= 0x400) writeSymbols(bytes, dv, size);
@@ -69,8 +69,8 @@ function writeSymbols(bytes: Uint8Array, dv: DataView, size: number): void {
     dv.setUint16(at + 6, 0xfff1); // SHN_ABS
     dv.setBigUint64(at + 8, value);
   };
-  sym(1, 1, KERNELBASE);
-  sym(2, 8, KERNELBASE + BigInt(syntheticInitEnd(size)));
+  sym(1, 1, KERNEL_BASE);
+  sym(2, 8, KERNEL_BASE + BigInt(syntheticInitEnd(size)));
 }
 
 export function syntheticInitrd(size: number): BootImage {
@@ -89,6 +89,7 @@ export function syntheticInitrd(size: number): BootImage {
  */
 export function kernelImageProblem(img: Uint8Array): string | undefined {
   if (img.length < ELF64_EHDR_SIZE) return `it is ${img.length} bytes, shorter than an ELF64 header (${ELF64_EHDR_SIZE} bytes)`;
+  // Field by field rather than isElf64Be: the message names the field that is wrong.
   if (img[0] !== 0x7f || img[1] !== 0x45 || img[2] !== 0x4c || img[3] !== 0x46) return 'it is not an ELF file (no \x7fELF magic)';
   if (img[4] !== ELFCLASS64) return `it is not ELF64 (EI_CLASS ${img[4]}, not ELFCLASS64 2)`;
   if (img[5] !== ELFDATA2MSB) return `it is not big-endian (EI_DATA ${img[5]}, not ELFDATA2MSB 2)`;
@@ -99,8 +100,7 @@ export function kernelImageProblem(img: Uint8Array): string | undefined {
 
 /** The real-mode entry point of a kernel image: ELF64 PPC64 e_entry masked, else 0. */
 export function kernelEntry(img: Uint8Array): bigint {
-  if (img.length < 32 || img[0] !== 0x7f || img[1] !== 0x45 || img[2] !== 0x4c || img[3] !== 0x46) return 0n;
-  if (img[4] !== 2 || img[5] !== 2) return 0n;
+  if (img.length < 32 || !isElf64Be(img)) return 0n;
   const dv = new DataView(img.buffer, img.byteOffset, img.byteLength);
   if (dv.getUint16(18) !== EM_PPC64) return 0n;
   return dv.getBigUint64(24) & RM_MASK;

@@ -6,14 +6,15 @@ import { CheckError, FitError, UsageError } from '../util/errors';
 import { formatSize, hex } from '../util/size';
 import type { Domain } from '../xen/domain';
 import { H_AVPN, H_PARAMETER, H_SUCCESS, hcallReturnName } from '../xen/hcalls/papr';
+import { xenHcalls } from '../xen/hcalls/xen';
 import { memoryOp, memoryOpName, XENMEM_decrease_reservation, XENMEM_populate_physmap } from '../xen/memory_op';
 import { p2mOf } from '../xen/shadow_p2m';
 import { pfnSpan, ramPagesBelow, ramRuns } from '../xen/physmap';
 import type { System } from '../xen/system';
-import { hcallsFor, HcallRefused } from './foreign';
+import { HcallRefused } from './foreign';
 import { boltLinearMap } from './linear_map';
 import { GuestMmu } from './mmu';
-import { GuestRecord, keepsSlotRecord, linearTextOf, saveGuestRecord } from './record';
+import { GuestRecord, linearTextOf, saveGuestRecord } from './record';
 
 export interface BalloonReport {
   domid: number;
@@ -46,9 +47,9 @@ export type BalloonHypercall =
 export interface ExtentRun { first: number; count: number }
 
 /** A list of frame numbers as runs of consecutive ones. */
-function runsOf(list: readonly number[], n = list.length): ExtentRun[] {
+function runsOf(list: readonly number[]): ExtentRun[] {
   const out: ExtentRun[] = [];
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < list.length; i++) {
     const last = out[out.length - 1];
     if (last && last.first + last.count === list[i]) last.count++;
     else out.push({ first: list[i], count: 1 });
@@ -137,7 +138,7 @@ function shrink(sys: System, d: Domain, table: P2mTable, target: number, rep: Ba
       const rpn = rpnOf(rHi, rLo);
       if (meets(byMfn, rpn, (vLo & HPTE_V_LARGE) !== 0 ? EXTENT_PAGES : 1)) hits.push(slot);
     });
-    const hc = hcallsFor(sys);
+    const hc = xenHcalls(sys);
     if (hits.length) rep.hypercalls.push({ hcall: 'H_REMOVE', domid: d.domid, calls: hits.length, returned: { H_SUCCESS: hits.length } });
     for (const slot of hits) {
       const h = dec.decode(slot);
@@ -176,11 +177,7 @@ function shrink(sys: System, d: Domain, table: P2mTable, target: number, rep: Ba
   if (g) {
     const hidx = perPfn(g.rec, g.hidx, Math.max(pfnSpan(d.ioHole, target), hidxPfns(g.rec, g.hidx)));
     hidx.fill(0, pfnSpan(d.ioHole, target));
-    if (survivors.length) {
-      const n = bolt(sys, d, table, g.rec, hidx, survivors, 12);
-      if (n) rep.hypercalls.push({ hcall: 'H_ENTER', domid: d.domid, calls: n, returned: { H_SUCCESS: n } });
-      rep.hptesInserted += n;
-    }
+    if (survivors.length) bolt(sys, d, rep, table, g.rec, hidx, survivors, 12);
     recount(g.rec, d, hidx, rep, sys);
   }
 }
@@ -225,9 +222,7 @@ function grow(sys: System, d: Domain, table: P2mTable, target: number, rep: Ball
   const g = d.guest;
   if (g) {
     const hidx = perPfn(g.rec, g.hidx, Math.max(pfnSpan(d.ioHole, target), hidxPfns(g.rec, g.hidx)));
-    const n = bolt(sys, d, table, g.rec, hidx, added.map((x) => ({ start: x.pfn, end: x.pfn + x.count })), g.rec.linear.pageShift);
-    if (n) rep.hypercalls.push({ hcall: 'H_ENTER', domid: d.domid, calls: n, returned: { H_SUCCESS: n } });
-    rep.hptesInserted += n;
+    bolt(sys, d, rep, table, g.rec, hidx, added.map((x) => ({ start: x.pfn, end: x.pfn + x.count })), g.rec.linear.pageShift);
     recount(g.rec, d, hidx, rep, sys);
   }
 }
@@ -246,9 +241,9 @@ function perPfn(rec: GuestRecord, hidx: Uint8Array, pfns: number): Uint8Array {
   return out;
 }
 
-/** Bolt pfn ranges into the linear map through the guest's hpte_insert; returns the HPTEs inserted. */
-function bolt(sys: System, d: Domain, table: P2mTable, rec: GuestRecord, hidx: Uint8Array, ranges: { start: number; end: number }[], pageShift: 12 | 24): number {
-  const mmu = new GuestMmu(d, hcallsFor(sys), table, rec.devtree.pftSizeLog2);
+/** Bolt pfn ranges into the linear map through the guest's hpte_insert; the H_ENTERs go in the report as one batch. */
+function bolt(sys: System, d: Domain, rep: BalloonReport, table: P2mTable, rec: GuestRecord, hidx: Uint8Array, ranges: { start: number; end: number }[], pageShift: 12 | 24): void {
+  const mmu = new GuestMmu(d, xenHcalls(sys), table, rec.devtree.pftSizeLog2);
   let inserts = 0;
   for (const r of ranges) {
     if (r.end <= r.start) continue;
@@ -256,7 +251,8 @@ function bolt(sys: System, d: Domain, table: P2mTable, rec: GuestRecord, hidx: U
     for (let pfn = r.start; pfn < r.end; pfn++) hidx[pfn] = res.hidxPerPfn ? res.hidx[pfn] : res.hidx[Math.floor(pfn / EXTENT_PAGES)];
     inserts += res.inserts;
   }
-  return inserts;
+  if (inserts) rep.hypercalls.push({ hcall: 'H_ENTER', domid: d.domid, calls: inserts, returned: { H_SUCCESS: inserts } });
+  rep.hptesInserted += inserts;
 }
 
 /** Bring the record's linear-map figures up to date from the hidx bytes and the table, and save it. */
@@ -274,6 +270,6 @@ function recount(rec: GuestRecord, d: Domain, hidx: Uint8Array, rep: BalloonRepo
   rec.linear.pages16M = pages16M;
   rec.linear.inserts += rep.hptesInserted;
   rec.linear.bytes = d.totPages * PAGE_SIZE;
-  // 2.6.18 keeps no slot record: the bytes were scratch for this call.
-  saveGuestRecord(d, rec, keepsSlotRecord(rec) ? hidx.subarray(0, Math.max(pfnSpan(d.ioHole, d.totPages), 1)).slice() : new Uint8Array(0));
+  // The new size's bytes only, copied: after a shrink `hidx` still spans the old size.
+  saveGuestRecord(d, rec, hidx.slice(0, Math.max(pfnSpan(d.ioHole, d.totPages), 1)));
 }

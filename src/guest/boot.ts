@@ -71,7 +71,7 @@ export function bootDom0Guest(sys: System, d: Domain, opt: GuestBootOptions): Gu
       kernelVersion: version,
     },
   };
-  saveGuestRecord(d, rec, version === '2.6.18' ? new Uint8Array(0) : lin.hidx);
+  saveGuestRecord(d, rec, lin.hidx);
   return rec;
 }
 

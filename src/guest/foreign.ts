@@ -8,11 +8,8 @@ import type { Domain } from '../xen/domain';
 import { H_AVPN, H_PRIVILEGE, H_PTEG_FULL, H_SUCCESS, hcallReturnName } from '../xen/hcalls/papr';
 import { xenHcalls } from '../xen/hcalls/xen';
 import { legacyPfn2mfn, legacyView } from '../xen/legacy/pfn2mfn';
-import type { HptHcalls } from '../xen/hcalls/hpt';
 import { p2mOf } from '../xen/shadow_p2m';
 import type { ForeignMapping, System } from '../xen/system';
-
-export type { ForeignMapping } from '../xen/system';
 
 /** Where dom0's kernel puts foreign mappings: Linux's ioremap/vmalloc region, outside the linear map. */
 export const FOREIGN_EA_BASE = 0xd000000000000000n;
@@ -24,11 +21,6 @@ export class HcallRefused extends DombuildError {
   constructor(message: string, readonly code: number, advice?: Advice) {
     super(message, EXIT_FIT, advice);
   }
-}
-
-/** Xen's hcall handlers over this System (each domain's own translation plugged in). */
-export function hcallsFor(sys: System): HptHcalls {
-  return xenHcalls(sys);
 }
 
 function domainOf(sys: System, domid: number, what: string): Domain {
@@ -66,7 +58,7 @@ export function mapForeign(sys: System, callerId: number, domid: number, pfn: nu
   if (!Number.isSafeInteger(pfn) || pfn < 0 || pfn >= table.entries) throw new UsageError(`pfn ${hex(pfn)} is outside dom${domid}'s p2m (${table.entries} entries)`);
   const mfn = table.get(pfn);
   if (mfn === INVALID_MFN) throw new FitError(`dom${domid}'s pfn ${hex(pfn)} has no frame (INVALID_MFN): nothing to map`, 'it was ballooned out, or lies past its memory');
-  const hc = hcallsFor(sys);
+  const hc = xenHcalls(sys);
   const t = caller.hpt;
   const list = sys.foreign;
   const used = new Set(list.filter((x) => x.caller === callerId).map((x) => x.ea));
@@ -108,7 +100,7 @@ export function unmapForeign(sys: System, callerId: number, domid: number, pfn: 
   }
   if (at < 0) throw new FitError(`dom${callerId} has no foreign mapping of dom${domid}'s pfn ${hex(pfn)}`, ['list-domains']);
   const m = list[at];
-  const hc = hcallsFor(sys);
+  const hc = xenHcalls(sys);
   const t = caller.hpt;
   const w = pageWords(BigInt(m.ea), t.mask);
   const rc = hc.remove(caller, H_AVPN, m.slot, w.vHi, w.vLo & ~0x7f);

@@ -18,10 +18,18 @@ export interface KernelText {
 }
 
 const SHT_SYMTAB = 2;
+/** e_ident[EI_CLASS = 4] and e_ident[EI_DATA = 5] of an ELF64 big-endian object (System V gABI, "ELF Identification"). */
+export const ELFCLASS64 = 2;
+export const ELFDATA2MSB = 2;
+
+/** Does the image open as an ELF64 big-endian object: the \x7fELF magic, ELFCLASS64, ELFDATA2MSB? */
+export function isElf64Be(img: Uint8Array): boolean {
+  return img[0] === 0x7f && img[1] === 0x45 && img[2] === 0x4c && img[3] === 0x46 && img[4] === ELFCLASS64 && img[5] === ELFDATA2MSB;
+}
 
 /** The value of each wanted symbol in an ELF64 big-endian image's symbol table (undefined when it has none). */
 export function elfSymbols(img: Uint8Array, names: readonly string[]): Map<string, bigint> | undefined {
-  if (img.length < 64 || img[0] !== 0x7f || img[1] !== 0x45 || img[2] !== 0x4c || img[3] !== 0x46 || img[4] !== 2 || img[5] !== 2) return undefined;
+  if (img.length < 64 || !isElf64Be(img)) return undefined;
   const dv = new DataView(img.buffer, img.byteOffset, img.byteLength);
   const shoff = Number(dv.getBigUint64(40));
   const shentsize = dv.getUint16(58);

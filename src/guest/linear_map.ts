@@ -4,8 +4,7 @@ import {
   HPTE_V_LARGE,
   HPTE_V_VALID,
   KERNEL_ESID,
-  LINEAR_R_FLAGS,
-  LINEAR_R_FLAGS_NOEXEC,
+  linearRFlags,
   SHIFT_16M,
 } from '../hpt/constants';
 import { avpnWords, hpteHash, primaryGroup } from '../hpt/hash';
@@ -137,15 +136,6 @@ function insertFailed(mmu: GuestMmu, pfn: number, ret: number, large: boolean, g
   if (ret === HPTE_INSERT_NO_FRAME) return new GuestBootError(`cannot bolt ea ${ea}: pfn ${hex(pfn)} has no frame in the p2m table (INVALID_MFN)`);
   if (ret === HPTE_INSERT_FULL) return new GuestBootError(`cannot bolt ea ${ea} (pfn ${hex(pfn)}, ${size} page): H_ENTER found primary PTEG ${hex(group)} full, and bolted entries go in the primary group only`, ['larger-hpt']);
   return new GuestBootError(`cannot bolt ea ${ea} (pfn ${hex(pfn)} -> mfn ${hex(mmu.p2m.get(pfn))}, ${size} page): H_ENTER returned ${hcallReturnName(mmu.lastHcall)}`);
-}
-
-/**
- * htab_bolt_mapping's r flags for the page at guest-physical `paddr`: mode_rw,
- * with HPTE_R_N when `!in_kernel_text(vaddr)` of the page's first byte
- * (arch/powerpc/mm/hash_utils_64.c:164-166 @ el5-274).
- */
-export function linearRFlags(text: { start: number; end: number }, paddr: number): number {
-  return paddr >= text.start && paddr < text.end ? LINEAR_R_FLAGS : LINEAR_R_FLAGS_NOEXEC;
 }
 
 function boltLarge(mmu: GuestMmu, pfn: number, hidx: Uint8Array, perPfn: boolean, text: { start: number; end: number }): void {

@@ -3,9 +3,13 @@ import type { GuestRecord } from '../xen/guest_state';
 
 export type { GuestRecord } from '../xen/guest_state';
 
-/** Keep what the kernel did in early boot with its domain, for the state, inspect and validate. */
+/**
+ * Keep what the kernel did in early boot with its domain, for the state,
+ * inspect and validate. `hidx` is the slot bytes the kernel's bolting left;
+ * a kernel that keeps no slot record has them kept empty (decided here, once).
+ */
 export function saveGuestRecord(d: Domain, rec: GuestRecord, hidx: Uint8Array): void {
-  d.guest = { rec, hidx };
+  d.guest = { rec, hidx: keepsSlotRecord(rec) ? hidx : new Uint8Array(0) };
 }
 
 /** The hidx byte for a pfn in the linear map (0: not hashed). */

@@ -163,26 +163,25 @@ export interface InlineAuditRow { len: number; offset: number; pages: number; st
  */
 export function inlineAudit(d: Domain, table: P2mTable, lens: readonly number[], offsets: readonly number[]): InlineAuditRow[] {
   // Machine breaks: after pfn b, the next pfn's frame is not the next frame. RAM runs apart (the hole is not crossed).
-  const ram = ramRunsOf(d);
-  const breaks: { at: number; runEnd: number }[] = []; // a break between `at` and `at + 1`
-  const runs: { pfn: number; end: number }[] = [];
+  const ram = ramRuns(d.ioHole, 0, d.totPages);
+  // A break between `at` and `at + 1`, with the RAM run [runPfn, runEnd) it lies in.
+  const breaks: { at: number; runPfn: number; runEnd: number }[] = [];
   for (const r of ram) {
-    runs.push({ pfn: r.pfn, end: r.pfn + r.count });
-    const pr = table.runs(r.pfn, r.pfn + r.count);
-    for (let i = 1; i < pr.length; i++) if (pr[i].mfn !== pr[i - 1].mfn + pr[i - 1].count) breaks.push({ at: pr[i].pfn - 1, runEnd: r.pfn + r.count });
+    const end = r.pfn + r.count;
+    const pr = table.runs(r.pfn, end);
+    for (let i = 1; i < pr.length; i++) if (pr[i].mfn !== pr[i - 1].mfn + pr[i - 1].count) breaks.push({ at: pr[i].pfn - 1, runPfn: r.pfn, runEnd: end });
   }
   const rows: InlineAuditRow[] = [];
   for (const len of lens) for (const offset of offsets) {
     const pages = Math.ceil((offset + len) / PAGE_SIZE);
     let starts = 0;
-    for (const r of runs) starts += Math.max(0, r.end - r.pfn - pages + 1);
+    for (const r of ram) starts += Math.max(0, r.count - pages + 1);
     // Start pfns s with the buffer [s, s + pages) inside its run and a break b in [s, s + pages - 2].
     let wrong = 0;
     let covered = -1; // last start counted (breaks are sorted)
     for (const b of breaks) {
-      const run = runs.find((r) => b.at >= r.pfn && b.at < r.end)!;
-      const lo = Math.max(run.pfn, b.at - pages + 2, covered + 1);
-      const hi = Math.min(b.at, run.end - pages);
+      const lo = Math.max(b.runPfn, b.at - pages + 2, covered + 1);
+      const hi = Math.min(b.at, b.runEnd - pages);
       if (hi >= lo) {
         wrong += hi - lo + 1;
         covered = hi;
@@ -191,8 +190,4 @@ export function inlineAudit(d: Domain, table: P2mTable, lens: readonly number[],
     rows.push({ len, offset, pages, starts, wrong });
   }
   return rows;
-}
-
-function ramRunsOf(d: Domain): { pfn: number; count: number }[] {
-  return ramRuns(d.ioHole, 0, d.totPages);
 }

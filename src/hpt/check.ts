@@ -12,7 +12,7 @@ import {
   HPTE_R_FLAGS_MASK,
   KERNEL_ESID,
   LINEAR_R_FLAGS,
-  LINEAR_R_FLAGS_NOEXEC,
+  linearRFlags,
   SEGMENT_BYTES,
 } from './constants';
 import { hpteConsistent, hptePageIndex, vsidOfV } from './hash';
@@ -133,7 +133,7 @@ export function checkHpt(inp: HptCheckInput): HptCheckResult {
         const text = inp.guest?.text;
         if (text) {
           res.rFlagsChecked++;
-          const want = paddr >= text.start && paddr < text.end ? LINEAR_R_FLAGS : LINEAR_R_FLAGS_NOEXEC;
+          const want = linearRFlags(text, paddr);
           const got = rLo & HPTE_R_FLAGS_MASK;
           if (got !== want) res.rFlags.add(`${where()}: r flags ${hex(got)}, but a bolted page ${want === LINEAR_R_FLAGS ? 'inside' : 'outside'} kernel text [${hex(text.start)}, ${hex(text.end)}) gets ${hex(want)}`);
         }

@@ -68,6 +68,16 @@ export const LINEAR_R_FLAGS_NOEXEC = 0x194;
 /** The r word bits those flags live in: R, C, WIMG, N, PP. */
 export const HPTE_R_FLAGS_MASK = 0x1ff;
 
+/**
+ * htab_bolt_mapping's r flags for the page at guest-physical `paddr`: mode_rw,
+ * with HPTE_R_N when `!in_kernel_text(vaddr)` of the page's first byte
+ * (arch/powerpc/mm/hash_utils_64.c:164-166 @ el5-274). Here so the guest's
+ * bolting and the table check share one rule.
+ */
+export function linearRFlags(text: { start: number; end: number }, paddr: number): number {
+  return paddr >= text.start && paddr < text.end ? LINEAR_R_FLAGS : LINEAR_R_FLAGS_NOEXEC;
+}
+
 /** 0xC000000000000000 >> 28: the first kernel segment. */
 export const KERNEL_ESID = 0xc00000000;
 export const KERNEL_BASE = 0xc000000000000000n;

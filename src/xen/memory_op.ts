@@ -1,4 +1,4 @@
-import { INVALID_MFN } from '../machine/constants';
+import { EXTENT_PAGES, INVALID_MFN } from '../machine/constants';
 import type { Machine } from '../machine/machine';
 import { freeFrameRun } from './mm';
 import type { Domain } from './domain';
@@ -17,19 +17,17 @@ import { p2mOf } from './shadow_p2m';
  * domain's numbers are gpfns, translated through (and written into) the p2m
  * Xen keeps for it.
  */
-export const XENMEM_increase_reservation = 0;
 export const XENMEM_decrease_reservation = 1;
 export const XENMEM_populate_physmap = 6; // xen/include/public/memory.h:35-37
 
 export interface Reservation {
   extentOrder: number;
   nrExtents: number;
-  /** extent_start: frame numbers in (decrease, populate) and machine frames out (increase, populate untranslated). */
+  /** extent_start: frame numbers in, and machine frames out (populate, untranslated). */
   extents: number[];
 }
 
 const NAMES: Record<number, string> = {
-  [XENMEM_increase_reservation]: 'XENMEM_increase_reservation',
   [XENMEM_decrease_reservation]: 'XENMEM_decrease_reservation',
   [XENMEM_populate_physmap]: 'XENMEM_populate_physmap',
 };
@@ -37,7 +35,6 @@ export const memoryOpName = (cmd: number): string => NAMES[cmd] ?? `XENMEM ${cmd
 
 /** memory_op(cmd, &reservation) for domain d: the extents done. */
 export function memoryOp(m: Machine, d: Domain, cmd: number, a: Reservation): number {
-  if (cmd === XENMEM_increase_reservation) return increaseReservation(m, d, a);
   if (cmd === XENMEM_decrease_reservation) return decreaseReservation(m, d, a);
   if (cmd === XENMEM_populate_physmap) return populatePhysmap(m, d, a);
   throw new Error(`memory_op ${cmd} is not modelled`);
@@ -50,17 +47,6 @@ function allocExtent(m: Machine, d: Domain, order: number): number | undefined {
   m.frames.assign(mfn, 2 ** order, d.domid, 'balloon');
   d.totPages += 2 ** order;
   return mfn;
-}
-
-/** increase_reservation (memory.c:45-90): allocate, and tell the domain each extent's machine frame (:79-85). */
-function increaseReservation(m: Machine, d: Domain, a: Reservation): number {
-  let i = 0;
-  for (; i < a.nrExtents; i++) {
-    const mfn = allocExtent(m, d, a.extentOrder);
-    if (mfn === undefined) break;
-    a.extents[i] = mfn;
-  }
-  return i;
 }
 
 /**
@@ -95,12 +81,14 @@ function decreaseReservation(m: Machine, d: Domain, a: Reservation): number {
   const n = 2 ** a.extentOrder;
   const t = d.shadow ? p2mOf(d) : undefined;
   const freed: { mfn: number; count: number }[] = [];
+  const taken = new FrameSet();
   let i = 0;
   outer: for (; i < a.nrExtents; i++) {
     for (let j = 0; j < n; j++) {
       const gmfn = a.extents[i] + j;
       const mfn = t ? t.get(gmfn) : gmfn;
-      if (mfn === INVALID_MFN || m.frames.ownerOf(mfn) !== d.domid || freed.some((f) => f.mfn <= mfn && mfn < f.mfn + f.count)) break outer;
+      if (mfn === INVALID_MFN || m.frames.ownerOf(mfn) !== d.domid || taken.has(mfn)) break outer;
+      taken.add(mfn);
       if (t) t.set(gmfn, INVALID_MFN);
       const last = freed[freed.length - 1];
       if (last && last.mfn + last.count === mfn) last.count++;
@@ -113,4 +101,25 @@ function decreaseReservation(m: Machine, d: Domain, a: Reservation): number {
     d.totPages -= f.count;
   }
   return i;
+}
+
+/**
+ * A set of frame numbers, one bitmap per 16 MiB extent touched: O(1) a page,
+ * an eighth of a byte a page, and no cap on its size (a JS Set stops at 2^24
+ * entries, the frames of a 64 GiB balloon).
+ */
+class FrameSet {
+  private readonly words = new Map<number, Uint32Array>();
+
+  has(mfn: number): boolean {
+    const w = this.words.get(Math.floor(mfn / EXTENT_PAGES));
+    return w !== undefined && (w[(mfn % EXTENT_PAGES) >>> 5] & (1 << (mfn & 31))) !== 0;
+  }
+
+  add(mfn: number): void {
+    const e = Math.floor(mfn / EXTENT_PAGES);
+    let w = this.words.get(e);
+    if (w === undefined) this.words.set(e, (w = new Uint32Array(EXTENT_PAGES / 32)));
+    w[(mfn % EXTENT_PAGES) >>> 5] |= 1 << (mfn & 31);
+  }
 }

@@ -422,8 +422,9 @@ function checkHeaps(m: Machine, rep: Report): void {
   const blocks: { mfn: number; end: number; heap: string }[] = [];
   let free = 0;
   for (const [heap, h] of [['xen heap', m.xenHeap], ['domain heap', m.domHeap]] as const) {
+    const lists = h.free; // a getter that copies every list: once per heap
     for (let o = 0; o <= MAX_ORDER; o++) {
-      for (const mfn of h.free[o] ?? []) {
+      for (const mfn of lists[o] ?? []) {
         free += 2 ** o;
         blocks.push({ mfn, end: mfn + 2 ** o, heap });
         rep.checked('heap-free-disjoint');

@@ -14,7 +14,7 @@ import { allocateRma } from '../../src/xen/mm';
 import { HptHcalls } from '../../src/xen/hcalls/hpt';
 import { H_ENTER, H_PARAMETER, H_REMOVE, H_RESCINDED, H_SUCCESS } from '../../src/xen/hcalls/papr';
 import { elfSymbols, kernelText } from '../../src/guest/kernel_image';
-import { linearRFlags } from '../../src/guest/linear_map';
+import { linearRFlags } from '../../src/hpt/constants';
 import { syntheticKernel } from '../../src/builder/images';
 
 function setup(referenceable: (mfn: number) => boolean = () => true) {
@@ -28,7 +28,7 @@ function setup(referenceable: (mfn: number) => boolean = () => true) {
   const dom0 = mk(0);
   const dom1 = mk(1);
   const tables = new Map([dom0, dom1].map((d) => [d.domid, new HashTable(256 * 1024)]));
-  const hc = new HptHcalls(m, (d) => tables.get(d.domid)!, () => undefined, undefined, referenceable);
+  const hc = new HptHcalls(m, (d) => tables.get(d.domid)!, () => undefined, referenceable);
   return { m, dom0, dom1, hc, t0: tables.get(0)! };
 }
 

@@ -24,7 +24,7 @@ function view(over: Partial<LegacyView> = {}): LegacyView {
     rmaPages: 0x4000,
     extents: [0x10000, 0x20000],
     maxPage: 0x380000, // 14 GiB of machine frames (12 GiB RAM around the hole)
-    grantMfn: 0x2000,
+    grantMfns: [0x2000, 0x2001, 0x2002, 0x2003],
     ownerOf,
     ownerRunEnd: (mfn) => {
       const o = owners.find(([a, b]) => mfn >= a && mfn < b);

@@ -50,8 +50,7 @@ export const FrameKind = {
   Foreign: 2,
   /**
    * A grant-table frame (a Xen-heap page shared with a domain): under the
-   * proposal named by its machine frame (a Xen-owned `grant domN` run), for a
-   * shadow domain by its gmfn max_page + i (the grantFrameOf hook).
+   * proposal named by its machine frame (a Xen-owned `grant domN` run).
    */
   Grant: 3,
 } as const;
@@ -95,8 +94,6 @@ export class HptHcalls {
     readonly machine: Machine,
     private readonly tableOf: (d: Domain) => HashTable,
     private readonly shadowP2mOf: (d: Domain) => ShadowP2m | undefined = () => undefined,
-    /** The Xen-heap frame a domain's grant-table gmfn names (gnttab_shared_mfn), or undefined when `gmfn` is not one. */
-    private readonly grantFrameOf?: (d: Domain, gmfn: number) => number | undefined,
     /** Can a reference be taken on this frame: its owner exists and is not dying (get_domain, get_page)? */
     private readonly referenceable: (mfn: number) => boolean = () => true,
   ) {
@@ -155,28 +152,19 @@ export class HptHcalls {
       pages = EXTENT_PAGES;
     }
     let mfn = rpn;
-    let kind: number;
-    const grant = this.grantFrameOf?.(d, rpn);
-    if (grant !== undefined && !large) {
-      // pfn2mfn's grant branch, before any other (mm.c:434-443): the gmfn
-      // max_page + i names the domain's i-th grant-table frame, a Xen-heap page.
-      mfn = grant;
-      kind = FrameKind.Grant;
-    } else {
-      if (d.shadow) {
-        mfn = this.shadowTranslate(d, rpn, pages);
-        if (mfn === INVALID_MFN) return H_PARAMETER;
-      }
-      kind = this.classify(d, mfn, pages);
-      if (kind < 0) return kind;
+    if (d.shadow) {
+      mfn = this.shadowTranslate(d, rpn, pages);
+      if (mfn === INVALID_MFN) return H_PARAMETER;
     }
+    const kind = this.classify(d, mfn, pages);
+    if (kind < 0) return kind;
     // IO needs W=0, I=1, G=1 (xlate.c:203-213).
     if (kind === FrameKind.Io && ((rLo & HPTE_R_W) !== 0 || (rLo & HPTE_R_I) === 0 || (rLo & HPTE_R_G) === 0)) return H_PARAMETER;
     // Grant-table frames are mapped cacheable: I=0, G=0 forced (xlate.c:214-219).
     let rl = rLo;
     if (kind === FrameKind.Grant) rl &= ~(HPTE_R_I | HPTE_R_G);
     // A foreign page's reference: get_domain then get_page, else H_Rescinded (xlate.c:232-247).
-    if (kind === FrameKind.Foreign && !this.canReference(mfn)) return H_RESCINDED;
+    if (kind === FrameKind.Foreign && !this.referenceable(mfn)) return H_RESCINDED;
 
     // Reserved bits cleared: v's lock and res (xlate.c:223-225), r's pp0, ts (the high half
     // rebuilt from the mfn) and res2 (xlate.c:227-230). Words are int32 halves.
@@ -340,10 +328,6 @@ export class HptHcalls {
       return d.privileged ? FrameKind.Io : H_PRIVILEGE;
     }
     return H_PARAMETER;
-  }
-
-  private canReference(mfn: number): boolean {
-    return this.referenceable(mfn);
   }
 
   /** Do the runs from `run` on cover [run.mfn, end) without a gap, all with run's owner? */

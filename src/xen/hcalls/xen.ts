@@ -25,5 +25,5 @@ export function xenHcalls(sys: System): HptHcalls {
     const owner = sys.machine.frames.ownerOf(mfn);
     return typeof owner === 'number' && sys.domains.has(owner);
   };
-  return new HptHcalls(sys.machine, (d) => d.hpt, translate, undefined, referenceable);
+  return new HptHcalls(sys.machine, (d) => d.hpt, translate, referenceable);
 }

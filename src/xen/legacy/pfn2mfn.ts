@@ -56,9 +56,7 @@ export interface LegacyView {
   extents: readonly number[];
   /** max_page: the first frame number past RAM. */
   maxPage: number;
-  /** mfn of the domain's first grant-table frame (Xen heap), the rest following it; or undefined when it has none. */
-  grantMfn?: number;
-  /** Each grant-table frame's mfn, gnttab_shared_mfn(d, t, i) (t->shared[i]): wins over grantMfn. */
+  /** Each grant-table frame's mfn, gnttab_shared_mfn(d, t, i) (t->shared[i]); undefined when it has none. */
   grantMfns?: readonly number[];
   /** The foreign-map slots (INVALID_MFN when unused); default all unused. */
   foreignSlots?: readonly number[];
@@ -79,8 +77,8 @@ export interface LegacyRead {
   fatal?: string;
 }
 
-/** The view of domain d; its grant frames are d.grantFrames unless `extras.grantMfn` says otherwise. */
-export function legacyView(m: Machine, d: Domain, extras: { grantMfn?: number } = {}): LegacyView {
+/** The view of domain d. */
+export function legacyView(m: Machine, d: Domain): LegacyView {
   const last = m.ram[m.ram.length - 1];
   return {
     domid: d.domid,
@@ -89,8 +87,8 @@ export function legacyView(m: Machine, d: Domain, extras: { grantMfn?: number } 
     rmaPages: d.rmaPages,
     extents: d.extents,
     maxPage: last.mfn + last.count,
-    grantMfn: extras.grantMfn ?? d.grantFrames[0],
-    grantMfns: extras.grantMfn === undefined && d.grantFrames.length ? d.grantFrames : undefined,
+    // None rather than an empty list: the grant pfns then read as one INVALID_MFN run.
+    grantMfns: d.grantFrames.length ? d.grantFrames : undefined,
     // A grant-table frame is its domain's: share_xen_page_with_guest's page_set_owner(page, d)
     // (xen/arch/powerpc/mm.c:87-118, :104 @ 1aa3c54a31^); the tool's frame table keeps it Xen's.
     ownerOf: (mfn) => {
@@ -147,7 +145,7 @@ export function legacyReadRun(v: LegacyView, n: number, limit = 1): LegacyRead {
       return read('grant', g[i] ?? INVALID_MFN);
     }
     cut.push(gEnd);
-    return read('grant', v.grantMfn === undefined ? INVALID_MFN : v.grantMfn + i);
+    return read('grant', INVALID_MFN);
   }
 
   // 3. The IO hole, for a privileged domain.
