@@ -1,5 +1,5 @@
 import { HashTable, REGION_SLOT_SHIFT, REGION_SLOTS, type HptStats } from './table';
-import { HPTE_BYTES, HPTES_PER_GROUP, HPTE_V_BOLTED, HPTE_V_LARGE, HPTE_V_SECONDARY, HPTE_V_VALID } from './constants';
+import { HPTE_BYTES, HPTES_PER_GROUP, HPTE_V_VALID } from './constants';
 
 /**
  * The hash table as it is saved: only valid slots, in ascending slot order,
@@ -47,8 +47,8 @@ const PIECE_BYTES = 4 * 2 ** 20;
  * The section for table `t`, produced as it is written: `pieces()` walks
  * the used regions once, coding records into one 4 MiB buffer and handing
  * it out each time it is nearly full (the writer must consume a piece
- * before asking for the next), and `stats()` is hptSectionStats of the
- * bytes, ready once the pieces are consumed. `estimate` is about how long
+ * before asking for the next), and `stats()` is what the decoded table's
+ * stats() would say, ready once the pieces are consumed. `estimate` is about how long
  * the section will be (3 bytes a record), for sizing decisions. A
  * 4 KiB-bolted 30 GiB table is 8 Mi records: never held whole.
  */
@@ -198,11 +198,11 @@ function put32(out: Uint8Array, at: number, w: number): number {
 }
 
 /**
- * Read a section's records in order, checking each (the format above):
- * fn gets every slot and its words (unsigned). Throws HptFormatError on
- * anything that is not a whole, well-formed section for its header.
+ * The table a section holds, every record checked first (the format above):
+ * anything that is not a whole, well-formed section for its header is an
+ * HptFormatError.
  */
-function readRecords(bytes: Uint8Array, fn: (slot: number, vHi: number, vLo: number, rHi: number, rLo: number) => void): { log2: number; n: number } {
+export function decodeHpt(bytes: Uint8Array): HashTable {
   const bad = (what: string): never => {
     throw new HptFormatError(`hash table section: ${what}`);
   };
@@ -211,7 +211,7 @@ function readRecords(bytes: Uint8Array, fn: (slot: number, vHi: number, vLo: num
   if (dv.getUint32(0) !== MAGIC) bad('bad magic');
   const log2 = dv.getUint32(4);
   if (log2 < 18 || log2 > 36) bad(`size 2^${log2} is not a hash table size`);
-  const slots = 2 ** log2 / HPTE_BYTES;
+  const t = new HashTable(2 ** log2);
   const n = dv.getUint32(8);
   const predict = new Float64Array(HPTES_PER_GROUP * 4);
   const end = bytes.length;
@@ -237,7 +237,7 @@ function readRecords(bytes: Uint8Array, fn: (slot: number, vHi: number, vLo: num
       slot = dv.getUint32(at);
       at += 4;
     }
-    if (slot <= prev || slot >= slots) bad(`slot ${slot} is out of order or outside the table`);
+    if (slot <= prev || slot >= t.slots) bad(`slot ${slot} is out of order or outside the table`);
     prev = slot;
     const p = (slot & 7) * 4;
     for (let w = 0; w < 3; w++) {
@@ -262,55 +262,8 @@ function readRecords(bytes: Uint8Array, fn: (slot: number, vHi: number, vLo: num
       predict[p + 3] = rpn * 4096 + (was % 4096);
     }
     if ((predict[p + 1] & HPTE_V_VALID) === 0) bad(`slot ${slot} is saved but not valid`);
-    fn(slot, predict[p], predict[p + 1], predict[p + 2], predict[p + 3]);
+    t.write(slot, predict[p] | 0, predict[p + 1] | 0, predict[p + 2] | 0, predict[p + 3] | 0);
   }
   if (at !== end) bad(`${end - at} bytes after its ${n} entries`);
-  return { log2, n };
-}
-
-export function decodeHpt(bytes: Uint8Array): HashTable {
-  let t: HashTable | undefined;
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.length >= HEADER && dv.getUint32(0) === MAGIC && dv.getUint32(4) >= 18 && dv.getUint32(4) <= 36) t = new HashTable(2 ** dv.getUint32(4));
-  readRecords(bytes, (slot, vHi, vLo, rHi, rLo) => t!.write(slot, vHi | 0, vLo | 0, rHi | 0, rLo | 0));
-  return t!;
-}
-
-/**
- * What HashTable.stats() says of the table these bytes decode to, counted
- * from the sorted slot list and the v words without building the table:
- * the state keeps it beside the section, so `inspect hpt` reads neither.
- */
-export function hptSectionStats(bytes: Uint8Array): HptStats {
-  const histogram = new Array<number>(HPTES_PER_GROUP + 1).fill(0);
-  let bolted = 0;
-  let large = 0;
-  let secondary = 0;
-  let regions = 0;
-  let lastRegion = -1;
-  let group = -1;
-  let inGroup = 0;
-  const { log2, n } = readRecords(bytes, (slot, _vHi, vLo) => {
-    if (vLo & HPTE_V_BOLTED) bolted++;
-    if (vLo & HPTE_V_LARGE) large++;
-    if (vLo & HPTE_V_SECONDARY) secondary++;
-    const region = Math.floor(slot / REGION_SLOTS);
-    if (region !== lastRegion) {
-      regions++;
-      lastRegion = region;
-    }
-    const g = Math.floor(slot / HPTES_PER_GROUP);
-    if (g !== group) {
-      if (group >= 0) histogram[inGroup]++;
-      group = g;
-      inGroup = 0;
-    }
-    inGroup++;
-  });
-  const tableBytes = 2 ** log2;
-  const slots = tableBytes / HPTE_BYTES;
-  const ptegs = slots / HPTES_PER_GROUP;
-  if (group >= 0) histogram[inGroup]++;
-  histogram[0] = ptegs - histogram.slice(1).reduce((a, b) => a + b, 0);
-  return { bytes: tableBytes, ptegs, slots, valid: n, bolted, large, secondary, histogram, allocatedBytes: regions * REGION_SLOTS * HPTE_BYTES };
+  return t;
 }
