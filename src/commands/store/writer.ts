@@ -39,18 +39,15 @@ export class DirectWriter implements SaveWriter {
 /** The ring the main thread copies pieces into: SLOTS pieces of SLOT_BYTES in flight at most. */
 const SLOT_BYTES = 4 * 2 ** 20;
 const SLOTS = 8;
-/** The writing thread asks the kernel to start flushing a file every this many bytes (fdatasync, off its own thread). */
-const FLUSH_EVERY = 32 * 2 ** 20;
 
 // The writing thread, as source (it must load the same under jest's transform and from dist/).
 // ctl[0]: operations completed. Operations run in order; after a failure the rest are skipped.
 const WORKER_SOURCE = `
 const fs = require('fs');
 const { parentPort, workerData } = require('worker_threads');
-const { ring, ctl, errors, slotBytes, flushEvery } = workerData;
+const { ring, ctl, errors, slotBytes } = workerData;
 const bytes = new Uint8Array(ring);
 const counters = new Int32Array(ctl);
-const sinceFlush = new Map();
 let failed = false;
 parentPort.on('message', (op) => {
   if (!failed) {
@@ -60,11 +57,6 @@ parentPort.on('message', (op) => {
         const at = op.buffer ? op.offset : op.slot * slotBytes;
         let done = 0;
         while (done < op.length) done += fs.writeSync(op.fd, from, at + done, op.length - done, op.position + done);
-        const n = (sinceFlush.get(op.fd) || 0) + op.length;
-        if (n >= flushEvery) {
-          sinceFlush.set(op.fd, 0);
-          fs.fdatasync(op.fd, () => {});
-        } else sinceFlush.set(op.fd, n);
       } else if (op.op === 'truncate') fs.ftruncateSync(op.fd, op.size);
       else if (op.op === 'fsync') fs.fsyncSync(op.fd);
     } catch (e) {
@@ -99,7 +91,7 @@ export class BackgroundWriter implements SaveWriter {
   constructor() {
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { ring: this.ring, ctl: this.ctl.buffer, errors: this.channel.port2, slotBytes: SLOT_BYTES, flushEvery: FLUSH_EVERY },
+      workerData: { ring: this.ring, ctl: this.ctl.buffer, errors: this.channel.port2, slotBytes: SLOT_BYTES },
       transferList: [this.channel.port2],
     });
     // Never what keeps the process alive: a save drains before it returns.
