@@ -7,6 +7,8 @@ const colour = new chalk.Instance({ level: 1 });
 const lines = (s: string): string[] => s.replace(/\n$/, '').split('\n');
 /** Every non-space character of a rendered table, borders removed, in order. */
 const ink = (s: string): string => stripAnsi(s).replace(/[│┌┐└┘├┤┬┴┼─\s]/g, '');
+/** The multiset of those characters, sorted (a wrapped cell's characters come in another order). */
+const inkBag = (s: string): string => [...ink(s)].sort().join('');
 
 const word = fc.stringMatching(/^[a-z0-9x.()]{1,30}$/);
 const cell = fc.array(word, { minLength: 1, maxLength: 8 }).map((ws) => ws.join(' '));
@@ -19,10 +21,12 @@ describe('renderTable and renderFacts', () => {
       const body = rows.map((r) => r.slice(0, n).map((c, i) => (i === 0 && painted ? p.red(c) : c)));
       const t = renderTable(p, head, body, undefined, cols);
       for (const l of lines(t)) expect(visibleWidth(l)).toBeLessThanOrEqual(cols);
-      // Row by row the characters are all there (a wrapped cell continues on the next line of its column).
-      const f = renderFacts(p, body.map((r) => [r[0], r.slice(1).join(' ')] as [string, string]), cols);
+      // Every character of every cell is there, and nothing else (a wrapped cell continues on the next line of its column).
+      expect(inkBag(t)).toBe(inkBag([...head, ...body.flat()].join('')));
+      const facts = body.map((r) => [r[0], r.slice(1).join(' ')] as [string, string]);
+      const f = renderFacts(p, facts, cols);
       for (const l of lines(f)) expect(visibleWidth(l)).toBeLessThanOrEqual(cols);
-      expect(ink(t).length).toBe(ink([...head, ...body.flat()].join('')).length);
+      expect(inkBag(f)).toBe(inkBag(facts.flat().join('')));
     }), { numRuns: 40 });
   });
 

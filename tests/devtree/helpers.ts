@@ -3,7 +3,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { have, itWith as itWithTool } from '../helpers/tools';
+import { itWith as itWithTool } from '../helpers/tools';
 
 export const FIXTURES = path.join(__dirname, '..', '..', 'fixtures', 'firmware');
 
@@ -15,9 +15,6 @@ export function fixtureBlobs(): { name: string; file: string; blob: Uint8Array }
     .sort()
     .map((f) => ({ name: f.replace(/\.dtb$/, ''), file: path.join(FIXTURES, f), blob: new Uint8Array(fs.readFileSync(path.join(FIXTURES, f))) }));
 }
-
-export const haveDtc = have('dtc');
-export const haveFdtget = have('fdtget');
 
 /** '1.7' when the installed dtc splits string lists ("a", "b"): dtc >= 1.7.1. */
 export function installedDtcStyle(): '1.6' | '1.7' {

@@ -4,12 +4,8 @@ import * as path from 'path';
 import { PAGE_SIZE } from '../../src/machine/constants';
 import { decodeState } from '../../src/state/snapshot';
 import { MiB } from '../../src/util/size';
-import { cli, tempDir } from '../helpers/cli';
+import { cli, heaps, tempDir } from '../helpers/cli';
 
-const heaps = async (cwd: string): Promise<{ dom: number; xen: number }> => {
-  const d = JSON.parse((await cli(['inspect', 'machine', '--json'], { cwd })).out);
-  return { dom: d.domainHeap.freePages, xen: d.xenHeap.freePages };
-};
 const oneLine = (err: string): void => expect(err.trim().split('\n')).toHaveLength(1);
 
 /**

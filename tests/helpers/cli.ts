@@ -51,4 +51,10 @@ export function constructedDir(tag: string, args: string[]): { dir: string; resu
   return built;
 }
 
-export { have, itWith, underCi } from './tools';
+/** The machine's free pages: the domain heap's and the Xen heap's (`inspect machine --json`). */
+export const heaps = async (cwd: string): Promise<{ dom: number; xen: number }> => {
+  const d = JSON.parse((await cli(['inspect', 'machine', '--json'], { cwd })).out);
+  return { dom: d.domainHeap.freePages, xen: d.xenHeap.freePages };
+};
+
+export { itWith } from './tools';

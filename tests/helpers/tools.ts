@@ -30,10 +30,12 @@ export function itWith(...tools: string[]): jest.It {
   if (missing.length === 0) return it;
   const names = missing.map((t) => `'${t}'`).join(', ');
   if (underCi()) {
-    const failing = (name: string): void =>
-      it(name, () => {
-        throw new Error(`CI=true but ${names} not on PATH: this test compares with it and must not be skipped (apt-get install -y device-tree-compiler)`);
-      });
+    const fail = (): never => {
+      throw new Error(`CI=true but ${names} not on PATH: this test compares with it and must not be skipped (apt-get install -y device-tree-compiler)`);
+    };
+    const failing = (name: string): void => it(name, fail);
+    // `itWith(tool).each(rows)(name, fn)`: one failing test per row, named as jest names them.
+    failing.each = (...table: Parameters<jest.It['each']>) => (name: string) => it.each(...table)(name, fail);
     return failing as unknown as jest.It;
   }
   for (const t of missing) {

@@ -116,8 +116,9 @@ describe('a failing --json command prints an error document on stdout and one li
     const a = args[0] === 'inspect' ? [...args, ...st()] : args;
     const r = await cli([...a, '--json'], { cwd: dir });
     expect(r.code).toBe(exit);
-    // One line saying what is wrong (commander adds its "run with --help" line after its own).
-    expect(r.err.trim().split('\n').filter((l) => !/^\(run with --help/.test(l))).toHaveLength(1);
+    // One line saying what is wrong (commander's errors carry their "(run with --help for usage)" hint on that same line).
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    expect(r.err).toMatch(/^ppc-dombuild: [^\n]+\n$/);
     const d = JSON.parse(r.out);
     expect(contractErrors(d)).toEqual([]);
     expect(d).toMatchObject({ schema: 'ppc-dombuild/error/1', error: { code, exitCode: exit } });

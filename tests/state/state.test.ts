@@ -242,10 +242,25 @@ describe('saved state', () => {
   it('a state-changing command on a large-ish state carries unread sections over (changed state, same unchanged bytes)', async () => {
     const d = tempDir('carry');
     expect((await cli(['construct', '--mem', '1G', '--linear-page', '4K', '--state', 's'], { cwd: d })).code).toBe(0);
-    const before = decodeState(fs.readFileSync(path.join(d, 's', 'state.bin')), 'a');
+    const oldFile = fs.readFileSync(path.join(d, 's', 'state.bin'));
+    const before = decodeState(oldFile, 'a');
     expect((await cli(['create-domu', '--mem', '256M', '--state', 's'], { cwd: d })).code).toBe(0);
-    const after = decodeState(fs.readFileSync(path.join(d, 's', 'state.bin')), 'b');
+    const newFile = fs.readFileSync(path.join(d, 's', 'state.bin'));
+    const after = decodeState(newFile, 'b');
     expect(after.domains.size).toBe(2);
+    // Carried, not encoded again: dom0's hash table and every RMA chunk of it are the old file's sections
+    // where they were (same offset, part and CRC, as the append test above checks), and what the save
+    // wrote anew (the structure, the new domain) lies past the old file's end.
+    const was = StateContainer.open(new MemoryFile(new Uint8Array(oldFile)), 'a');
+    const now = StateContainer.open(new MemoryFile(new Uint8Array(newFile)), 'b');
+    const at = (e: { offset: number; length: number; crc: number; part?: string } | undefined) => e && { offset: e.offset, length: e.length, crc: e.crc, part: e.part };
+    const chunks = was.entries.filter((e) => e.kind === SECTION.rmaChunk && e.domid === 0);
+    expect(chunks.length).toBeGreaterThan(0);
+    for (const e of [was.find(SECTION.hpt, 0)!, ...chunks]) expect(at(now.find(e.kind, e.domid, e.index))).toEqual(at(e));
+    expect(now.find(SECTION.structure)!.offset).toBeGreaterThanOrEqual(was.size);
+    const fresh = now.entries.filter((e) => e.domid === 1);
+    expect(fresh.length).toBeGreaterThan(0);
+    for (const e of fresh) expect(e.offset).toBeGreaterThanOrEqual(was.size);
     expect(Buffer.from(after.dom0().hptForSave().saved!.load()).equals(Buffer.from(before.dom0().hptForSave().saved!.load()))).toBe(true);
     const d0 = before.dom0();
     expect(Buffer.concat(after.dom0().memory.slices(d0.p2mPaddr, d0.p2mEntries * 4)).equals(Buffer.concat(d0.memory.slices(d0.p2mPaddr, d0.p2mEntries * 4)))).toBe(true);
