@@ -1,4 +1,4 @@
-import { decodeHpt, encodeHpt, HptFormatError, hptSection, hptSectionStats } from '../../src/hpt/codec';
+import { decodeHpt, encodeHpt, HptFormatError, hptSection } from '../../src/hpt/codec';
 import { HashTable } from '../../src/hpt/table';
 import { MiB } from '../../src/util/size';
 
@@ -101,7 +101,7 @@ describe('the saved hash table, streamed (HPT2)', () => {
     // (toEqual on 300000 entries takes seconds: the first that differs, if any, compared on its own.)
     const k = want.findIndex((e, i) => e.some((x, j) => x !== got[i][j]));
     expect(k === -1 ? undefined : { got: got[k], want: want[k] }).toBeUndefined();
-    expect(s.stats()).toEqual(hptSectionStats(bytes));
+    expect(s.stats()).toEqual(back.stats()); // the counts taken while coding are the decoded table's
     expect(s.stats()).toEqual(t.stats());
   });
 
@@ -110,8 +110,7 @@ describe('the saved hash table, streamed (HPT2)', () => {
     t.write(5, 1, 1, 0, 0);
     const old = Buffer.from(encodeHpt(t));
     old.writeUInt32BE(0x48505431, 0);
-    expect(() => decodeHpt(old)).toThrow(HptFormatError);
-    expect(() => hptSectionStats(old)).toThrow(/magic/);
+    expect(() => decodeHpt(old)).toThrow(new HptFormatError('hash table section: bad magic'));
   });
 
   it('a linear map bolted with 4 KiB pages codes to about 3 bytes a record', () => {
